@@ -1,0 +1,97 @@
+//! Limits and switches of a [`Connection`](crate::Connection).
+//!
+//! Every limit has a default that is safe for a public server; each field's
+//! doc says the default and why.
+
+/// The role of an endpoint: it decides masking (RFC 6455 section 5.1) and
+/// which side closes TCP first (section 7.1.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The endpoint that opened the connection: masks every frame it sends.
+    Client,
+    /// The endpoint that accepted it: sends unmasked frames, closes TCP first.
+    Server,
+}
+
+/// Configuration of a [`Connection`](crate::Connection).
+///
+/// Build it from [`Config::default`] and the `with_*` methods, or set fields
+/// on a default value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The largest frame payload accepted, in bytes. Default 16 MiB.
+    ///
+    /// Checked as soon as a header arrives, before any of the payload is
+    /// buffered; a larger frame fails the connection with 1009.
+    pub max_frame_size: usize,
+    /// The largest message accepted, in bytes, summed over its fragments.
+    /// Default 64 MiB.
+    ///
+    /// Checked at each frame header, before the frame's payload is buffered;
+    /// a larger message fails the connection with 1009. In streaming mode
+    /// nothing is buffered, so this can be raised freely.
+    pub max_message_size: usize,
+    /// Answer pings with pongs automatically. Default on.
+    ///
+    /// When several pings arrive before the output is drained, only the last
+    /// one is answered, as RFC 6455 section 5.5.3 allows: a peer flooding
+    /// pings cannot grow the output queue.
+    pub auto_pong: bool,
+    /// Deliver data messages as [`Fragment`](crate::Fragment)s as soon as bytes
+    /// arrive, instead of whole [`Message`](crate::Message)s. Default off.
+    ///
+    /// In streaming mode a message of any size passes through a buffer no
+    /// larger than one read.
+    pub streaming: bool,
+    /// The send queue's high-water mark in bytes. Default 16 MiB.
+    ///
+    /// Data frames, pings and pongs are refused with
+    /// [`SendError::QueueFull`](crate::SendError::QueueFull) while this many
+    /// bytes or more wait to be written; a Close frame is always accepted.
+    pub max_send_queue: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_frame_size: 16 << 20,
+            max_message_size: 64 << 20,
+            auto_pong: true,
+            streaming: false,
+            max_send_queue: 16 << 20,
+        }
+    }
+}
+
+impl Config {
+    /// Sets [`Config::max_frame_size`].
+    pub fn with_max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::max_message_size`].
+    pub fn with_max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::auto_pong`].
+    pub fn with_auto_pong(mut self, on: bool) -> Self {
+        self.auto_pong = on;
+        self
+    }
+
+    /// Sets [`Config::streaming`].
+    pub fn with_streaming(mut self, on: bool) -> Self {
+        self.streaming = on;
+        self
+    }
+
+    /// Sets [`Config::max_send_queue`].
+    pub fn with_max_send_queue(mut self, bytes: usize) -> Self {
+        self.max_send_queue = bytes;
+        self
+    }
+}

@@ -1,0 +1,197 @@
+//! [`Connection`]: one WebSocket endpoint after the opening handshake.
+//!
+//! The connection is a pure state machine. Its methods fall into four groups:
+//!
+//! - getters (`&self`): [`Connection::role`], [`Connection::state`],
+//!   [`Connection::buffered_amount`], [`Connection::should_close_transport`];
+//! - input: [`Connection::receive`] takes bytes read from the transport and
+//!   never fails: a peer's violation is reported as an event;
+//! - commands: [`Connection::send`], [`Connection::send_fragment`],
+//!   [`Connection::ping`], [`Connection::pong`], [`Connection::close`]; they
+//!   return [`SendError`](crate::SendError) only for local misuse;
+//! - output, polled after every input or command: [`Connection::poll_event`]
+//!   until it returns `None`, then [`Connection::poll_transmit`] (or
+//!   [`Connection::transmit_slices`] and [`Connection::advance_transmit`])
+//!   until the output is empty.
+//!
+//! The receive path lives in `receive.rs`, the send path in `send.rs`, and
+//! the queue of bytes to write in `output.rs`.
+
+mod output;
+mod receive;
+mod send;
+#[cfg(test)]
+mod tests;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::{Config, Role};
+use crate::frame::FrameHeader;
+use crate::message::MessageKind;
+use crate::rng::MaskKeyGenerator;
+use crate::utf8::Utf8Validator;
+use output::Output;
+
+/// Where a connection is in the closing handshake (RFC 6455 section 7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Messages flow both ways.
+    Open,
+    /// This endpoint sent a Close frame and waits for the peer's. Messages
+    /// from the peer are still delivered; nothing more can be sent.
+    Closing,
+    /// Both Close frames have been exchanged, or the connection failed.
+    /// See [`Connection::should_close_transport`].
+    Closed,
+}
+
+/// A WebSocket connection after the opening handshake: bytes in, events and
+/// bytes out, no I/O of its own.
+///
+/// See the [crate documentation](crate) for a complete example.
+#[derive(Debug)]
+pub struct Connection {
+    role: Role,
+    config: Config,
+    /// Received bytes not yet parsed or handed out.
+    input: BytesMut,
+    /// The frame whose payload is arriving; `None` between frames.
+    frame: Option<IncomingFrame>,
+    /// The data message being assembled; `None` between messages.
+    message: Option<IncomingMessage>,
+    output: Output,
+    /// The answer to the latest ping, queued when the output is next drained.
+    pending_pong: Option<Bytes>,
+    /// The kind of the fragmented message being sent, if one is unfinished.
+    outgoing_fragmented: Option<MessageKind>,
+    /// Validates text sent in fragments.
+    outgoing_utf8: Utf8Validator,
+    /// This endpoint queued its Close frame.
+    close_sent: bool,
+    /// The peer's Close frame arrived, or the connection failed: input is
+    /// no longer parsed.
+    receive_closed: bool,
+    /// The peer broke the protocol.
+    failed: bool,
+    /// Masking keys; clients only.
+    mask_keys: Option<MaskKeyGenerator>,
+}
+
+/// The frame whose payload is arriving.
+#[derive(Debug)]
+struct IncomingFrame {
+    header: FrameHeader,
+    /// The payload length, checked against the limits.
+    len: usize,
+    /// Payload bytes unmasked (and validated, for text) so far.
+    received: usize,
+    /// Of those, how many still sit at the front of `input`.
+    buffered: usize,
+    /// Whether the payload is text to validate.
+    is_text: bool,
+}
+
+/// The data message being received.
+#[derive(Debug)]
+struct IncomingMessage {
+    kind: MessageKind,
+    /// Payload bytes announced by the frame headers so far.
+    size: u64,
+    /// Text validation state across frames.
+    utf8: Utf8Validator,
+    /// Payloads of the frames before the current one (not in streaming mode).
+    parts: BytesMut,
+    /// Streaming mode: whether a fragment of this message went out already.
+    delivered_any: bool,
+}
+
+impl Connection {
+    /// A connection for `role` after a completed handshake.
+    ///
+    /// A client seeds its masking-key generator from the operating system's
+    /// entropy source, once (RFC 6455 section 10.3).
+    ///
+    /// # Panics
+    /// If `role` is [`Role::Client`] and the operating system has no entropy
+    /// source to read. Use [`Connection::with_mask_seed`] to supply the seed.
+    pub fn new(role: Role, config: Config) -> Self {
+        let mask_keys = match role {
+            Role::Client => Some(
+                MaskKeyGenerator::from_os_entropy()
+                    .expect("the OS entropy source failed; seed with Connection::with_mask_seed"),
+            ),
+            Role::Server => None,
+        };
+        Self::with_mask_keys(role, config, mask_keys)
+    }
+
+    /// A connection whose masking keys (client role) come from `seed`.
+    ///
+    /// Deterministic, for tests and fuzzing, or for callers with their own
+    /// entropy source. The seed must be secret and random in production.
+    pub fn with_mask_seed(role: Role, config: Config, seed: [u8; 32]) -> Self {
+        let mask_keys = match role {
+            Role::Client => Some(MaskKeyGenerator::from_seed(seed)),
+            Role::Server => None,
+        };
+        Self::with_mask_keys(role, config, mask_keys)
+    }
+
+    fn with_mask_keys(role: Role, config: Config, mask_keys: Option<MaskKeyGenerator>) -> Self {
+        Self {
+            role,
+            config,
+            input: BytesMut::new(),
+            frame: None,
+            message: None,
+            output: Output::default(),
+            pending_pong: None,
+            outgoing_fragmented: None,
+            outgoing_utf8: Utf8Validator::new(),
+            close_sent: false,
+            receive_closed: false,
+            failed: false,
+            mask_keys,
+        }
+    }
+
+    /// This endpoint's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the connection is in the closing handshake.
+    pub fn state(&self) -> State {
+        match (self.close_sent, self.receive_closed) {
+            (false, _) => State::Open,
+            (true, false) => State::Closing,
+            (true, true) => State::Closed,
+        }
+    }
+
+    /// Bytes queued for the transport and not yet drained: the backpressure
+    /// signal. Sends are refused while it is at or over
+    /// [`Config::max_send_queue`].
+    pub fn buffered_amount(&self) -> usize {
+        self.output.len() + self.pending_pong.as_ref().map_or(0, |pong| pong.len() + 2)
+    }
+
+    /// Whether this endpoint should close the TCP connection now: the closing
+    /// handshake is over, every byte has been drained, and this endpoint is
+    /// the one that closes first.
+    ///
+    /// RFC 6455 section 7.1.1: "the server [...] SHOULD close the underlying
+    /// TCP connection first", while a client waits for the server to close
+    /// it (with a timeout of the application's choosing). After a protocol
+    /// error either side closes at once (section 7.1.7).
+    pub fn should_close_transport(&self) -> bool {
+        self.state() == State::Closed
+            && self.buffered_amount() == 0
+            && (self.role == Role::Server || self.failed)
+    }
+}

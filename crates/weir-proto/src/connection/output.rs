@@ -1,0 +1,105 @@
+//! The queue of encoded bytes waiting to be written to the transport.
+//!
+//! Small frames are encoded into one contiguous staging buffer, so a burst of
+//! small messages leaves as one write. A large unmasked payload is not copied:
+//! its [`Bytes`] is queued as it is, after its header, ready for a vectored
+//! write. Masked payloads (a client's) are copied once, masking as they go.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::frame::{FrameHeader, MAX_HEADER_LEN};
+use crate::mask::apply_mask;
+
+/// Unmasked payloads up to this size are copied next to their header rather
+/// than queued as a separate chunk: a copy this small costs less than an
+/// extra `IoSlice` and a reference count.
+const INLINE_PAYLOAD_MAX: usize = 2048;
+
+/// Encoded frames in send order.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    /// Chunks ready to write, oldest first.
+    chunks: VecDeque<Bytes>,
+    /// Bytes encoded after the last chunk, not yet cut into a chunk.
+    staging: BytesMut,
+    /// Total bytes in `chunks` and `staging`.
+    len: usize,
+}
+
+impl Output {
+    /// Encodes one frame. A masked header (`header.mask` set) masks the
+    /// payload as it is copied.
+    pub(crate) fn push_frame(&mut self, header: &FrameHeader, payload: &Bytes) {
+        let mut head = [0; MAX_HEADER_LEN];
+        let head_len = header.encode(&mut head);
+        self.staging.extend_from_slice(&head[..head_len]);
+        match header.mask {
+            Some(key) => {
+                let start = self.staging.len();
+                self.staging.extend_from_slice(payload);
+                apply_mask(&mut self.staging[start..], key, 0);
+            }
+            None if payload.len() <= INLINE_PAYLOAD_MAX => {
+                self.staging.extend_from_slice(payload);
+            }
+            None => {
+                self.cut_staging();
+                self.chunks.push_back(payload.clone());
+            }
+        }
+        self.len += head_len + payload.len();
+    }
+
+    /// Bytes waiting to be written.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The oldest chunk, removed from the queue.
+    pub(crate) fn pop(&mut self) -> Option<Bytes> {
+        self.cut_staging();
+        let chunk = self.chunks.pop_front()?;
+        self.len -= chunk.len();
+        Some(chunk)
+    }
+
+    /// Fills `slices` with the oldest chunks and returns how many it filled.
+    pub(crate) fn fill_slices<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize {
+        self.cut_staging();
+        let mut filled = 0;
+        for (slot, chunk) in slices.iter_mut().zip(self.chunks.iter()) {
+            *slot = IoSlice::new(chunk);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Drops the first `written` bytes, which the transport has taken.
+    /// Counts beyond what is queued are ignored.
+    pub(crate) fn advance(&mut self, mut written: usize) {
+        self.cut_staging();
+        while written > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            let step = written.min(front.len());
+            front.advance(step);
+            self.len -= step;
+            written -= step;
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+        }
+    }
+
+    /// Moves the staged bytes into a chunk of their own. The staging buffer
+    /// keeps the rest of its allocation for the frames that follow.
+    fn cut_staging(&mut self) {
+        if !self.staging.is_empty() {
+            self.chunks.push_back(self.staging.split().freeze());
+        }
+    }
+}

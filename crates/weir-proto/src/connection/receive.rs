@@ -1,0 +1,328 @@
+//! The receive path: bytes in, frames checked, messages assembled, events out.
+//!
+//! Parsing is lazy: [`Connection::receive`] only buffers, and each call to
+//! [`Connection::poll_event`] parses as far as the next event. Payload bytes
+//! are unmasked in place and text is validated as soon as they arrive, even
+//! in the middle of a frame, so invalid UTF-8 fails the connection at the
+//! read that carried it. A complete single-frame message is handed out as a
+//! slice of the read buffer, without a copy.
+
+use bytes::{Buf, BytesMut};
+
+use super::{Connection, IncomingFrame, IncomingMessage};
+use crate::close::{close_payload, parse_close_payload, truncate_reason};
+use crate::config::Role;
+use crate::error::ProtocolError;
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::apply_mask;
+use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
+
+impl Connection {
+    /// Buffers bytes read from the transport. Call [`Connection::poll_event`]
+    /// afterwards until it returns `None`.
+    ///
+    /// Bytes that arrive after the peer's Close frame, or after the
+    /// connection failed, are discarded (RFC 6455 section 5.5.1: the Close is
+    /// the last frame an endpoint sends).
+    pub fn receive(&mut self, bytes: &[u8]) {
+        if !self.receive_closed {
+            self.input.extend_from_slice(bytes);
+        }
+    }
+
+    /// The next event from the bytes received so far, or `None` when more
+    /// bytes are needed (or after the peer's Close or a protocol error).
+    ///
+    /// A [`ProtocolError`] is reported once: by then the connection has
+    /// queued a Close frame with [`ProtocolError::close_code`], stopped
+    /// parsing, and released its receive buffers.
+    pub fn poll_event(&mut self) -> Option<Result<Event, ProtocolError>> {
+        if self.receive_closed {
+            return None;
+        }
+        match self.next_event() {
+            Ok(event) => event.map(Ok),
+            Err(error) => {
+                self.fail(&error);
+                Some(Err(error))
+            }
+        }
+    }
+
+    fn next_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+        loop {
+            if self.frame.is_none() {
+                let Some((header, header_len)) = FrameHeader::decode(&self.input)? else {
+                    return Ok(None);
+                };
+                let frame = self.start_frame(header)?;
+                self.input.advance(header_len);
+                self.frame = Some(frame);
+            }
+            if let Some(event) = self.advance_frame()? {
+                return Ok(Some(event));
+            }
+            if self.frame.is_some() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Checks a new frame header against the connection's state and limits,
+    /// and starts a message for a first data frame.
+    fn start_frame(&mut self, header: FrameHeader) -> Result<IncomingFrame, ProtocolError> {
+        check_reserved_bits(&header)?;
+        check_masking(self.role, &header)?;
+        if header.opcode.is_control() {
+            check_control_frame(&header)?;
+        } else {
+            self.check_data_frame_sequence(&header)?;
+        }
+        let len = self.check_size_limits(&header)?;
+        let is_text = match header.opcode {
+            OpCode::Text => true,
+            OpCode::Continuation => {
+                matches!(&self.message, Some(message) if message.kind == MessageKind::Text)
+            }
+            _ => false,
+        };
+        if let Some(kind) = data_kind(header.opcode) {
+            self.message = Some(IncomingMessage {
+                kind,
+                size: 0,
+                utf8: Default::default(),
+                parts: BytesMut::new(),
+                delivered_any: false,
+            });
+        }
+        if let Some(message) = &mut self.message {
+            if !header.opcode.is_control() {
+                message.size += header.payload_len;
+            }
+        }
+        Ok(IncomingFrame {
+            header,
+            len,
+            received: 0,
+            buffered: 0,
+            is_text,
+        })
+    }
+
+    /// RFC 6455 section 5.4: "The fragments of one message MUST NOT be
+    /// interleaved between the fragments of another message": a continuation
+    /// needs a message in progress, and a text or binary frame needs none.
+    fn check_data_frame_sequence(&self, header: &FrameHeader) -> Result<(), ProtocolError> {
+        match (header.opcode, &self.message) {
+            (OpCode::Continuation, None) => Err(ProtocolError::UnexpectedContinuation),
+            (OpCode::Text | OpCode::Binary, Some(_)) => Err(ProtocolError::ExpectedContinuation),
+            _ => Ok(()),
+        }
+    }
+
+    /// Frame and message size limits, checked before any payload is
+    /// buffered. Returns the payload length as a `usize`.
+    fn check_size_limits(&self, header: &FrameHeader) -> Result<usize, ProtocolError> {
+        let too_big = ProtocolError::FrameTooBig {
+            len: header.payload_len,
+            max: self.config.max_frame_size,
+        };
+        let len = usize::try_from(header.payload_len).map_err(|_| too_big.clone())?;
+        if len > self.config.max_frame_size {
+            return Err(too_big);
+        }
+        if !header.opcode.is_control() {
+            let before = self.message.as_ref().map_or(0, |message| message.size);
+            let total = before.saturating_add(header.payload_len);
+            if total > self.config.max_message_size as u64 {
+                return Err(ProtocolError::MessageTooBig {
+                    len: total,
+                    max: self.config.max_message_size,
+                });
+            }
+        }
+        Ok(len)
+    }
+
+    /// Unmasks and validates the payload bytes that arrived for the current
+    /// frame, and produces an event if the frame (or, in streaming mode, a
+    /// piece of it) is ready. Clears `self.frame` once the frame is done.
+    fn advance_frame(&mut self) -> Result<Option<Event>, ProtocolError> {
+        let Some(frame) = &mut self.frame else {
+            return Ok(None);
+        };
+        let arrived = (self.input.len() - frame.buffered).min(frame.len - frame.received);
+        if arrived > 0 {
+            let fresh = &mut self.input[frame.buffered..frame.buffered + arrived];
+            if let Some(key) = frame.header.mask {
+                apply_mask(fresh, key, frame.received);
+            }
+            if frame.is_text {
+                if let Some(message) = &mut self.message {
+                    message
+                        .utf8
+                        .feed(fresh)
+                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                }
+            }
+            frame.received += arrived;
+            frame.buffered += arrived;
+        }
+        let complete = frame.received == frame.len;
+        let header = frame.header;
+        if self.config.streaming && !header.opcode.is_control() {
+            return self.stream_fragment(complete);
+        }
+        if !complete {
+            return Ok(None);
+        }
+        let len = frame.len;
+        self.frame = None;
+        let payload = self.input.split_to(len).freeze();
+        match header.opcode {
+            OpCode::Ping => {
+                if self.config.auto_pong && !self.close_sent {
+                    self.pending_pong = Some(payload.clone());
+                }
+                Ok(Some(Event::Ping(payload)))
+            }
+            OpCode::Pong => Ok(Some(Event::Pong(payload))),
+            OpCode::Close => {
+                let close = parse_close_payload(payload)?;
+                self.receive_closed = true;
+                self.release_receive_buffers();
+                if !self.close_sent {
+                    // Section 5.5.1: the endpoint "MUST send a Close frame in
+                    // response", typically echoing the status code.
+                    let echo = close.as_ref().map(|frame| close_payload(frame.code, ""));
+                    self.queue_close(echo.unwrap_or_default());
+                }
+                Ok(Some(Event::Close(close)))
+            }
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                let Some(message) = &mut self.message else {
+                    return Ok(None);
+                };
+                if !header.fin {
+                    message.parts.extend_from_slice(&payload);
+                    return Ok(None);
+                }
+                let Some(mut message) = self.message.take() else {
+                    return Ok(None);
+                };
+                let whole = if message.parts.is_empty() {
+                    payload
+                } else {
+                    message.parts.extend_from_slice(&payload);
+                    message.parts.freeze()
+                };
+                Ok(Some(Event::Message(match message.kind {
+                    MessageKind::Binary => Message::Binary(whole),
+                    MessageKind::Text => {
+                        message
+                            .utf8
+                            .finish()
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                        Message::Text(Utf8Bytes::from_validated(whole))
+                    }
+                })))
+            }
+        }
+    }
+
+    /// Streaming mode: hands out the data frame's buffered bytes as a
+    /// [`Fragment`] as soon as there are any, or when the message ends.
+    fn stream_fragment(&mut self, complete: bool) -> Result<Option<Event>, ProtocolError> {
+        let (Some(frame), Some(message)) = (&mut self.frame, &mut self.message) else {
+            return Ok(None);
+        };
+        let is_last = complete && frame.header.fin;
+        if frame.buffered == 0 && !is_last {
+            if complete {
+                self.frame = None;
+            }
+            return Ok(None);
+        }
+        if is_last && message.kind == MessageKind::Text {
+            message
+                .utf8
+                .finish()
+                .map_err(|_| ProtocolError::InvalidUtf8)?;
+        }
+        let fragment = Fragment {
+            kind: message.kind,
+            data: self.input.split_to(frame.buffered).freeze(),
+            is_first: !message.delivered_any,
+            is_last,
+        };
+        frame.buffered = 0;
+        message.delivered_any = true;
+        if complete {
+            self.frame = None;
+        }
+        if is_last {
+            self.message = None;
+        }
+        Ok(Some(Event::Fragment(fragment)))
+    }
+
+    /// Fails the connection (RFC 6455 section 7.1.7): queue a Close frame
+    /// with the error's code unless one was sent, and stop reading.
+    fn fail(&mut self, error: &ProtocolError) {
+        self.failed = true;
+        self.receive_closed = true;
+        self.release_receive_buffers();
+        if !self.close_sent {
+            let reason = error.to_string();
+            self.queue_close(close_payload(error.close_code(), truncate_reason(&reason)));
+        }
+    }
+
+    /// Frees everything the receive side holds once it will read no more.
+    fn release_receive_buffers(&mut self) {
+        self.input = BytesMut::new();
+        self.frame = None;
+        self.message = None;
+    }
+}
+
+/// RFC 6455 section 5.2: "RSV1, RSV2, RSV3: MUST be 0 unless an extension is
+/// negotiated that defines meanings for non-zero values".
+fn check_reserved_bits(header: &FrameHeader) -> Result<(), ProtocolError> {
+    match header.rsv {
+        0 => Ok(()),
+        bits => Err(ProtocolError::ReservedBits(bits)),
+    }
+}
+
+/// RFC 6455 section 5.1: "The server MUST close the connection upon
+/// receiving a frame that is not masked", and "A client MUST close a
+/// connection if it detects a masked frame."
+fn check_masking(role: Role, header: &FrameHeader) -> Result<(), ProtocolError> {
+    match (role, header.mask.is_some()) {
+        (Role::Server, false) => Err(ProtocolError::UnmaskedFrame),
+        (Role::Client, true) => Err(ProtocolError::MaskedFrame),
+        _ => Ok(()),
+    }
+}
+
+/// RFC 6455 section 5.5: "All control frames MUST have a payload length of
+/// 125 bytes or less and MUST NOT be fragmented."
+fn check_control_frame(header: &FrameHeader) -> Result<(), ProtocolError> {
+    if !header.fin {
+        return Err(ProtocolError::FragmentedControlFrame);
+    }
+    if header.payload_len > 125 {
+        return Err(ProtocolError::ControlFrameTooLong(header.payload_len));
+    }
+    Ok(())
+}
+
+/// The message kind a frame opcode starts, if it starts one.
+fn data_kind(opcode: OpCode) -> Option<MessageKind> {
+    match opcode {
+        OpCode::Text => Some(MessageKind::Text),
+        OpCode::Binary => Some(MessageKind::Binary),
+        _ => None,
+    }
+}

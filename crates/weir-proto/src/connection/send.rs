@@ -1,0 +1,179 @@
+//! The send path: messages, fragments and control frames in, encoded frames
+//! queued in the output.
+//!
+//! Every command checks local misuse first and changes nothing when it
+//! refuses. Client frames are masked with a fresh key from the connection's
+//! generator (RFC 6455 section 5.3); server payloads are queued without a
+//! copy.
+
+use bytes::Bytes;
+
+use super::Connection;
+use crate::close::{close_payload, CloseCode, MAX_CLOSE_REASON};
+use crate::error::SendError;
+use crate::frame::{FrameHeader, OpCode};
+use crate::message::{Message, MessageKind};
+
+/// The longest payload of a control frame (RFC 6455 section 5.5).
+const MAX_CONTROL_PAYLOAD: usize = 125;
+
+impl Connection {
+    /// Queues a whole message as one frame.
+    ///
+    /// Refused after this endpoint's Close, while a fragmented message is
+    /// unfinished, or while the send queue is full.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.check_send_allowed()?;
+        if self.outgoing_fragmented.is_some() {
+            return Err(SendError::FragmentedMessageInProgress);
+        }
+        let message = message.into();
+        self.queue_frame(true, data_opcode(message.kind()), message.payload());
+        Ok(())
+    }
+
+    /// Queues one fragment of a message (RFC 6455 section 5.4): the first
+    /// call starts the message with `kind`, and the call with `is_last` ends
+    /// it. Every fragment of a message must give the same `kind`.
+    ///
+    /// Text is checked as it goes: a fragment may end inside a character,
+    /// but the message as a whole must be UTF-8. Control frames and Close
+    /// may be sent between fragments; whole messages may not.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<Bytes>,
+        is_last: bool,
+    ) -> Result<(), SendError> {
+        self.check_send_allowed()?;
+        let opcode = match self.outgoing_fragmented {
+            None => data_opcode(kind),
+            Some(current) if current == kind => OpCode::Continuation,
+            Some(_) => return Err(SendError::FragmentedMessageInProgress),
+        };
+        let data = data.into();
+        if kind == MessageKind::Text {
+            let mut utf8 = self.outgoing_utf8.clone();
+            utf8.feed(&data).map_err(|_| SendError::InvalidUtf8)?;
+            if is_last && !utf8.is_complete() {
+                return Err(SendError::InvalidUtf8);
+            }
+            self.outgoing_utf8 = utf8;
+        }
+        self.queue_frame(is_last, opcode, &data);
+        self.outgoing_fragmented = if is_last { None } else { Some(kind) };
+        if is_last {
+            self.outgoing_utf8.reset();
+        }
+        Ok(())
+    }
+
+    /// Queues a ping with `payload` (at most 125 bytes).
+    pub fn ping(&mut self, payload: impl Into<Bytes>) -> Result<(), SendError> {
+        self.queue_control(OpCode::Ping, payload.into())
+    }
+
+    /// Queues a pong with `payload` (at most 125 bytes). An unsolicited pong
+    /// serves as a one-way heartbeat (RFC 6455 section 5.5.3).
+    pub fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), SendError> {
+        self.queue_control(OpCode::Pong, payload.into())
+    }
+
+    /// Starts the closing handshake: queues a Close frame with `code` and
+    /// `reason` (at most 123 bytes). The connection is
+    /// [`State::Closing`](super::State::Closing) until the peer's Close
+    /// arrives; nothing more can be sent.
+    ///
+    /// Accepted even when the send queue is full, so a connection can always
+    /// be closed.
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if self.close_sent {
+            return Err(SendError::Closed);
+        }
+        if !code.is_valid_on_wire() {
+            return Err(SendError::InvalidCloseCode(code.as_u16()));
+        }
+        if reason.len() > MAX_CLOSE_REASON {
+            return Err(SendError::CloseReasonTooLong(reason.len()));
+        }
+        self.queue_close(close_payload(code, reason));
+        Ok(())
+    }
+
+    /// Takes the next chunk of bytes to write to the transport, or `None`
+    /// when everything has been drained.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.flush_pending_pong();
+        self.output.pop()
+    }
+
+    /// Fills `slices` with the bytes waiting to be written, oldest first, for
+    /// a vectored write; returns how many slices it filled. Report what the
+    /// transport took with [`Connection::advance_transmit`].
+    pub fn transmit_slices<'a>(&'a mut self, slices: &mut [std::io::IoSlice<'a>]) -> usize {
+        self.flush_pending_pong();
+        self.output.fill_slices(slices)
+    }
+
+    /// Drops the first `written` bytes of the output, which the transport
+    /// has taken.
+    pub fn advance_transmit(&mut self, written: usize) {
+        self.output.advance(written);
+    }
+
+    /// Queues a Close frame with a prepared payload. Any pong owed is queued
+    /// first: nothing may follow the Close.
+    pub(super) fn queue_close(&mut self, payload: Bytes) {
+        self.flush_pending_pong();
+        self.queue_frame(true, OpCode::Close, &payload);
+        self.close_sent = true;
+        self.outgoing_fragmented = None;
+    }
+
+    fn queue_control(&mut self, opcode: OpCode, payload: Bytes) -> Result<(), SendError> {
+        self.check_send_allowed()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlPayloadTooLong(payload.len()));
+        }
+        self.queue_frame(true, opcode, &payload);
+        Ok(())
+    }
+
+    fn check_send_allowed(&self) -> Result<(), SendError> {
+        if self.close_sent {
+            return Err(SendError::Closed);
+        }
+        let queued = self.buffered_amount();
+        if queued >= self.config.max_send_queue {
+            return Err(SendError::QueueFull {
+                queued,
+                limit: self.config.max_send_queue,
+            });
+        }
+        Ok(())
+    }
+
+    fn flush_pending_pong(&mut self) {
+        if let Some(payload) = self.pending_pong.take() {
+            self.queue_frame(true, OpCode::Pong, &payload);
+        }
+    }
+
+    fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &Bytes) {
+        let header = FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask: self.mask_keys.as_mut().map(|keys| keys.next_key()),
+            payload_len: payload.len() as u64,
+        };
+        self.output.push_frame(&header, payload);
+    }
+}
+
+fn data_opcode(kind: MessageKind) -> OpCode {
+    match kind {
+        MessageKind::Text => OpCode::Text,
+        MessageKind::Binary => OpCode::Binary,
+    }
+}

@@ -1,0 +1,730 @@
+//! Tests of the connection through its public methods, one per RFC rule.
+//! Every byte stream is also fed split at every point and one byte at a
+//! time, and must give the same events and output.
+
+use bytes::Bytes;
+
+use super::*;
+use crate::close::{CloseCode, CloseFrame};
+use crate::error::{ProtocolError, SendError};
+use crate::mask::apply_mask;
+use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
+
+const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// A raw frame, valid or not: `first` is the first header byte (FIN, RSV,
+/// opcode), the payload is masked when `mask` is given.
+fn raw_frame(first: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![first];
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    match payload.len() {
+        len @ 0..=125 => out.push(mask_bit | len as u8),
+        len @ 126..=0xFFFF => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    let mut body = payload.to_vec();
+    if let Some(key) = mask {
+        out.extend_from_slice(&key);
+        apply_mask(&mut body, key, 0);
+    }
+    out.extend_from_slice(&body);
+    out
+}
+
+/// A frame as a client sends it to a server (masked).
+fn to_server(first: u8, payload: &[u8]) -> Vec<u8> {
+    raw_frame(first, Some(KEY), payload)
+}
+
+/// A frame as a server sends it to a client (unmasked).
+fn to_client(first: u8, payload: &[u8]) -> Vec<u8> {
+    raw_frame(first, None, payload)
+}
+
+/// What a connection made of some input: its events and its output bytes.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    events: Vec<Result<Event, ProtocolError>>,
+    output: Vec<u8>,
+    state: State,
+}
+
+fn connection(role: Role, config: Config) -> Connection {
+    Connection::with_mask_seed(role, config, [7; 32])
+}
+
+fn drain(conn: &mut Connection) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(chunk) = conn.poll_transmit() {
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+fn run(role: Role, config: &Config, chunks: &[&[u8]]) -> Outcome {
+    let mut conn = connection(role, config.clone());
+    let mut events = Vec::new();
+    for chunk in chunks {
+        conn.receive(chunk);
+        while let Some(event) = conn.poll_event() {
+            events.push(event);
+        }
+    }
+    Outcome {
+        events,
+        output: drain(&mut conn),
+        state: conn.state(),
+    }
+}
+
+/// Feeds `bytes` whole, split at every point, and one byte at a time; all
+/// must agree. Streaming mode delivers pieces that depend on the split, so
+/// its fragments are compared after joining them per message.
+fn feed(role: Role, config: &Config, bytes: &[u8]) -> Outcome {
+    let whole = run(role, config, &[bytes]);
+    let normalize = |outcome: Outcome| Outcome {
+        events: join_fragments(outcome.events),
+        ..outcome
+    };
+    let expected = normalize(run(role, config, &[bytes]));
+    for split in 0..=bytes.len() {
+        let (a, b) = bytes.split_at(split);
+        assert_eq!(
+            normalize(run(role, config, &[a, b])),
+            expected,
+            "split at {split}"
+        );
+    }
+    let bytewise: Vec<&[u8]> = bytes.chunks(1).collect();
+    assert_eq!(
+        normalize(run(role, config, &bytewise)),
+        expected,
+        "byte by byte"
+    );
+    whole
+}
+
+fn join_fragments(events: Vec<Result<Event, ProtocolError>>) -> Vec<Result<Event, ProtocolError>> {
+    let mut joined: Vec<Result<Event, ProtocolError>> = Vec::new();
+    for event in events {
+        if let (Ok(Event::Fragment(next)), Some(Ok(Event::Fragment(last)))) =
+            (&event, joined.last_mut())
+        {
+            if !last.is_last && !next.is_first {
+                let mut data = last.data.to_vec();
+                data.extend_from_slice(&next.data);
+                last.data = data.into();
+                last.is_last = next.is_last;
+                continue;
+            }
+        }
+        joined.push(event);
+    }
+    joined
+}
+
+fn server(bytes: &[u8]) -> Outcome {
+    feed(Role::Server, &Config::default(), bytes)
+}
+
+fn client(bytes: &[u8]) -> Outcome {
+    feed(Role::Client, &Config::default(), bytes)
+}
+
+fn text(s: &str) -> Result<Event, ProtocolError> {
+    Ok(Event::Message(Message::Text(s.into())))
+}
+
+fn binary(b: &[u8]) -> Result<Event, ProtocolError> {
+    Ok(Event::Message(Message::Binary(Bytes::copy_from_slice(b))))
+}
+
+/// An unmasked Close frame with `code` and `reason`, as a server sends it.
+fn close_frame_bytes(code: u16, reason: &str) -> Vec<u8> {
+    let mut payload = code.to_be_bytes().to_vec();
+    payload.extend_from_slice(reason.as_bytes());
+    to_client(0x88, &payload)
+}
+
+/// Asserts that the connection failed with `error` and queued a Close with
+/// the error's code as its only output after `before`.
+fn assert_failed(outcome: &Outcome, error: ProtocolError) {
+    assert_eq!(outcome.events.last(), Some(&Err(error.clone())));
+    let code = error.close_code().as_u16().to_be_bytes();
+    let out = &outcome.output;
+    assert_eq!(out[0], 0x88, "output starts with a Close frame");
+    let mut sent = [0; 2];
+    if out[1] & 0x80 == 0 {
+        sent.copy_from_slice(&out[2..4]);
+    } else {
+        sent.copy_from_slice(&out[6..8]);
+        apply_mask(&mut sent, [out[2], out[3], out[4], out[5]], 0);
+    }
+    assert_eq!(sent, code, "close code");
+    assert_eq!(outcome.state, State::Closed);
+}
+
+#[test]
+fn rfc6455_5_7_single_frame_unmasked_text() {
+    let outcome = client(&[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    assert_eq!(outcome.events, vec![text("Hello")]);
+}
+
+#[test]
+fn rfc6455_5_7_single_frame_masked_text() {
+    let outcome = server(&[
+        0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+    ]);
+    assert_eq!(outcome.events, vec![text("Hello")]);
+}
+
+#[test]
+fn rfc6455_5_7_fragmented_unmasked_text() {
+    let outcome = client(&[0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f]);
+    assert_eq!(outcome.events, vec![text("Hello")]);
+}
+
+#[test]
+fn rfc6455_5_7_ping_answered_with_unmasked_pong() {
+    let outcome = server(&to_server(0x89, b"Hello"));
+    assert_eq!(
+        outcome.events,
+        vec![Ok(Event::Ping(Bytes::from_static(b"Hello")))]
+    );
+    assert_eq!(outcome.output, [0x8a, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+}
+
+#[test]
+fn rfc6455_5_7_256_byte_and_64_kib_binary() {
+    let small = vec![0xAB; 256];
+    let mut bytes = vec![0x82, 0x7E, 0x01, 0x00];
+    bytes.extend_from_slice(&small);
+    assert_eq!(
+        run(Role::Client, &Config::default(), &[&bytes]).events,
+        vec![binary(&small)]
+    );
+    let large = vec![0xCD; 65536];
+    let mut bytes = vec![0x82, 0x7F, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00];
+    bytes.extend_from_slice(&large);
+    assert_eq!(
+        run(Role::Client, &Config::default(), &[&bytes]).events,
+        vec![binary(&large)]
+    );
+}
+
+#[test]
+fn rfc6455_5_1_server_fails_on_unmasked_frame() {
+    assert_failed(
+        &server(&to_client(0x81, b"hi")),
+        ProtocolError::UnmaskedFrame,
+    );
+}
+
+#[test]
+fn rfc6455_5_1_client_fails_on_masked_frame() {
+    assert_failed(&client(&to_server(0x81, b"hi")), ProtocolError::MaskedFrame);
+}
+
+#[test]
+fn rfc6455_5_2_rsv_bits_without_extension_fail() {
+    for (first, bits) in [(0xC1, 0b100), (0xA1, 0b010), (0x91, 0b001), (0xF1, 0b111)] {
+        assert_failed(
+            &server(&to_server(first, b"x")),
+            ProtocolError::ReservedBits(bits),
+        );
+    }
+}
+
+#[test]
+fn rfc6455_5_2_reserved_opcodes_fail() {
+    for opcode in [3u8, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF] {
+        assert_failed(
+            &server(&to_server(0x80 | opcode, b"")),
+            ProtocolError::UnknownOpcode(opcode),
+        );
+    }
+}
+
+#[test]
+fn rfc6455_5_5_control_frames_max_125() {
+    let ok = server(&to_server(0x89, &[1; 125]));
+    assert_eq!(ok.events, vec![Ok(Event::Ping(Bytes::from(vec![1; 125])))]);
+    let too_long = server(&to_server(0x89, &[1; 126]));
+    assert_failed(&too_long, ProtocolError::ControlFrameTooLong(126));
+}
+
+#[test]
+fn rfc6455_5_5_control_frames_must_not_be_fragmented() {
+    assert_failed(
+        &server(&to_server(0x09, b"")),
+        ProtocolError::FragmentedControlFrame,
+    );
+}
+
+#[test]
+fn rfc6455_5_4_control_frames_between_fragments() {
+    let mut bytes = to_server(0x01, b"Hel");
+    bytes.extend(to_server(0x89, b"p"));
+    bytes.extend(to_server(0x80, b"lo"));
+    let outcome = server(&bytes);
+    assert_eq!(
+        outcome.events,
+        vec![Ok(Event::Ping(Bytes::from_static(b"p"))), text("Hello")]
+    );
+}
+
+#[test]
+fn rfc6455_5_4_continuation_without_start_fails() {
+    assert_failed(
+        &server(&to_server(0x80, b"x")),
+        ProtocolError::UnexpectedContinuation,
+    );
+}
+
+#[test]
+fn rfc6455_5_4_new_data_frame_inside_fragmented_message_fails() {
+    let mut bytes = to_server(0x01, b"a");
+    bytes.extend(to_server(0x82, b"b"));
+    assert_failed(&server(&bytes), ProtocolError::ExpectedContinuation);
+}
+
+#[test]
+fn rfc6455_5_4_empty_fragments_make_a_message() {
+    let mut bytes = to_server(0x02, b"");
+    bytes.extend(to_server(0x00, b""));
+    bytes.extend(to_server(0x80, b""));
+    assert_eq!(server(&bytes).events, vec![binary(b"")]);
+}
+
+#[test]
+fn rfc6455_8_1_text_split_inside_a_character_across_frames() {
+    let word = "κόσμε".as_bytes();
+    let mut bytes = to_server(0x01, &word[..3]);
+    bytes.extend(to_server(0x80, &word[3..]));
+    assert_eq!(server(&bytes).events, vec![text("κόσμε")]);
+}
+
+#[test]
+fn rfc6455_8_1_invalid_utf8_fails_at_the_first_bad_byte_mid_frame() {
+    // The frame announces 20 bytes; only the first 5, with the bad byte,
+    // have arrived: the connection fails without waiting for the rest.
+    let mut payload = b"ab\xce\xba\xff".to_vec();
+    payload.resize(20, b'x');
+    let frame = to_server(0x81, &payload);
+    let partial = &frame[..6 + 5];
+    let outcome = run(Role::Server, &Config::default(), &[partial]);
+    assert_failed(&outcome, ProtocolError::InvalidUtf8);
+    let outcome = run(Role::Server, &Config::default(), &[&frame[..6 + 4]]);
+    assert_eq!(outcome.events, vec![]);
+}
+
+#[test]
+fn rfc6455_8_1_invalid_utf8_in_a_later_fragment_fails_before_the_message_ends() {
+    let mut bytes = to_server(0x01, "κόσμε".as_bytes());
+    bytes.extend(to_server(0x00, b"\xed\xa0\x80"));
+    assert_failed(&server(&bytes), ProtocolError::InvalidUtf8);
+}
+
+#[test]
+fn rfc6455_8_1_truncated_character_at_message_end_fails() {
+    assert_failed(
+        &server(&to_server(0x81, b"\xce")),
+        ProtocolError::InvalidUtf8,
+    );
+}
+
+#[test]
+fn frame_over_limit_fails_with_1009_before_payload_arrives() {
+    let config = Config::default().with_max_frame_size(10);
+    let frame = to_server(0x82, &[0; 11]);
+    let outcome = run(Role::Server, &config, &[&frame[..6]]);
+    assert_failed(&outcome, ProtocolError::FrameTooBig { len: 11, max: 10 });
+    let outcome = feed(Role::Server, &config, &to_server(0x82, &[0; 10]));
+    assert_eq!(outcome.events, vec![binary(&[0; 10])]);
+}
+
+#[test]
+fn message_over_limit_fails_with_1009_at_the_frame_that_breaks_it() {
+    let config = Config::default().with_max_message_size(10);
+    let mut bytes = to_server(0x02, &[0; 6]);
+    bytes.extend(to_server(0x80, &[0; 5]));
+    let outcome = feed(Role::Server, &config, &bytes);
+    assert_failed(&outcome, ProtocolError::MessageTooBig { len: 11, max: 10 });
+}
+
+#[test]
+fn huge_announced_length_fails_without_allocating() {
+    let bytes = [
+        0x82, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3, 4,
+    ];
+    let outcome = server(&bytes);
+    assert_failed(
+        &outcome,
+        ProtocolError::FrameTooBig {
+            len: i64::MAX as u64,
+            max: Config::default().max_frame_size,
+        },
+    );
+}
+
+#[test]
+fn rfc6455_5_5_3_auto_pong_answers_only_the_latest_ping() {
+    let mut bytes = to_server(0x89, b"one");
+    bytes.extend(to_server(0x89, b"two"));
+    let outcome = server(&bytes);
+    assert_eq!(outcome.events.len(), 2);
+    assert_eq!(outcome.output, [0x8a, 0x03, b't', b'w', b'o']);
+}
+
+#[test]
+fn auto_pong_can_be_turned_off() {
+    let config = Config::default().with_auto_pong(false);
+    let outcome = feed(Role::Server, &config, &to_server(0x89, b"x"));
+    assert_eq!(
+        outcome.events,
+        vec![Ok(Event::Ping(Bytes::from_static(b"x")))]
+    );
+    assert!(outcome.output.is_empty());
+}
+
+#[test]
+fn pongs_are_reported() {
+    let outcome = client(&to_client(0x8A, b"beat"));
+    assert_eq!(
+        outcome.events,
+        vec![Ok(Event::Pong(Bytes::from_static(b"beat")))]
+    );
+    assert!(outcome.output.is_empty());
+}
+
+#[test]
+fn rfc6455_5_5_1_close_is_echoed_with_its_code() {
+    let outcome = client(&close_frame_bytes(1001, "going"));
+    let expected = CloseFrame {
+        code: CloseCode::GOING_AWAY,
+        reason: Utf8Bytes::from_static("going"),
+    };
+    assert_eq!(outcome.events, vec![Ok(Event::Close(Some(expected)))]);
+    assert_eq!(outcome.state, State::Closed);
+    // The client's echo is masked: decode it with its own key.
+    let out = &outcome.output;
+    assert_eq!((out[0], out[1]), (0x88, 0x82));
+    let mut code = [out[6], out[7]];
+    apply_mask(&mut code, [out[2], out[3], out[4], out[5]], 0);
+    assert_eq!(u16::from_be_bytes(code), 1001);
+}
+
+#[test]
+fn rfc6455_5_5_1_empty_close_is_echoed_empty() {
+    let outcome = server(&to_server(0x88, b""));
+    assert_eq!(outcome.events, vec![Ok(Event::Close(None))]);
+    assert_eq!(outcome.output, [0x88, 0x00]);
+}
+
+#[test]
+fn rfc6455_5_5_1_one_byte_close_payload_fails() {
+    assert_failed(
+        &server(&to_server(0x88, &[3])),
+        ProtocolError::InvalidCloseLength,
+    );
+}
+
+#[test]
+fn rfc6455_7_4_invalid_close_codes_fail() {
+    for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
+        let outcome = server(&to_server(0x88, &code.to_be_bytes()));
+        assert_failed(&outcome, ProtocolError::InvalidCloseCode(code));
+    }
+    for code in [1000u16, 1003, 1007, 1011, 1012, 1014, 3000, 4999] {
+        let outcome = server(&to_server(0x88, &code.to_be_bytes()));
+        assert!(
+            matches!(outcome.events[..], [Ok(Event::Close(Some(_)))]),
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn rfc6455_5_5_1_close_reason_must_be_utf8() {
+    let outcome = server(&to_server(0x88, b"\x03\xe8\xff"));
+    assert_failed(&outcome, ProtocolError::InvalidCloseReason);
+}
+
+#[test]
+fn rfc6455_5_5_1_nothing_is_read_after_close() {
+    let mut bytes = to_server(0x88, b"");
+    bytes.extend(to_server(0x81, b"late"));
+    bytes.extend([0xFF, 0xFF]);
+    assert_eq!(server(&bytes).events, vec![Ok(Event::Close(None))]);
+}
+
+#[test]
+fn rfc6455_7_1_1_server_closes_tcp_first_client_waits() {
+    let mut server = connection(Role::Server, Config::default());
+    server.receive(&to_server(0x88, b""));
+    assert!(server.poll_event().is_some());
+    assert!(
+        !server.should_close_transport(),
+        "close echo not drained yet"
+    );
+    drain(&mut server);
+    assert!(server.should_close_transport());
+
+    let mut client = connection(Role::Client, Config::default());
+    client.receive(&to_client(0x88, b""));
+    assert!(client.poll_event().is_some());
+    drain(&mut client);
+    assert_eq!(client.state(), State::Closed);
+    assert!(!client.should_close_transport());
+}
+
+#[test]
+fn rfc6455_7_1_7_failing_endpoint_closes_tcp_after_its_close_frame() {
+    let mut client = connection(Role::Client, Config::default());
+    client.receive(&[0x83, 0x00]);
+    assert!(matches!(client.poll_event(), Some(Err(_))));
+    assert!(client.poll_event().is_none());
+    assert!(!client.should_close_transport());
+    drain(&mut client);
+    assert!(client.should_close_transport());
+}
+
+#[test]
+fn local_close_then_peer_close() {
+    let mut server = connection(Role::Server, Config::default());
+    server.close(CloseCode::NORMAL, "done").unwrap();
+    assert_eq!(server.state(), State::Closing);
+    assert_eq!(drain(&mut server), close_frame_bytes(1000, "done"));
+    assert_eq!(server.send("more"), Err(SendError::Closed));
+    assert_eq!(server.ping(Bytes::new()), Err(SendError::Closed));
+    assert_eq!(server.close(CloseCode::NORMAL, ""), Err(SendError::Closed));
+    // Data from the peer is still delivered while closing.
+    server.receive(&to_server(0x81, b"late"));
+    assert_eq!(server.poll_event(), Some(text("late")));
+    server.receive(&to_server(0x88, &1000u16.to_be_bytes()));
+    assert!(matches!(
+        server.poll_event(),
+        Some(Ok(Event::Close(Some(_))))
+    ));
+    assert_eq!(server.state(), State::Closed);
+    assert!(drain(&mut server).is_empty(), "no second close");
+    assert!(server.should_close_transport());
+}
+
+#[test]
+fn close_arguments_are_checked() {
+    let mut conn = connection(Role::Server, Config::default());
+    for code in [1005u16, 1006, 1015, 999, 5000] {
+        assert_eq!(
+            conn.close(CloseCode::new(code), ""),
+            Err(SendError::InvalidCloseCode(code))
+        );
+    }
+    let long = "x".repeat(124);
+    assert_eq!(
+        conn.close(CloseCode::NORMAL, &long),
+        Err(SendError::CloseReasonTooLong(124))
+    );
+    assert_eq!(conn.state(), State::Open);
+    assert!(conn.close(CloseCode::NORMAL, &long[..123]).is_ok());
+}
+
+#[test]
+fn server_frames_are_unmasked_and_zero_copy() {
+    let mut conn = connection(Role::Server, Config::default());
+    let payload = Bytes::from(vec![9u8; 100_000]);
+    conn.send(payload.clone()).unwrap();
+    let header = conn.poll_transmit().unwrap();
+    assert_eq!(&header[..], &[0x82, 0x7F, 0, 0, 0, 0, 0, 0x01, 0x86, 0xA0]);
+    let body = conn.poll_transmit().unwrap();
+    assert_eq!(
+        body.as_ptr(),
+        payload.as_ptr(),
+        "payload shared, not copied"
+    );
+    assert!(conn.poll_transmit().is_none());
+}
+
+#[test]
+fn rfc6455_5_3_client_frames_are_masked_with_fresh_keys() {
+    let mut conn = connection(Role::Client, Config::default());
+    conn.send("Hello").unwrap();
+    conn.send("Hello").unwrap();
+    let out = drain(&mut conn);
+    let (first, second) = out.split_at(11);
+    assert_eq!((first[0], first[1]), (0x81, 0x85));
+    assert_ne!(first[2..6], second[2..6], "a new key for each frame");
+    let mut server = connection(Role::Server, Config::default());
+    server.receive(&out);
+    assert_eq!(server.poll_event(), Some(text("Hello")));
+    assert_eq!(server.poll_event(), Some(text("Hello")));
+}
+
+#[test]
+fn sent_fragments_are_sequenced_and_checked() {
+    let mut conn = connection(Role::Server, Config::default());
+    let word = "κόσμε".as_bytes();
+    conn.send_fragment(MessageKind::Text, &word[..3], false)
+        .unwrap();
+    assert_eq!(conn.send("x"), Err(SendError::FragmentedMessageInProgress));
+    assert_eq!(
+        conn.send_fragment(MessageKind::Binary, Bytes::new(), true),
+        Err(SendError::FragmentedMessageInProgress)
+    );
+    assert_eq!(
+        conn.send_fragment(MessageKind::Text, Bytes::new(), true),
+        Err(SendError::InvalidUtf8),
+        "ends inside a character"
+    );
+    assert_eq!(
+        conn.send_fragment(MessageKind::Text, &b"\xff"[..], false),
+        Err(SendError::InvalidUtf8)
+    );
+    conn.ping(&b"between"[..]).unwrap();
+    conn.send_fragment(MessageKind::Text, &word[3..], true)
+        .unwrap();
+    conn.send("after").unwrap();
+    let mut client = connection(Role::Client, Config::default());
+    client.receive(&drain(&mut conn));
+    let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
+    assert_eq!(
+        events,
+        vec![
+            Ok(Event::Ping(Bytes::from_static(b"between"))),
+            text("κόσμε"),
+            text("after")
+        ]
+    );
+}
+
+#[test]
+fn control_payloads_over_125_are_refused() {
+    let mut conn = connection(Role::Client, Config::default());
+    assert_eq!(
+        conn.ping(vec![0; 126]),
+        Err(SendError::ControlPayloadTooLong(126))
+    );
+    assert_eq!(
+        conn.pong(vec![0; 126]),
+        Err(SendError::ControlPayloadTooLong(126))
+    );
+    assert_eq!(conn.buffered_amount(), 0);
+}
+
+#[test]
+fn full_send_queue_refuses_data_but_not_close() {
+    let mut conn = connection(Role::Server, Config::default().with_max_send_queue(100));
+    conn.send(vec![0; 99]).unwrap();
+    assert_eq!(conn.buffered_amount(), 101);
+    assert_eq!(
+        conn.send("x"),
+        Err(SendError::QueueFull {
+            queued: 101,
+            limit: 100
+        })
+    );
+    conn.advance_transmit(50);
+    assert_eq!(conn.buffered_amount(), 51);
+    conn.send("x").unwrap();
+    conn.advance_transmit(53);
+    conn.send(vec![0; 200]).unwrap();
+    assert!(conn.send("y").is_err());
+    conn.close(CloseCode::GOING_AWAY, "").unwrap();
+}
+
+#[test]
+fn transmit_slices_and_advance_cover_the_output() {
+    let mut conn = connection(Role::Server, Config::default());
+    conn.send("small").unwrap();
+    conn.send(vec![1u8; 5000]).unwrap();
+    conn.send("tail").unwrap();
+    let expected = {
+        let mut copy = connection(Role::Server, Config::default());
+        copy.send("small").unwrap();
+        copy.send(vec![1u8; 5000]).unwrap();
+        copy.send("tail").unwrap();
+        drain(&mut copy)
+    };
+    let mut written = Vec::new();
+    while conn.buffered_amount() > 0 {
+        let mut slices = [std::io::IoSlice::new(&[]); 4];
+        let filled = conn.transmit_slices(&mut slices);
+        // Write at most 777 bytes per "syscall".
+        let mut taken = 0;
+        for slice in &slices[..filled] {
+            let n = slice.len().min(777 - taken);
+            written.extend_from_slice(&slice[..n]);
+            taken += n;
+        }
+        conn.advance_transmit(taken);
+    }
+    assert_eq!(written, expected);
+}
+
+#[test]
+fn streaming_mode_delivers_pieces_as_they_arrive() {
+    let config = Config::default().with_streaming(true);
+    let payload: Vec<u8> = (0..=255).cycle().take(10_000).collect();
+    let frame = to_server(0x82, &payload);
+    let mut conn = connection(Role::Server, config.clone());
+    let mut pieces = Vec::new();
+    for chunk in frame.chunks(1000) {
+        conn.receive(chunk);
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Ok(Event::Fragment(fragment)) => pieces.push(fragment),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    assert!(pieces.len() >= 10);
+    assert!(pieces.iter().all(|piece| piece.data.len() <= 1000));
+    assert!(pieces[0].is_first && !pieces[1].is_first);
+    assert!(pieces.last().unwrap().is_last);
+    let joined: Vec<u8> = pieces.iter().flat_map(|p| p.data.to_vec()).collect();
+    assert_eq!(joined, payload);
+    // Split-anywhere: the joined events are the same.
+    let outcome = feed(Role::Server, &config, &frame[..300]);
+    assert!(outcome.events.iter().all(|event| event.is_ok()));
+}
+
+#[test]
+fn streaming_mode_empty_message_and_fragmented_text() {
+    let config = Config::default().with_streaming(true);
+    let mut bytes = to_server(0x82, b"");
+    bytes.extend(to_server(0x01, "κό".as_bytes()));
+    bytes.extend(to_server(0x80, "σμε".as_bytes()));
+    let outcome = feed(Role::Server, &config, &bytes);
+    let events = join_fragments(outcome.events);
+    assert_eq!(
+        events,
+        vec![
+            Ok(Event::Fragment(Fragment {
+                kind: MessageKind::Binary,
+                data: Bytes::new(),
+                is_first: true,
+                is_last: true
+            })),
+            Ok(Event::Fragment(Fragment {
+                kind: MessageKind::Text,
+                data: Bytes::from("κόσμε"),
+                is_first: true,
+                is_last: true
+            })),
+        ]
+    );
+}
+
+#[test]
+fn streaming_mode_still_fails_fast_on_invalid_text() {
+    let config = Config::default().with_streaming(true);
+    let frame = to_server(0x81, b"ok\xffmore");
+    let outcome = run(Role::Server, &config, &[&frame[..9]]);
+    assert_failed(&outcome, ProtocolError::InvalidUtf8);
+}
