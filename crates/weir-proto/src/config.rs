@@ -34,9 +34,10 @@ pub struct Config {
     pub max_message_size: usize,
     /// Answer pings with pongs automatically. Default on.
     ///
-    /// When several pings arrive before the output is drained, only the last
-    /// one is answered, as RFC 6455 section 5.5.3 allows: a peer flooding
-    /// pings cannot grow the output queue.
+    /// Every ping is answered while the send queue is below
+    /// [`Config::max_send_queue`]; beyond it, only the latest ping is, as RFC
+    /// 6455 section 5.5.3 allows, so a peer flooding pings without reading
+    /// cannot grow the queue.
     pub auto_pong: bool,
     /// Deliver data messages as [`Fragment`](crate::Fragment)s as soon as bytes
     /// arrive, instead of whole [`Message`](crate::Message)s. Default off.

@@ -60,7 +60,8 @@ pub struct Connection {
     /// The data message being assembled; `None` between messages.
     message: Option<IncomingMessage>,
     output: Output,
-    /// The answer to the latest ping, queued when the output is next drained.
+    /// The answer to the latest ping that arrived while the send queue was
+    /// full, queued when the output is next drained.
     pending_pong: Option<Bytes>,
     /// The kind of the fragmented message being sent, if one is unfinished.
     outgoing_fragmented: Option<MessageKind>,

@@ -182,7 +182,7 @@ impl Connection {
         match header.opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_sent {
-                    self.pending_pong = Some(payload.clone());
+                    self.answer_ping(payload.clone());
                 }
                 Ok(Some(Event::Ping(payload)))
             }

@@ -153,6 +153,18 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues the pong for a received ping (RFC 6455 section 5.5.2). While
+    /// the send queue is at its limit, the pong waits in a single slot that
+    /// a later ping's pong replaces, as section 5.5.3 allows: a peer that
+    /// floods pings and never reads cannot grow the queue.
+    pub(super) fn answer_ping(&mut self, payload: Bytes) {
+        if self.buffered_amount() < self.config.max_send_queue {
+            self.queue_frame(true, OpCode::Pong, &payload);
+        } else {
+            self.pending_pong = Some(payload);
+        }
+    }
+
     fn flush_pending_pong(&mut self) {
         if let Some(payload) = self.pending_pong.take() {
             self.queue_frame(true, OpCode::Pong, &payload);

@@ -374,12 +374,35 @@ fn huge_announced_length_fails_without_allocating() {
 }
 
 #[test]
-fn rfc6455_5_5_3_auto_pong_answers_only_the_latest_ping() {
+fn rfc6455_5_5_2_every_ping_is_answered_in_order() {
     let mut bytes = to_server(0x89, b"one");
     bytes.extend(to_server(0x89, b"two"));
     let outcome = server(&bytes);
     assert_eq!(outcome.events.len(), 2);
-    assert_eq!(outcome.output, [0x8a, 0x03, b't', b'w', b'o']);
+    assert_eq!(
+        outcome.output,
+        [0x8a, 3, b'o', b'n', b'e', 0x8a, 3, b't', b'w', b'o']
+    );
+}
+
+#[test]
+fn rfc6455_5_5_3_pongs_coalesce_while_the_send_queue_is_full() {
+    let config = Config::default().with_max_send_queue(10);
+    let mut bytes = Vec::new();
+    for payload in [b"first", b"2nd.x", b"3rd.x", b"last!"] {
+        bytes.extend(to_server(0x89, payload));
+    }
+    let outcome = feed(Role::Server, &config, &bytes);
+    assert_eq!(outcome.events.len(), 4);
+    // The first pong fills the queue (7 bytes, then 14 >= 10): the rest
+    // share one slot, and only the last ping's answer survives.
+    let mut expected = vec![0x8a, 5];
+    expected.extend_from_slice(b"first");
+    expected.extend_from_slice(&[0x8a, 5]);
+    expected.extend_from_slice(b"2nd.x");
+    expected.extend_from_slice(&[0x8a, 5]);
+    expected.extend_from_slice(b"last!");
+    assert_eq!(outcome.output, expected);
 }
 
 #[test]
