@@ -1,0 +1,42 @@
+//! Echo server for the Autobahn testsuite's fuzzingclient.
+//!
+//! `cargo run --release -p weir-std --example autobahn-server -- [PORT]`
+//! (default 9001): listens on 127.0.0.1:PORT, one thread per connection,
+//! echoes every message (text as text, binary as binary).
+
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+
+use weir_std::Config;
+
+fn main() -> std::io::Result<()> {
+    let port: u16 = match std::env::args().nth(1) {
+        Some(arg) => arg.parse().expect("usage: autobahn-server [PORT]"),
+        None => 9001,
+    };
+    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    println!("listening on ws://{}", listener.local_addr()?);
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        thread::spawn(move || echo(stream));
+    }
+    Ok(())
+}
+
+/// Echoes until the closing handshake or any error.
+fn echo(stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    // Section 9 sends messages up to 16 MiB, in frames of up to 16 MiB.
+    let config = Config::default()
+        .with_max_frame_size(64 << 20)
+        .with_max_message_size(64 << 20)
+        .with_max_send_queue(64 << 20);
+    let Ok(mut ws) = weir_std::accept_with(stream, config, |_| Ok(Default::default())) else {
+        return;
+    };
+    while let Ok(message) = ws.read() {
+        if ws.send(message).is_err() {
+            return;
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The server side: [`accept`] and [`accept_with`] over any stream.
+
+use std::io::{self, Read, Write};
+
+use weir_proto::handshake::{
+    http_response, AcceptOptions, Incoming, ServerHandshake, UpgradeRequest, WEBSOCKET_VERSION,
+};
+use weir_proto::{Config, Connection, Role};
+
+use crate::error::Error;
+use crate::websocket::{default_shutdown, read_some, write_all, WebSocket, READ_BUF_SIZE};
+
+/// An HTTP answer that refuses an upgrade, returned by an
+/// [`accept_with`] callback: e.g. 401 with `WWW-Authenticate`, 403 for an
+/// unwanted `Origin`, 404 for an unknown path, or a 3xx redirect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// The status, in 300..=599.
+    pub status: u16,
+    /// Header fields to send (`Connection: close` and `Content-Length` are
+    /// added).
+    pub headers: Vec<(String, String)>,
+    /// The response body.
+    pub body: Vec<u8>,
+}
+
+impl Rejection {
+    /// A rejection with `status`, no extra headers and an empty body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header field.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+/// Accepts a WebSocket upgrade on `stream` with default configuration,
+/// selecting no subprotocol or extension. See [`accept_with`].
+pub fn accept<S: Read + Write + 'static>(stream: S) -> Result<WebSocket<S>, Error> {
+    accept_with(stream, Config::default(), |_| Ok(AcceptOptions::default()))
+}
+
+/// Reads the client's opening handshake on `stream` and answers it.
+///
+/// `callback` sees the valid upgrade request (path, query, headers, offered
+/// subprotocols) and returns the [`AcceptOptions`] to accept with, or a
+/// [`Rejection`] to refuse. Bytes the client sent after its request are kept
+/// for the WebSocket.
+///
+/// Errors (each after writing the HTTP answer, best effort):
+/// - an invalid upgrade request: its
+///   [`HandshakeError::response`](weir_proto::handshake::HandshakeError::response)
+///   (400, 405, 426, 431 or 505), then [`Error::Handshake`];
+/// - a plain HTTP request without `Upgrade: websocket`: `426 Upgrade
+///   Required` with `Upgrade: websocket`, then [`Error::NotWebSocket`]
+///   carrying the request;
+/// - a rejection: its answer, then [`Error::Rejected`] with its status;
+/// - accept options the request does not allow (a subprotocol the client
+///   did not offer) or an invalid rejection: 500, then [`Error::Handshake`];
+/// - EOF before the request ended: [`Error::Io`] (`UnexpectedEof`).
+///
+/// Set a read timeout on `stream` first to bound how long a client may take
+/// to send its request.
+pub fn accept_with<S, F>(mut stream: S, config: Config, callback: F) -> Result<WebSocket<S>, Error>
+where
+    S: Read + Write + 'static,
+    F: FnOnce(&UpgradeRequest) -> Result<AcceptOptions, Rejection>,
+{
+    let mut handshake = ServerHandshake::new();
+    let mut buf = vec![0; READ_BUF_SIZE];
+    let incoming = loop {
+        let n = read_some(&mut stream, &mut buf)?;
+        if n == 0 {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the client closed the connection during the opening handshake",
+            )));
+        }
+        match handshake.receive(&buf[..n]) {
+            Ok(Some(incoming)) => break incoming,
+            Ok(None) => {}
+            Err(error) => {
+                if let Some(answer) = error.response() {
+                    let _ = write_all(&mut stream, &answer);
+                }
+                return Err(Error::Handshake(error));
+            }
+        }
+    };
+    let upgrade = match incoming {
+        Incoming::Upgrade(upgrade) => upgrade,
+        Incoming::Http(request) => {
+            let _ = write_all(&mut stream, &upgrade_required());
+            return Err(Error::NotWebSocket(Box::new(request)));
+        }
+    };
+    let answer = match callback(&upgrade) {
+        Ok(options) => upgrade.accept(&options),
+        Err(rejection) => {
+            let headers: Vec<(&str, &str)> = rejection
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect();
+            match upgrade.reject(rejection.status, &headers, &rejection.body) {
+                Ok(answer) => {
+                    let _ = write_all(&mut stream, &answer);
+                    return Err(Error::Rejected(rejection.status));
+                }
+                Err(error) => Err(error),
+            }
+        }
+    };
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(error) => {
+            let _ = write_all(&mut stream, &internal_error());
+            return Err(Error::Handshake(error));
+        }
+    };
+    write_all(&mut stream, &answer)?;
+    let mut conn = Connection::new(Role::Server, config);
+    conn.receive(upgrade.leftover());
+    Ok(WebSocket::from_parts(
+        stream,
+        conn,
+        buf,
+        default_shutdown::<S>(),
+    ))
+}
+
+/// The answer to a plain HTTP request on a WebSocket endpoint (RFC 7231
+/// section 6.5.15: a 426 "MUST send an Upgrade header field").
+fn upgrade_required() -> Vec<u8> {
+    let headers = [
+        ("Upgrade", "websocket"),
+        ("Sec-WebSocket-Version", WEBSOCKET_VERSION),
+        ("Connection", "close"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+    ];
+    let body = b"This endpoint speaks WebSocket only (RFC 6455).\n";
+    http_response(426, &headers, body).unwrap_or_default()
+}
+
+/// The answer when the application's accept options are invalid.
+fn internal_error() -> Vec<u8> {
+    let headers = [
+        ("Connection", "close"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+    ];
+    http_response(500, &headers, b"WebSocket upgrade failed on the server.\n").unwrap_or_default()
+}

@@ -1,0 +1,413 @@
+//! [`WebSocket`]: a [`Connection`] driven over a blocking stream.
+//!
+//! The type owns the stream, the core [`Connection`] and one read buffer,
+//! allocated once. Reads move bytes from the stream into the connection
+//! until it has an event; writes queue frames in the connection and drain
+//! its output with vectored writes. Every byte read is handed to the core
+//! before anything else happens, so a read or write timeout loses nothing:
+//! the next call continues where the last one stopped.
+
+use std::any::{Any, TypeId};
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+
+use bytes::Bytes;
+use weir_proto::{
+    CloseCode, CloseFrame, Connection, Event, Message, MessageKind, Role, SendError, State,
+};
+
+use crate::error::Error;
+
+/// Size of the read buffer, allocated once per WebSocket (and used for the
+/// opening handshake before it).
+pub(crate) const READ_BUF_SIZE: usize = 16 * 1024;
+
+/// The most slices gathered into one vectored write.
+const MAX_SLICES: usize = 64;
+
+/// Shuts the transport down (both directions): called when this endpoint
+/// must close the connection (see [`WebSocket::set_shutdown`]).
+pub type ShutdownFn<S> = fn(&mut S) -> io::Result<()>;
+
+/// A WebSocket connection over a blocking stream `S`.
+///
+/// `S` is any [`Read`] + [`Write`] stream: a [`TcpStream`], a Unix socket,
+/// or a TLS stream such as rustls's `StreamOwned`. Build one with
+/// [`connect`](crate::connect), [`client`](crate::client),
+/// [`accept`](crate::accept) or [`accept_with`](crate::accept_with).
+///
+/// Socket timeouts are respected and harmless: when a read or write times
+/// out, the call returns [`Error::Io`] (see [`Error::is_timeout`]) and the
+/// next call continues exactly where it stopped.
+///
+/// When this endpoint must close the transport (a server after the closing
+/// handshake, either side after a protocol error), the WebSocket calls its
+/// shutdown hook: built in for [`TcpStream`] (and Unix sockets), settable
+/// with [`WebSocket::set_shutdown`] for any other stream.
+#[derive(Debug)]
+pub struct WebSocket<S> {
+    stream: S,
+    conn: Connection,
+    /// Reused for every read; never reallocated.
+    read_buf: Box<[u8]>,
+    shutdown: Option<ShutdownFn<S>>,
+    /// The connection is over (closing handshake done, protocol error or
+    /// EOF): reads and sends return [`Error::AlreadyClosed`].
+    finished: bool,
+    /// The peer's Close frame, once it arrived: `Some(None)` for a Close
+    /// without a code.
+    peer_close: Option<Option<CloseFrame>>,
+}
+
+impl<S: Read + Write> WebSocket<S> {
+    /// Wraps a stream whose opening handshake is already done, with the
+    /// connection that continues it (feed it any bytes read past the
+    /// handshake first).
+    ///
+    /// No shutdown hook is set: see [`WebSocket::set_shutdown`].
+    pub fn from_connection(stream: S, conn: Connection) -> Self {
+        Self::from_parts(stream, conn, vec![0; READ_BUF_SIZE], None)
+    }
+
+    pub(crate) fn from_parts(
+        stream: S,
+        conn: Connection,
+        read_buf: Vec<u8>,
+        shutdown: Option<ShutdownFn<S>>,
+    ) -> Self {
+        Self {
+            stream,
+            conn,
+            read_buf: read_buf.into_boxed_slice(),
+            shutdown,
+            finished: false,
+            peer_close: None,
+        }
+    }
+
+    /// Sets the function that shuts the transport down when this endpoint
+    /// must close it (a server after the closing handshake, either side
+    /// after a protocol error); `None` leaves that to dropping the stream.
+    ///
+    /// [`TcpStream`] and Unix sockets have one already. For a TLS stream,
+    /// send the TLS close and shut the socket, e.g. for rustls:
+    /// `ws.set_shutdown(Some(|s| { s.conn.send_close_notify(); s.flush()?; s.sock.shutdown(Shutdown::Both) }))`.
+    pub fn set_shutdown(&mut self, shutdown: Option<ShutdownFn<S>>) {
+        self.shutdown = shutdown;
+    }
+
+    /// Reads the next data message.
+    ///
+    /// Pings are answered underneath (the pong is written before this
+    /// returns or blocks again) and pongs are skipped. When the peer's Close
+    /// arrives, the answer is written, a server shuts the transport down, and
+    /// this returns [`Error::Closed`]; afterwards [`Error::AlreadyClosed`].
+    ///
+    /// Errors:
+    /// - [`Error::Io`] from the stream; after a timeout (`WouldBlock` or
+    ///   `TimedOut`) the WebSocket is intact and the next call continues;
+    /// - [`Error::Protocol`] when the peer broke RFC 6455: the Close frame
+    ///   was sent (best effort) and the transport shut down;
+    /// - [`Error::ConnectionReset`] on EOF without a Close frame;
+    /// - [`Error::StreamingMode`] with [`Config::streaming`](weir_proto::Config::streaming) on.
+    pub fn read(&mut self) -> Result<Message, Error> {
+        if self.conn.config().streaming {
+            return Err(Error::StreamingMode);
+        }
+        loop {
+            match self.read_event()? {
+                Event::Message(message) => return Ok(message),
+                Event::Close(frame) => return Err(Error::Closed(frame)),
+                Event::Ping(_) | Event::Pong(_) | Event::Fragment(_) => {}
+            }
+        }
+    }
+
+    /// Reads the next event of any kind: messages, fragments (streaming
+    /// mode), pings, pongs and the peer's Close.
+    ///
+    /// Behaves like [`WebSocket::read`], except that the peer's Close is
+    /// returned as [`Event::Close`] (the answer already written, a server's
+    /// transport already shut down); later calls return
+    /// [`Error::AlreadyClosed`].
+    pub fn read_event(&mut self) -> Result<Event, Error> {
+        if self.finished {
+            return Err(Error::AlreadyClosed);
+        }
+        loop {
+            match self.conn.poll_event() {
+                Some(Ok(Event::Ping(payload))) => {
+                    // The pong is queued; write it now. A write timeout only
+                    // delays it: it leaves with the next flush.
+                    match self.flush() {
+                        Err(e) if !e.is_timeout() => return Err(e),
+                        _ => return Ok(Event::Ping(payload)),
+                    }
+                }
+                Some(Ok(Event::Close(frame))) => {
+                    self.finish_close(frame.clone());
+                    return Ok(Event::Close(frame));
+                }
+                Some(Ok(event)) => return Ok(event),
+                Some(Err(error)) => {
+                    self.fail();
+                    return Err(Error::Protocol(error));
+                }
+                None => {}
+            }
+            // Nothing to deliver: write what is owed before blocking.
+            if self.conn.buffered_amount() > 0 {
+                self.flush()?;
+            }
+            match self.stream.read(&mut self.read_buf) {
+                Ok(0) => {
+                    self.finished = true;
+                    return Err(Error::ConnectionReset);
+                }
+                Ok(n) => self.conn.receive(&self.read_buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+    }
+
+    /// Sends a whole message (text or binary) and writes it out.
+    pub fn send(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.write(message)?;
+        self.flush()
+    }
+
+    /// Queues a whole message without writing it; [`WebSocket::flush`]
+    /// writes everything queued. For batching many small messages into few
+    /// writes.
+    pub fn write(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.check_not_finished()?;
+        self.conn.send(message).map_err(map_send_error)
+    }
+
+    /// Sends one fragment of a message and writes it out: the first call
+    /// starts a message of `kind`, the call with `is_last` ends it (RFC 6455
+    /// section 5.4). Text fragments may split a character; the message as a
+    /// whole must be UTF-8.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: impl Into<Bytes>,
+        is_last: bool,
+    ) -> Result<(), Error> {
+        self.check_not_finished()?;
+        self.conn
+            .send_fragment(kind, data, is_last)
+            .map_err(map_send_error)?;
+        self.flush()
+    }
+
+    /// Sends a ping (payload at most 125 bytes) and writes it out. The pong
+    /// comes back as [`Event::Pong`] from [`WebSocket::read_event`].
+    pub fn ping(&mut self, payload: impl Into<Bytes>) -> Result<(), Error> {
+        self.check_not_finished()?;
+        self.conn.ping(payload).map_err(map_send_error)?;
+        self.flush()
+    }
+
+    /// Sends a pong (payload at most 125 bytes) and writes it out; pings are
+    /// answered automatically, so this is for unsolicited heartbeats.
+    pub fn pong(&mut self, payload: impl Into<Bytes>) -> Result<(), Error> {
+        self.check_not_finished()?;
+        self.conn.pong(payload).map_err(map_send_error)?;
+        self.flush()
+    }
+
+    /// Starts the closing handshake: sends a Close frame with `code` and
+    /// `reason` (at most 123 bytes) and writes it out.
+    ///
+    /// Keep calling [`WebSocket::read`]: it returns the peer's remaining
+    /// messages, then [`Error::Closed`] with the peer's answer. Or use
+    /// [`WebSocket::close_and_wait`].
+    pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.check_not_finished()?;
+        self.conn.close(code, reason).map_err(map_send_error)?;
+        self.flush()
+    }
+
+    /// Completes the closing handshake from wherever it is, discarding
+    /// incoming messages: sends a Close with `code` and `reason` unless one
+    /// was sent, reads until the peer's Close unless it already arrived, and
+    /// returns the peer's Close frame (`None` if it carried no code).
+    ///
+    /// A client then waits for the server to close the transport (RFC 6455
+    /// section 7.1.1), until EOF, an error or the socket's read timeout; set
+    /// a read timeout to bound that wait.
+    ///
+    /// Returns [`Error::AlreadyClosed`] if the connection ended without a
+    /// closing handshake (a protocol error or EOF reported earlier).
+    pub fn close_and_wait(
+        &mut self,
+        code: CloseCode,
+        reason: &str,
+    ) -> Result<Option<CloseFrame>, Error> {
+        if !self.finished {
+            if self.conn.state() == State::Open {
+                self.conn.close(code, reason).map_err(map_send_error)?;
+            }
+            self.flush()?;
+            while !self.finished {
+                self.read_event()?;
+            }
+        }
+        let Some(frame) = self.peer_close.clone() else {
+            return Err(Error::AlreadyClosed);
+        };
+        if self.conn.role() == Role::Client {
+            self.wait_for_eof();
+        }
+        Ok(frame)
+    }
+
+    /// Writes everything queued (messages from [`WebSocket::write`], pongs,
+    /// Close frames) with vectored writes, then flushes the stream.
+    ///
+    /// After a write timeout the rest stays queued for the next call.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        loop {
+            let written = {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let filled = self.conn.transmit_slices(&mut slices);
+                if filled == 0 {
+                    break;
+                }
+                match self.stream.write_vectored(&slices[..filled]) {
+                    Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                    Err(e) => return Err(Error::Io(e)),
+                }
+            };
+            self.conn.advance_transmit(written);
+        }
+        loop {
+            match self.stream.flush() {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+    }
+
+    /// The stream.
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream, e.g. to change its timeouts. Reading or writing it
+    /// directly corrupts the WebSocket.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Gives the stream back. Bytes read but not yet delivered and output
+    /// not yet written are lost.
+    pub fn into_inner(self) -> S {
+        self.stream
+    }
+
+    /// The core connection: [`Connection::state`],
+    /// [`Connection::buffered_amount`], [`Connection::role`] and the rest.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn check_not_finished(&self) -> Result<(), Error> {
+        if self.finished {
+            Err(Error::AlreadyClosed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The peer's Close arrived: write the answer, and close the transport if
+    /// this endpoint closes first (a server).
+    fn finish_close(&mut self, frame: Option<CloseFrame>) {
+        self.finished = true;
+        self.peer_close = Some(frame);
+        // Best effort: the peer may already be gone.
+        let _ = self.flush();
+        if self.conn.should_close_transport() {
+            self.shutdown_transport();
+        }
+    }
+
+    /// The peer broke the protocol: write the Close the core queued (best
+    /// effort) and close the transport (RFC 6455 section 7.1.7).
+    fn fail(&mut self) {
+        self.finished = true;
+        let _ = self.flush();
+        self.shutdown_transport();
+    }
+
+    fn shutdown_transport(&mut self) {
+        if let Some(shutdown) = self.shutdown {
+            let _ = shutdown(&mut self.stream);
+        }
+    }
+
+    /// Reads and discards until EOF or any error (a timeout included).
+    fn wait_for_eof(&mut self) {
+        loop {
+            match self.stream.read(&mut self.read_buf) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// A send after this endpoint's Close is [`Error::AlreadyClosed`]; other
+/// refusals keep their cause.
+fn map_send_error(error: SendError) -> Error {
+    match error {
+        SendError::Closed => Error::AlreadyClosed,
+        other => Error::Send(other),
+    }
+}
+
+/// The shutdown hook for streams whose type is known here: [`TcpStream`]
+/// and, on Unix, `UnixStream`. Other streams are left alone.
+pub(crate) fn default_shutdown<S: 'static>() -> Option<ShutdownFn<S>> {
+    fn known<S: 'static>(stream: &mut S) -> io::Result<()> {
+        let any: &mut dyn Any = stream;
+        if let Some(tcp) = any.downcast_mut::<TcpStream>() {
+            return tcp.shutdown(Shutdown::Both);
+        }
+        #[cfg(unix)]
+        if let Some(unix) = any.downcast_mut::<std::os::unix::net::UnixStream>() {
+            return unix.shutdown(Shutdown::Both);
+        }
+        Ok(())
+    }
+    let id = TypeId::of::<S>();
+    #[cfg(unix)]
+    let known_type =
+        id == TypeId::of::<TcpStream>() || id == TypeId::of::<std::os::unix::net::UnixStream>();
+    #[cfg(not(unix))]
+    let known_type = id == TypeId::of::<TcpStream>();
+    known_type.then_some(known::<S> as ShutdownFn<S>)
+}
+
+/// Reads once, retrying on `Interrupted`.
+pub(crate) fn read_some<S: Read>(stream: &mut S, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+/// Writes a whole buffer and flushes.
+pub(crate) fn write_all<S: Write>(stream: &mut S, bytes: &[u8]) -> io::Result<()> {
+    stream.write_all(bytes)?;
+    stream.flush()
+}
