@@ -182,6 +182,14 @@ impl Connection {
         self.output.len() + self.pending_pong.as_ref().map_or(0, |pong| pong.len() + 2)
     }
 
+    /// Buffer capacity this connection holds right now, in bytes: its read
+    /// buffer and its send staging buffer. Both are allocated when data
+    /// arrives or is sent and given back once consumed or drained, so an
+    /// idle connection holds none.
+    pub fn buffer_capacity(&self) -> usize {
+        self.input.capacity() + self.output.capacity()
+    }
+
     /// Whether this endpoint should close the TCP connection now: the closing
     /// handshake is over, every byte has been drained, and this endpoint is
     /// the one that closes first.

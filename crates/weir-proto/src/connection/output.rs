@@ -63,6 +63,7 @@ impl Output {
         self.cut_staging();
         let chunk = self.chunks.pop_front()?;
         self.len -= chunk.len();
+        self.release_if_drained();
         Some(chunk)
     }
 
@@ -92,6 +93,20 @@ impl Output {
             if front.is_empty() {
                 self.chunks.pop_front();
             }
+        }
+        self.release_if_drained();
+    }
+
+    /// Capacity held by the staging buffer, for memory accounting.
+    pub(crate) fn capacity(&self) -> usize {
+        self.staging.capacity()
+    }
+
+    /// Once everything is written, gives the staging buffer back: an idle
+    /// connection holds no send memory.
+    fn release_if_drained(&mut self) {
+        if self.len == 0 && self.staging.capacity() > 0 {
+            self.staging = BytesMut::new();
         }
     }
 

@@ -53,6 +53,7 @@ impl Connection {
         loop {
             if self.frame.is_none() {
                 let Some((header, header_len)) = FrameHeader::decode(&self.input)? else {
+                    self.release_idle_input();
                     return Ok(None);
                 };
                 let frame = self.start_frame(header)?;
@@ -275,6 +276,15 @@ impl Connection {
         if !self.close_sent {
             let reason = error.to_string();
             self.queue_close(close_payload(error.close_code(), truncate_reason(&reason)));
+        }
+    }
+
+    /// Between frames with nothing buffered, gives the read buffer back: an
+    /// idle connection holds no receive memory. Payloads already handed out
+    /// keep their own reference to it.
+    fn release_idle_input(&mut self) {
+        if self.input.is_empty() && self.input.capacity() > 0 {
+            self.input = BytesMut::new();
         }
     }
 

@@ -751,3 +751,26 @@ fn streaming_mode_still_fails_fast_on_invalid_text() {
     let outcome = run(Role::Server, &config, &[&frame[..9]]);
     assert_failed(&outcome, ProtocolError::InvalidUtf8);
 }
+
+#[test]
+fn idle_connection_holds_no_buffers() {
+    let mut server = connection(Role::Server, Config::default());
+    assert_eq!(server.buffer_capacity(), 0);
+    let frame = to_server(0x81, &[b'a'; 3000]);
+    server.receive(&frame[..1000]);
+    assert!(server.poll_event().is_none());
+    assert!(
+        server.buffer_capacity() >= 1000 - 8,
+        "a partial frame is held"
+    );
+    server.receive(&frame[1000..]);
+    let Some(Ok(Event::Message(message))) = server.poll_event() else {
+        panic!("expected the message");
+    };
+    assert!(server.poll_event().is_none());
+    server.send(message).unwrap();
+    server.send("small").unwrap();
+    assert!(server.buffer_capacity() > 0, "the small frame is staged");
+    drain(&mut server);
+    assert_eq!(server.buffer_capacity(), 0);
+}
