@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use crate::close::{CloseCode, MAX_CLOSE_REASON};
+use crate::close::{truncate_reason, CloseCode, MAX_CLOSE_REASON};
 
 /// A violation of RFC 6455 (or of a configured limit) by the peer.
 ///
@@ -68,6 +68,16 @@ impl ProtocolError {
             Self::FrameTooBig { .. } | Self::MessageTooBig { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
+    }
+}
+
+impl ProtocolError {
+    /// The reason sent in the Close frame for this violation: its
+    /// description, cut at a character boundary to fit the frame.
+    pub fn close_reason(&self) -> String {
+        let mut text = self.to_string();
+        text.truncate(truncate_reason(&text).len());
+        text
     }
 }
 
@@ -192,6 +202,16 @@ mod tests {
         ] {
             assert_eq!(error.close_code().as_u16(), 1002, "{error}");
         }
+    }
+
+    #[test]
+    fn close_reason_fits_a_close_frame() {
+        let error = ProtocolError::FrameTooBig {
+            len: u64::MAX,
+            max: usize::MAX,
+        };
+        assert_eq!(error.close_reason(), error.to_string());
+        assert!(error.close_reason().len() <= MAX_CLOSE_REASON);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use bytes::{Buf, BytesMut};
 
 use super::{Connection, IncomingFrame, IncomingMessage};
-use crate::close::{close_payload, parse_close_payload, truncate_reason};
+use crate::close::{close_payload, parse_close_payload};
 use crate::config::Role;
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
@@ -274,8 +274,7 @@ impl Connection {
         self.receive_closed = true;
         self.release_receive_buffers();
         if !self.close_sent {
-            let reason = error.to_string();
-            self.queue_close(close_payload(error.close_code(), truncate_reason(&reason)));
+            self.queue_close(close_payload(error.close_code(), &error.close_reason()));
         }
     }
 

@@ -1,0 +1,207 @@
+//! [`Conn`]: the state of one connection of the event loop, whatever its
+//! role and phase, and its socket writes.
+//!
+//! A connection goes through phases ([`Phase`]):
+//!
+//! ```text
+//! client: Connecting ──> AwaitingResponse ──┐
+//! server: AwaitingRequest ──────────────────┼──> Open (the core: open, closing, closed)
+//!                        └──> Answering ──> Lingering   (an HTTP answer, then close)
+//! ```
+//!
+//! What a connection holds while idle is its socket, the core
+//! [`Connection`] (or the handshake reader) and a few words of bookkeeping:
+//! reads go through the loop's one shared buffer, and the only bytes kept
+//! here are those the core or the handshake still needs, plus the HTTP head
+//! being written (`head_out`), freed as soon as it is sent.
+
+use std::io::{self, IoSlice, Write};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use mio::net::TcpStream;
+use mio::Interest;
+use weir_proto::handshake::{ClientHandshake, ServerHandshake};
+use weir_proto::{Connection, Role, State};
+
+use crate::ConnId;
+
+/// The most slices handed to one vectored write.
+const MAX_SLICES: usize = 64;
+
+/// Where a connection is in its life.
+pub(crate) enum Phase {
+    /// Client: the TCP connect is in progress; the request waits in
+    /// `head_out`.
+    Connecting(Box<ClientHandshake>),
+    /// Client: connected; the request is being written and the response read.
+    AwaitingResponse(Box<ClientHandshake>),
+    /// Server: reading the request head.
+    AwaitingRequest(ServerHandshake),
+    /// Both roles: the handshake is done and the core runs, through the
+    /// closing handshake.
+    Open(Box<Connection>),
+    /// Server: writing an HTTP answer (`426`, a rejection, a handshake
+    /// error) that ends the connection.
+    Answering,
+    /// Our side is shut down for writing; input is discarded until the peer
+    /// closes too, or the close timeout. Closing this way, rather than at
+    /// once, keeps unread input from turning our close into a reset that
+    /// could destroy the answer before the peer reads it.
+    Lingering,
+}
+
+/// What a connection's deadline is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DeadlineKind {
+    /// The opening handshake must finish.
+    Handshake,
+    /// The closing handshake (or lingering) must finish.
+    Close,
+}
+
+/// One connection.
+pub(crate) struct Conn {
+    pub(crate) id: ConnId,
+    pub(crate) socket: TcpStream,
+    pub(crate) peer: SocketAddr,
+    pub(crate) role: Role,
+    pub(crate) phase: Phase,
+    /// HTTP bytes to write before any frame: the client's request, the
+    /// server's `101`, or an HTTP answer. Empty (and unallocated) otherwise.
+    pub(crate) head_out: Vec<u8>,
+    /// How much of `head_out` has been written.
+    pub(crate) head_written: usize,
+    /// The interest registered with the poller.
+    pub(crate) interest: Interest,
+    /// The pending deadline, if any.
+    pub(crate) deadline: Option<(Instant, DeadlineKind)>,
+    /// The subprotocol agreed in the handshake.
+    pub(crate) protocol: Option<Box<str>>,
+    /// The peer shut down its side: reads return end-of-file.
+    pub(crate) eof: bool,
+    /// `on_close` was delivered: the application is done with it.
+    pub(crate) close_reported: bool,
+    /// In the loop's dirty list.
+    pub(crate) dirty: bool,
+}
+
+impl Conn {
+    /// A connection in `phase`, to be registered with `interest`.
+    pub(crate) fn new(
+        id: ConnId,
+        socket: TcpStream,
+        peer: SocketAddr,
+        role: Role,
+        phase: Phase,
+        interest: Interest,
+    ) -> Self {
+        Self {
+            id,
+            socket,
+            peer,
+            role,
+            phase,
+            head_out: Vec::new(),
+            head_written: 0,
+            interest,
+            deadline: None,
+            protocol: None,
+            eof: false,
+            close_reported: false,
+            dirty: false,
+        }
+    }
+
+    /// The core, once open.
+    pub(crate) fn core(&self) -> Option<&Connection> {
+        match &self.phase {
+            Phase::Open(core) => Some(core),
+            _ => None,
+        }
+    }
+
+    /// The core, once open.
+    pub(crate) fn core_mut(&mut self) -> Option<&mut Connection> {
+        match &mut self.phase {
+            Phase::Open(core) => Some(core),
+            _ => None,
+        }
+    }
+
+    /// Whether the application may still send: open, not closing, and
+    /// `on_close` not delivered.
+    pub(crate) fn is_open(&self) -> bool {
+        !self.close_reported && self.core().is_some_and(|core| core.state() == State::Open)
+    }
+
+    /// Bytes waiting to be written: the HTTP head and the core's output.
+    pub(crate) fn pending_output(&self) -> usize {
+        let head = self.head_out.len() - self.head_written;
+        head + self.core().map_or(0, Connection::buffered_amount)
+    }
+
+    /// Whether the connection is on its way out, so that the close timeout
+    /// applies: our Close was sent, the peer closed TCP, or an HTTP answer
+    /// ends it.
+    pub(crate) fn is_closing(&self) -> bool {
+        match &self.phase {
+            Phase::Open(core) => self.eof || core.state() != State::Open,
+            Phase::Answering | Phase::Lingering => true,
+            _ => false,
+        }
+    }
+
+    /// The interest the connection needs now: always readable, and writable
+    /// while output is pending (or the TCP connect is in progress).
+    pub(crate) fn wanted_interest(&self) -> Interest {
+        let writing = matches!(self.phase, Phase::Connecting(_))
+            || (!matches!(self.phase, Phase::Lingering) && self.pending_output() > 0);
+        if writing {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        }
+    }
+
+    /// Writes pending output until all of it is written or the socket would
+    /// block. Unwritten bytes stay queued (in `head_out` or in the core).
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        if matches!(self.phase, Phase::Connecting(_) | Phase::Lingering) {
+            return Ok(());
+        }
+        loop {
+            let head_len = self.head_out.len() - self.head_written;
+            let written = {
+                let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+                let mut count = 0;
+                if head_len > 0 {
+                    slices[0] = IoSlice::new(&self.head_out[self.head_written..]);
+                    count = 1;
+                }
+                if let Phase::Open(core) = &mut self.phase {
+                    count += core.transmit_slices(&mut slices[count..]);
+                }
+                if count == 0 {
+                    return Ok(());
+                }
+                match (&self.socket).write_vectored(&slices[..count]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            };
+            let from_head = written.min(head_len);
+            self.head_written += from_head;
+            if self.head_written == self.head_out.len() {
+                self.head_out = Vec::new();
+                self.head_written = 0;
+            }
+            if let Phase::Open(core) = &mut self.phase {
+                core.advance_transmit(written - from_head);
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! [`Error`]: what can end or trouble a connection of the event loop.
+//!
+//! The event loop hands errors to [`Handler::on_error`](crate::Handler::on_error)
+//! rather than returning them: one connection's failure is never the loop's.
+//! Each variant says who caused it: the transport ([`Error::Io`]), the peer's
+//! opening handshake ([`Error::Handshake`]), the peer's frames
+//! ([`Error::Protocol`]), or a deadline the peer missed
+//! ([`Error::HandshakeTimeout`], [`Error::CloseTimeout`]).
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use weir_proto::handshake::HandshakeError;
+use weir_proto::ProtocolError;
+
+/// Why a connection failed, or why [`EventLoop::connect`](crate::EventLoop::connect)
+/// refused to start one.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The socket failed: connection refused or reset, a broken pipe, or a
+    /// peer that closed TCP in the middle of the opening handshake.
+    Io(io::Error),
+    /// The opening handshake failed: a malformed request (server side, the
+    /// HTTP error answer has been written), or a response that is not an
+    /// acceptable `101` (client side; a rejection by the server is
+    /// [`HandshakeError::UnexpectedStatus`] with its status and headers).
+    Handshake(HandshakeError),
+    /// The peer broke RFC 6455 or a configured limit. The Close frame with
+    /// [`ProtocolError::close_code`] has been queued and the connection is
+    /// closed once it is written.
+    Protocol(ProtocolError),
+    /// The opening handshake did not finish within
+    /// [`Config::handshake_timeout`](crate::Config::handshake_timeout).
+    HandshakeTimeout(Duration),
+    /// After this endpoint's Close, the peer did not finish the closing
+    /// handshake (its Close, then for a client the server's TCP close)
+    /// within [`Config::close_timeout`](crate::Config::close_timeout).
+    CloseTimeout(Duration),
+    /// `wss://` was asked for: this adapter has no TLS.
+    TlsUnsupported,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(error) => write!(f, "I/O error: {error}"),
+            Self::Handshake(error) => write!(f, "opening handshake failed: {error}"),
+            Self::Protocol(error) => write!(f, "protocol violation by the peer: {error}"),
+            Self::HandshakeTimeout(limit) => {
+                write!(f, "opening handshake not finished within {limit:?}")
+            }
+            Self::CloseTimeout(limit) => {
+                write!(f, "closing handshake not finished within {limit:?}")
+            }
+            Self::TlsUnsupported => {
+                f.write_str("wss:// needs TLS, which weir-mio does not provide")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Io(error) => Some(error),
+            Self::Handshake(error) => Some(error),
+            Self::Protocol(error) => Some(error),
+            _ => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(error: io::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(error: HandshakeError) -> Self {
+        Self::Handshake(error)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(error: ProtocolError) -> Self {
+        Self::Protocol(error)
+    }
+}

@@ -1,0 +1,331 @@
+//! [`EventLoop`]: one `mio::Poll`, many connections, both roles.
+//!
+//! One turn of the loop ([`EventLoop::run_once`]):
+//! 1. settle every connection marked dirty (see below);
+//! 2. poll, with a timeout that ends at the earliest deadline;
+//! 3. for each readiness event: accept until `WouldBlock` (listeners), or
+//!    read until `WouldBlock` into the loop's one read buffer, feed the
+//!    handshake reader or the core, and dispatch the resulting events to the
+//!    [`Handler`]; then settle what changed;
+//! 4. expire deadlines (handshake and close timeouts), and settle again.
+//!
+//! *Settling* a connection writes its pending output with vectored writes
+//! until it is empty or the socket would block, keeps `WRITABLE` interest
+//! registered only while output remains, closes the socket when the
+//! connection is done, and re-arms its deadline. Anything that changes a
+//! connection only marks it dirty, so a callback may act on any connection
+//! and the writes happen in one place, after the callback.
+//!
+//! This file holds the loop itself and the bookkeeping shared by the rest
+//! ([`Shared`]: ids, registration, removal, reporting failures). Reading and
+//! dispatch live in `read.rs`, writing and deadlines in `settle.rs`; the
+//! parts specific to one side in `server.rs` (accept, answer upgrade
+//! requests) and `client.rs` (connect, read the response).
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use weir_proto::handshake::ClientOptions;
+use weir_proto::CloseCode;
+
+use crate::conn::{Conn, DeadlineKind, Phase};
+use crate::slab::{Slab, Slot};
+use crate::timers::Timers;
+use crate::{Config, ConnId, Error, Handler, Ws};
+
+/// The token of the waker that [`StopHandle`] uses. Slot indices never reach it.
+const WAKER: Token = Token(usize::MAX);
+
+/// An event loop running WebSocket connections, accepted and started, on one
+/// thread.
+///
+/// Create it with [`EventLoop::new`], add listeners with
+/// [`EventLoop::listen`] and client connections with
+/// [`EventLoop::connect`], then drive it with [`EventLoop::run`],
+/// [`EventLoop::run_until_idle`] or [`EventLoop::run_once`]. See the
+/// [crate documentation](crate) for an example.
+pub struct EventLoop {
+    poll: Poll,
+    events: Events,
+    /// The one read buffer, shared by every connection.
+    scratch: Box<[u8]>,
+    shared: Shared,
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+}
+
+/// A handle that stops a running [`EventLoop`] from any thread.
+///
+/// [`StopHandle::stop`] makes [`EventLoop::run`] (or
+/// [`EventLoop::run_until_idle`]) return after the callback or poll in
+/// progress. Connections are left as they are: run the loop again to go on.
+/// A stop asked while the loop is not running makes the next run return at
+/// once.
+#[derive(Clone)]
+pub struct StopHandle {
+    flag: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+}
+
+impl StopHandle {
+    /// Asks the loop to stop, and wakes it if it is waiting.
+    pub fn stop(&self) {
+        self.flag.store(true, Ordering::Release);
+        // A failed wake only delays the stop until the loop's next wake-up.
+        let _ = self.waker.wake();
+    }
+}
+
+impl std::fmt::Debug for StopHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StopHandle")
+            .field("stopping", &self.flag.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("connections", &self.shared.slab.connections())
+            .field("config", &self.shared.config)
+            .finish()
+    }
+}
+
+impl EventLoop {
+    /// A loop with no listener and no connection.
+    ///
+    /// Allocates the read buffer ([`Config::read_buffer_size`]) once, here.
+    pub fn new(config: Config) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        Ok(Self {
+            events: Events::with_capacity(config.events_capacity.max(1)),
+            scratch: vec![0; config.read_buffer_size.max(1)].into_boxed_slice(),
+            poll,
+            shared: Shared {
+                registry,
+                slab: Slab::default(),
+                timers: Timers::default(),
+                config,
+                next_id: 1,
+            },
+            stop: Arc::new(AtomicBool::new(false)),
+            waker,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+
+    /// Listens for WebSocket clients on `addr` (the first address it
+    /// resolves to) and returns the bound address: with port 0 the system
+    /// picks a free port, which the result tells.
+    ///
+    /// Requests on this port are answered by [`Handler::on_upgrade`]; plain
+    /// HTTP requests (no `Upgrade: websocket`) get `426 Upgrade Required`.
+    /// A loop may listen on several addresses.
+    pub fn listen(&mut self, addr: impl ToSocketAddrs) -> io::Result<SocketAddr> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
+        })?;
+        let mut listener = TcpListener::bind(addr)?;
+        let local = listener.local_addr()?;
+        let shared = &mut self.shared;
+        let index = shared.slab.peek_index();
+        shared
+            .registry
+            .register(&mut listener, Token(index), Interest::READABLE)?;
+        shared.slab.insert(Slot::Listener(listener));
+        Ok(local)
+    }
+
+    /// Starts a client connection to `uri` (`ws://host[:port]/path`) and
+    /// returns its id at once; the TCP connect and the opening handshake
+    /// run in the loop. [`Handler::on_open`] reports success, with
+    /// [`Opened::Connected`](crate::Opened::Connected);
+    /// [`Handler::on_error`] reports failure.
+    ///
+    /// Fails at once for an invalid URI or option, `wss://`
+    /// ([`Error::TlsUnsupported`]), a host that does not resolve, or a
+    /// socket that cannot be created. The host name is resolved here, with
+    /// the system resolver, which blocks.
+    /// [`ClientOptions::max_header_bytes`] of 0 means
+    /// [`Config::max_header_bytes`].
+    pub fn connect(&mut self, uri: &str, options: ClientOptions) -> Result<ConnId, Error> {
+        self.shared.connect(uri, options)
+    }
+
+    /// A handle on connection `id`, to act on it outside a callback (e.g.
+    /// send from the code that drives the loop). What it queues is written
+    /// by the next turn of the loop. `None` once the connection is gone.
+    pub fn ws(&mut self, id: ConnId) -> Option<Ws<'_>> {
+        let index = self.shared.slab.index_of(id)?;
+        Ws::new(&mut self.shared.slab, index)
+    }
+
+    /// How many connections the loop holds, in any phase (connecting,
+    /// handshaking, open, closing).
+    pub fn connection_count(&self) -> usize {
+        self.shared.slab.connections()
+    }
+
+    /// A handle that stops [`EventLoop::run`] from another thread (or from
+    /// a callback).
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            flag: Arc::clone(&self.stop),
+            waker: Arc::clone(&self.waker),
+        }
+    }
+
+    /// Runs until a [`StopHandle`] stops it. Fails only if the OS poller
+    /// fails; a connection's failure goes to [`Handler::on_error`].
+    pub fn run<H: Handler>(&mut self, handler: &mut H) -> io::Result<()> {
+        self.run_inner(handler, false)
+    }
+
+    /// Runs until nothing is left (no listener and no connection) or a
+    /// [`StopHandle`] stops it: for clients, e.g. one connection after
+    /// another.
+    pub fn run_until_idle<H: Handler>(&mut self, handler: &mut H) -> io::Result<()> {
+        self.run_inner(handler, true)
+    }
+
+    fn run_inner<H: Handler>(&mut self, handler: &mut H, until_idle: bool) -> io::Result<()> {
+        loop {
+            if self.stop.swap(false, Ordering::AcqRel) {
+                return Ok(());
+            }
+            if until_idle && self.shared.slab.is_empty() {
+                return Ok(());
+            }
+            self.run_once(handler, None)?;
+        }
+    }
+
+    /// One turn of the loop: write what is pending, wait for readiness (at
+    /// most `timeout`, or until the next deadline), handle it, and expire
+    /// deadlines. `Some(Duration::ZERO)` does not wait.
+    pub fn run_once<H: Handler>(
+        &mut self,
+        handler: &mut H,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        self.shared.settle_all(handler);
+        let next_deadline = self.shared.timers.next_timeout(Instant::now());
+        let timeout = match (timeout, next_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        for event in self.events.iter() {
+            if event.token() == WAKER {
+                continue;
+            }
+            self.shared
+                .ready(event.token().0, event, &mut self.scratch, handler);
+            self.shared.settle_all(handler);
+        }
+        self.shared.expire(Instant::now(), handler);
+        self.shared.settle_all(handler);
+        Ok(())
+    }
+}
+
+/// The part of the loop that callbacks reach, apart from the poller and the
+/// read buffer.
+pub(crate) struct Shared {
+    pub(crate) registry: Registry,
+    pub(crate) slab: Slab,
+    pub(crate) timers: Timers,
+    pub(crate) config: Config,
+    next_id: u64,
+}
+
+impl Shared {
+    /// A fresh connection id.
+    pub(crate) fn next_id(&mut self) -> ConnId {
+        let id = ConnId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    /// Registers a new connection (with `conn.interest`), starts its
+    /// handshake deadline and returns its slot.
+    pub(crate) fn insert_conn(&mut self, mut conn: Conn) -> io::Result<usize> {
+        let index = self.slab.peek_index();
+        self.registry
+            .register(&mut conn.socket, Token(index), conn.interest)?;
+        let when = Instant::now() + self.config.handshake_timeout;
+        conn.deadline = Some((when, DeadlineKind::Handshake));
+        self.timers.push(when, index, conn.id);
+        Ok(self.slab.insert(Slot::Conn(Box::new(conn))))
+    }
+
+    /// Deregisters and drops connection `index`, closing its socket.
+    pub(crate) fn remove(&mut self, index: usize) {
+        if let Some(Slot::Conn(mut conn)) = self.slab.remove(index) {
+            let _ = self.registry.deregister(&mut conn.socket);
+        }
+    }
+
+    /// Calls `f` with a handle on connection `index`, if it is there.
+    pub(crate) fn with_ws(&mut self, index: usize, f: impl FnOnce(&mut Ws<'_>)) {
+        if let Some(mut ws) = Ws::new(&mut self.slab, index) {
+            f(&mut ws);
+        }
+    }
+
+    /// Delivers `on_close` unless it was delivered already; after it, the
+    /// connection gets no more callbacks.
+    pub(crate) fn report_close<H: Handler>(
+        &mut self,
+        index: usize,
+        code: CloseCode,
+        reason: &str,
+        handler: &mut H,
+    ) {
+        let Some(conn) = self.slab.conn_mut(index) else {
+            return;
+        };
+        if conn.close_reported {
+            return;
+        }
+        conn.close_reported = true;
+        self.with_ws(index, |ws| handler.on_close(ws, code, reason));
+    }
+
+    /// Reports `error` and drops the connection: `on_error`, then
+    /// `on_close` (1006) if the connection had opened. Nothing is reported
+    /// once `on_close` was delivered, or for a connection that was only
+    /// answering an HTTP request.
+    pub(crate) fn fail<H: Handler>(&mut self, index: usize, error: Error, handler: &mut H) {
+        let Some(conn) = self.slab.conn(index) else {
+            return;
+        };
+        let quiet =
+            conn.close_reported || matches!(conn.phase, Phase::Answering | Phase::Lingering);
+        let opened = matches!(conn.phase, Phase::Open(_));
+        if !quiet {
+            self.with_ws(index, |ws| handler.on_error(ws, &error));
+            if opened {
+                self.report_close(index, CloseCode::ABNORMAL, "", handler);
+            }
+        }
+        self.remove(index);
+    }
+}

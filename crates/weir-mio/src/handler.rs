@@ -1,0 +1,228 @@
+//! [`Handler`]: the application's callbacks, and the small types they take
+//! and return ([`ConnInfo`], [`Opened`], [`Rejection`]).
+//!
+//! Every method has a default, so a handler implements only what it needs:
+//! an echo server is one `on_message`. Callbacks run on the loop's thread,
+//! one at a time, and must not block: everything they do on a connection
+//! ([`Ws::send`], [`Ws::close`]) is queued and written by the loop after the
+//! callback returns. [`Handler`]'s docs give the order of the callbacks.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use weir_proto::handshake::{AcceptOptions, HttpRequest, Response, UpgradeRequest};
+use weir_proto::{CloseCode, Fragment, Message};
+
+use crate::{ConnId, Error, Ws};
+
+/// The application's side of an [`EventLoop`](crate::EventLoop).
+///
+/// # The life of a connection, as the handler sees it
+/// 1. Server side: [`Handler::on_upgrade`] decides on the upgrade request
+///    (accept with options, or reject with an HTTP answer).
+/// 2. [`Handler::on_open`], with the request (server) or response (client).
+/// 3. Any number of [`Handler::on_message`] ([`Handler::on_fragment`] in
+///    streaming mode), [`Handler::on_ping`] and [`Handler::on_pong`].
+/// 4. Exactly one [`Handler::on_close`] for every connection that opened;
+///    nothing follows it.
+///
+/// [`Handler::on_error`] reports what went wrong along the way. Before
+/// `on_open` it is the last callback of a connection that never opened (a
+/// failed connect or handshake, a handshake timeout); a rejected upgrade or
+/// a plain HTTP request gets no callback at all. After `on_open`,
+/// `on_close` follows it.
+pub trait Handler {
+    /// A client asks to upgrade to WebSocket on one of the loop's listeners.
+    ///
+    /// Return the [`AcceptOptions`] to accept it (e.g. a subprotocol the
+    /// client offered, extra headers), or a [`Rejection`] whose status,
+    /// headers and body are written as the HTTP answer before the
+    /// connection closes (e.g. 401 to ask for credentials, 404 for an
+    /// unknown path). The default accepts every request with no subprotocol.
+    fn on_upgrade(
+        &mut self,
+        request: &UpgradeRequest,
+        info: &ConnInfo,
+    ) -> Result<AcceptOptions, Rejection> {
+        let _ = (request, info);
+        Ok(AcceptOptions::default())
+    }
+
+    /// The connection is open: messages may be sent. `opened` carries the
+    /// upgrade request (path, query, headers) on the server side and the
+    /// `101` response on the client side.
+    fn on_open(&mut self, ws: &mut Ws<'_>, opened: Opened<'_>) {
+        let _ = (ws, opened);
+    }
+
+    /// A complete text or binary message arrived.
+    fn on_message(&mut self, ws: &mut Ws<'_>, message: Message) {
+        let _ = (ws, message);
+    }
+
+    /// A piece of a message arrived; only when
+    /// [`weir_proto::Config::streaming`] is on in
+    /// [`Config::connection`](crate::Config::connection), in which case
+    /// `on_message` is never called. The default drops it.
+    fn on_fragment(&mut self, ws: &mut Ws<'_>, fragment: Fragment) {
+        let _ = (ws, fragment);
+    }
+
+    /// A ping arrived. With [`weir_proto::Config::auto_pong`] on (the
+    /// default) the pong is already queued.
+    fn on_ping(&mut self, ws: &mut Ws<'_>, payload: Bytes) {
+        let _ = (ws, payload);
+    }
+
+    /// A pong arrived, answering a [`Ws::ping`] or unsolicited.
+    fn on_pong(&mut self, ws: &mut Ws<'_>, payload: Bytes) {
+        let _ = (ws, payload);
+    }
+
+    /// The connection closed, or is closing and can no longer be used; the
+    /// last callback for this connection. Called once for every connection
+    /// that opened.
+    ///
+    /// `code` and `reason` are:
+    /// - the peer's Close frame, when the peer sent one (starting the
+    ///   closing handshake or answering ours); [`CloseCode::NO_STATUS`] when
+    ///   it carried no code;
+    /// - the code and reason this endpoint sent, when it failed the
+    ///   connection for a protocol violation (after `on_error`);
+    /// - [`CloseCode::ABNORMAL`] (1006) and no reason when TCP ended without
+    ///   a closing handshake: the peer vanished, the socket failed, or the
+    ///   close timeout ran out.
+    fn on_close(&mut self, ws: &mut Ws<'_>, code: CloseCode, reason: &str) {
+        let _ = (ws, code, reason);
+    }
+
+    /// Something went wrong with this connection. See [`Error`] for the
+    /// causes; the module docs say which callback follows.
+    fn on_error(&mut self, ws: &mut Ws<'_>, error: &Error) {
+        let _ = (ws, error);
+    }
+}
+
+/// What is known about a connection before it opens: given to
+/// [`Handler::on_upgrade`].
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    pub(crate) id: ConnId,
+    pub(crate) peer_addr: SocketAddr,
+}
+
+impl ConnInfo {
+    /// The id the connection keeps if it is accepted.
+    pub fn id(&self) -> ConnId {
+        self.id
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer_addr
+    }
+}
+
+/// How a connection opened: given to [`Handler::on_open`].
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub enum Opened<'a> {
+    /// A client connected to one of the loop's listeners with this request.
+    Accepted(&'a UpgradeRequest),
+    /// [`EventLoop::connect`](crate::EventLoop::connect) succeeded; the
+    /// server answered with this response.
+    Connected(&'a Response),
+}
+
+impl<'a> Opened<'a> {
+    /// The upgrade request, on the server side.
+    pub fn request(&self) -> Option<&'a HttpRequest> {
+        match self {
+            Self::Accepted(upgrade) => Some(upgrade.request()),
+            Self::Connected(_) => None,
+        }
+    }
+
+    /// The `101` response, on the client side.
+    pub fn response(&self) -> Option<&'a Response> {
+        match self {
+            Self::Accepted(_) => None,
+            Self::Connected(response) => Some(response),
+        }
+    }
+
+    /// The request path (server side), e.g. `/chat`, for routing.
+    pub fn path(&self) -> Option<&'a str> {
+        self.request().map(HttpRequest::path)
+    }
+}
+
+/// The HTTP answer that refuses an upgrade: returned by
+/// [`Handler::on_upgrade`].
+///
+/// Written with `Content-Length` and, unless a `Connection` header is given,
+/// `Connection: close`; the connection then closes. A status outside
+/// 300..=599 or an invalid header is replaced by a plain `500`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Rejection {
+    /// A rejection with `status` (300..=599), no extra headers and an empty
+    /// body.
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header field, e.g. `WWW-Authenticate` for a 401 or
+    /// `Location` for a redirect.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The extra header fields, in order.
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The bytes to write in answer to `request`.
+    pub(crate) fn to_response(&self, request: &UpgradeRequest) -> Vec<u8> {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        request
+            .reject(self.status, &headers, &self.body)
+            .unwrap_or_else(|_| internal_error())
+    }
+}
+
+/// A bare `500` answer, for when a response cannot be built as asked.
+pub(crate) fn internal_error() -> Vec<u8> {
+    b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".to_vec()
+}

@@ -1,0 +1,103 @@
+//! weir-mio: WebSocket (RFC 6455) connections, server and client, on one
+//! [`mio`] event loop.
+//!
+//! The protocol lives in the sans-IO core, [`weir_proto`]; this crate moves
+//! bytes between it and non-blocking sockets, keeps time (handshake and close
+//! timeouts), and calls the application's [`Handler`].
+//!
+//! # Layout
+//! - [`EventLoop`] and [`StopHandle`] (`event_loop.rs`): the poller and the
+//!   turn of the loop; `read.rs`: reads and dispatch to the handler;
+//!   `settle.rs`: writes, closing sockets, deadlines.
+//! - `server.rs`: accepting and answering upgrade requests; `client.rs`:
+//!   non-blocking connects and the client handshake.
+//! - [`Handler`], [`Opened`], [`ConnInfo`], [`Rejection`] (`handler.rs`):
+//!   the callbacks and what they take and return.
+//! - [`Ws`] and [`ConnId`] (`ws.rs`): the handle a callback acts through,
+//!   and the connection's never-reused id.
+//! - `conn.rs`: one connection's state, through its phases; `slab.rs`: the
+//!   token-indexed table of connections; `timers.rs`: deadlines.
+//! - [`Config`], [`Error`].
+//!
+//! # Design
+//! - One thread, one `mio::Poll`, connections indexed by token in a table
+//!   with a free list. Every connection has a [`ConnId`] from a counter,
+//!   never reused, which is what the application sees.
+//! - One read buffer for the whole loop; an idle connection holds only its
+//!   socket, the core's state and a few words.
+//! - Writes are vectored, straight from the core's queue; `WRITABLE`
+//!   interest is registered only while output is pending, so a slow reader
+//!   holds its own queue and nobody else's time.
+//! - Callbacks get a [`Ws`] that borrows the loop's connection table, and all
+//!   writing happens after they return.
+//!
+//! # Example: a server and a client on one loop
+//! ```
+//! use weir_mio::{CloseCode, Config, EventLoop, Handler, Message, Opened, Role, StopHandle, Ws};
+//!
+//! struct App {
+//!     stop: StopHandle,
+//!     echoed: Option<Message>,
+//! }
+//!
+//! impl Handler for App {
+//!     fn on_open(&mut self, ws: &mut Ws<'_>, opened: Opened<'_>) {
+//!         if let Opened::Connected(_) = opened {
+//!             ws.send("hello").unwrap();
+//!         }
+//!     }
+//!
+//!     fn on_message(&mut self, ws: &mut Ws<'_>, message: Message) {
+//!         match ws.role() {
+//!             Role::Server => ws.send(message).unwrap(), // echo
+//!             Role::Client => {
+//!                 self.echoed = Some(message);
+//!                 ws.close(CloseCode::NORMAL, "done").unwrap();
+//!             }
+//!         }
+//!     }
+//!
+//!     fn on_close(&mut self, ws: &mut Ws<'_>, code: CloseCode, _reason: &str) {
+//!         if ws.role() == Role::Client {
+//!             // The server's answer to our Close echoes the code.
+//!             assert_eq!(code, CloseCode::NORMAL);
+//!             self.stop.stop();
+//!         }
+//!     }
+//! }
+//!
+//! let mut event_loop = EventLoop::new(Config::default())?;
+//! let addr = event_loop.listen("127.0.0.1:0")?;
+//! event_loop.connect(&format!("ws://{addr}/echo"), Default::default())?;
+//! let mut app = App { stop: event_loop.stop_handle(), echoed: None };
+//! event_loop.run(&mut app)?;
+//! assert_eq!(app.echoed, Some(Message::from("hello")));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod client;
+mod config;
+mod conn;
+mod error;
+mod event_loop;
+mod handler;
+mod read;
+mod server;
+mod settle;
+mod slab;
+mod timers;
+mod ws;
+
+pub use config::Config;
+pub use error::Error;
+pub use event_loop::{EventLoop, StopHandle};
+pub use handler::{ConnInfo, Handler, Opened, Rejection};
+pub use ws::{ConnId, Ws};
+
+/// The sans-IO core, for its types: configuration, messages, handshake
+/// options.
+pub use weir_proto;
+pub use weir_proto::handshake::{AcceptOptions, ClientOptions, HttpRequest, UpgradeRequest};
+pub use weir_proto::{CloseCode, Fragment, Message, MessageKind, Role, SendError};

@@ -1,0 +1,168 @@
+//! The read side of the loop: readiness, reads into the shared buffer, and
+//! the dispatch of what they produce to the handler.
+//!
+//! Reads go until `WouldBlock` (mio's readiness is edge-triggered), `Ok(0)`
+//! is end of file and `Interrupted` is retried. Each chunk is fed at once to
+//! the connection's current reader: the request or response reader during
+//! the handshake, the core once open. Then the core is polled for events
+//! until it has none, and each event becomes a callback. Nothing here
+//! writes: every connection touched is marked dirty and settled afterwards
+//! (`settle.rs`).
+
+use std::io::{self, Read};
+
+use mio::event::Event as Readiness;
+use weir_proto::{CloseCode, Event, State};
+
+use crate::conn::{Conn, Phase};
+use crate::event_loop::Shared;
+use crate::slab::Slot;
+use crate::{Error, Handler};
+
+/// Bytes discarded from a connection that is closing (lingering after an
+/// HTTP answer, or after the closing handshake) before it is dropped as a
+/// flood.
+const MAX_DISCARD: usize = 1 << 20;
+
+impl Shared {
+    /// Handles readiness of slot `index`.
+    pub(crate) fn ready<H: Handler>(
+        &mut self,
+        index: usize,
+        event: &Readiness,
+        scratch: &mut [u8],
+        handler: &mut H,
+    ) {
+        let connecting = match self.slab.get_mut(index) {
+            None => return,
+            Some(Slot::Listener(_)) => return self.accept(index),
+            Some(Slot::Conn(conn)) => matches!(conn.phase, Phase::Connecting(_)),
+        };
+        if connecting {
+            self.finish_connect(index, handler);
+        }
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.read(index, scratch, handler);
+        }
+        self.slab.mark_dirty(index);
+    }
+
+    /// Reads until `WouldBlock`, feeding each chunk on as it comes.
+    fn read<H: Handler>(&mut self, index: usize, scratch: &mut [u8], handler: &mut H) {
+        let mut discarded = 0;
+        loop {
+            let Some(conn) = self.slab.conn_mut(index) else {
+                return;
+            };
+            if conn.eof || matches!(conn.phase, Phase::Connecting(_)) {
+                return;
+            }
+            let discarding = match &conn.phase {
+                Phase::Answering | Phase::Lingering => true,
+                Phase::Open(core) => core.state() == State::Closed,
+                _ => false,
+            };
+            let n = match (&conn.socket).read(scratch) {
+                Ok(0) => return self.on_eof(index, handler),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return self.fail(index, Error::Io(e), handler),
+            };
+            if discarding {
+                discarded += n;
+                if discarded > MAX_DISCARD {
+                    return self.remove(index);
+                }
+                continue;
+            }
+            self.input(index, &scratch[..n], handler);
+        }
+    }
+
+    /// Feeds bytes read from connection `index` to its phase's reader.
+    fn input<H: Handler>(&mut self, index: usize, data: &[u8], handler: &mut H) {
+        let Some(conn) = self.slab.conn_mut(index) else {
+            return;
+        };
+        match &mut conn.phase {
+            Phase::Open(core) => {
+                core.receive(data);
+                self.drain_events(index, handler);
+            }
+            Phase::AwaitingRequest(handshake) => {
+                let result = handshake.receive(data);
+                self.on_request(index, result, handler);
+            }
+            Phase::AwaitingResponse(handshake) => {
+                let result = handshake.receive(data);
+                self.on_response(index, result, handler);
+            }
+            Phase::Connecting(_) | Phase::Answering | Phase::Lingering => {}
+        }
+        self.slab.mark_dirty(index);
+    }
+
+    /// Polls the core of connection `index` for events until there are no
+    /// more, and hands each to the handler.
+    pub(crate) fn drain_events<H: Handler>(&mut self, index: usize, handler: &mut H) {
+        loop {
+            let Some(core) = self.slab.conn_mut(index).and_then(Conn::core_mut) else {
+                return;
+            };
+            let Some(event) = core.poll_event() else {
+                return;
+            };
+            match event {
+                Ok(Event::Message(message)) => {
+                    self.with_ws(index, |ws| handler.on_message(ws, message));
+                }
+                Ok(Event::Fragment(fragment)) => {
+                    self.with_ws(index, |ws| handler.on_fragment(ws, fragment));
+                }
+                Ok(Event::Ping(payload)) => {
+                    self.with_ws(index, |ws| handler.on_ping(ws, payload));
+                }
+                Ok(Event::Pong(payload)) => {
+                    self.with_ws(index, |ws| handler.on_pong(ws, payload));
+                }
+                Ok(Event::Close(frame)) => {
+                    let (code, reason) = match &frame {
+                        Some(frame) => (frame.code, frame.reason.as_str()),
+                        None => (CloseCode::NO_STATUS, ""),
+                    };
+                    self.report_close(index, code, reason, handler);
+                }
+                Err(error) => {
+                    // The core queued a Close with this code and the error's
+                    // text as its reason; report the same.
+                    let code = error.close_code();
+                    let reason = error.close_reason();
+                    let error = Error::Protocol(error);
+                    self.with_ws(index, |ws| handler.on_error(ws, &error));
+                    self.report_close(index, code, &reason, handler);
+                }
+            }
+        }
+    }
+
+    /// The peer closed its side of connection `index`.
+    fn on_eof<H: Handler>(&mut self, index: usize, handler: &mut H) {
+        let Some(conn) = self.slab.conn_mut(index) else {
+            return;
+        };
+        conn.eof = true;
+        match conn.phase {
+            Phase::Open(_) => self.report_close(index, CloseCode::ABNORMAL, "", handler),
+            Phase::Connecting(_) | Phase::AwaitingResponse(_) => {
+                let error = io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection during the opening handshake",
+                );
+                return self.fail(index, Error::Io(error), handler);
+            }
+            Phase::AwaitingRequest(_) | Phase::Answering | Phase::Lingering => {}
+        }
+        self.slab.mark_dirty(index);
+    }
+}

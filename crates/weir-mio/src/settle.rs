@@ -1,0 +1,113 @@
+//! The write side of the loop: settling connections, and deadlines.
+//!
+//! Settling a connection writes its pending output (vectored, until empty
+//! or `WouldBlock`), keeps `WRITABLE` interest registered only while output
+//! remains, closes the socket once the connection is done, and keeps its
+//! deadline matching its phase: the handshake timeout until it opens, none
+//! while open, the close timeout once it is closing.
+
+use std::net::Shutdown;
+use std::time::Instant;
+
+use mio::Token;
+
+use crate::conn::{DeadlineKind, Phase};
+use crate::event_loop::Shared;
+use crate::{Error, Handler};
+
+impl Shared {
+    /// Writes, closes or re-arms every connection marked dirty.
+    pub(crate) fn settle_all<H: Handler>(&mut self, handler: &mut H) {
+        while let Some(index) = self.slab.pop_dirty() {
+            self.settle(index, handler);
+        }
+    }
+
+    /// Writes what connection `index` has pending; closes it if it is done;
+    /// otherwise keeps its interest and deadline up to date.
+    fn settle<H: Handler>(&mut self, index: usize, handler: &mut H) {
+        let Some(conn) = self.slab.conn_mut(index) else {
+            return;
+        };
+        if let Err(e) = conn.flush() {
+            return self.fail(index, Error::Io(e), handler);
+        }
+        if matches!(conn.phase, Phase::Answering) && conn.pending_output() == 0 {
+            // The HTTP answer is out: close our side, then wait (bounded by
+            // the close timeout) for the peer to close its side.
+            let _ = conn.socket.shutdown(Shutdown::Write);
+            conn.phase = Phase::Lingering;
+        }
+        let done = match &conn.phase {
+            Phase::Open(core) => {
+                core.should_close_transport() || (conn.eof && conn.pending_output() == 0)
+            }
+            Phase::AwaitingRequest(_) | Phase::Lingering => conn.eof,
+            Phase::Connecting(_) | Phase::AwaitingResponse(_) | Phase::Answering => false,
+        };
+        if done {
+            return self.remove(index);
+        }
+        let wanted = conn.wanted_interest();
+        if wanted != conn.interest {
+            if let Err(e) = self
+                .registry
+                .reregister(&mut conn.socket, Token(index), wanted)
+            {
+                return self.fail(index, Error::Io(e), handler);
+            }
+            conn.interest = wanted;
+        }
+        let kind = if conn.is_closing() {
+            Some(DeadlineKind::Close)
+        } else if matches!(conn.phase, Phase::Open(_)) {
+            None
+        } else {
+            Some(DeadlineKind::Handshake)
+        };
+        match (conn.deadline, kind) {
+            (Some((_, current)), Some(kind)) if current == kind => {}
+            (_, None) => conn.deadline = None,
+            (_, Some(kind)) => {
+                let limit = match kind {
+                    DeadlineKind::Handshake => self.config.handshake_timeout,
+                    DeadlineKind::Close => self.config.close_timeout,
+                };
+                let when = Instant::now() + limit;
+                conn.deadline = Some((when, kind));
+                self.timers.push(when, index, conn.id);
+            }
+        }
+    }
+
+    /// Handles every deadline due at `now`.
+    pub(crate) fn expire<H: Handler>(&mut self, now: Instant, handler: &mut H) {
+        while let Some((when, index, id)) = self.timers.pop_due(now) {
+            let Some(conn) = self.slab.conn_mut(index) else {
+                continue;
+            };
+            let Some((deadline, kind)) = conn.deadline else {
+                continue;
+            };
+            if conn.id != id || deadline != when {
+                continue;
+            }
+            conn.deadline = None;
+            match kind {
+                DeadlineKind::Handshake => {
+                    let error = Error::HandshakeTimeout(self.config.handshake_timeout);
+                    self.fail(index, error, handler);
+                }
+                DeadlineKind::Close => {
+                    let opened = matches!(conn.phase, Phase::Open(_));
+                    if opened && !conn.close_reported {
+                        let error = Error::CloseTimeout(self.config.close_timeout);
+                        self.fail(index, error, handler);
+                    } else {
+                        self.remove(index);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! Deadlines, since mio has no timers: a min-heap of `(when, slot, id)`.
+//!
+//! Entries are never removed early. When a connection's deadline changes or
+//! the connection goes away, its old entry stays in the heap and is skipped
+//! when it comes due (the loop checks that the slot still holds the same
+//! connection with the same deadline). A stale entry costs at most one early
+//! wake-up, and each connection pushes only a handful in its life (handshake,
+//! close), so the heap stays small. The loop polls with a timeout that ends
+//! at the earliest entry.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use crate::ConnId;
+
+/// Pending deadlines, earliest first.
+#[derive(Default)]
+pub(crate) struct Timers {
+    heap: BinaryHeap<Reverse<(Instant, usize, ConnId)>>,
+}
+
+impl Timers {
+    /// Remembers that connection `id` in slot `index` has a deadline at `when`.
+    pub(crate) fn push(&mut self, when: Instant, index: usize, id: ConnId) {
+        self.heap.push(Reverse((when, index, id)));
+    }
+
+    /// How long until the earliest deadline (zero if it has passed), if any.
+    pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        self.heap
+            .peek()
+            .map(|Reverse((when, _, _))| when.saturating_duration_since(now))
+    }
+
+    /// The earliest entry if it is due at `now`, removed from the heap.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, usize, ConnId)> {
+        match self.heap.peek() {
+            Some(Reverse((when, _, _))) if *when <= now => self.heap.pop().map(|Reverse(e)| e),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_entries_come_out_earliest_first() {
+        let start = Instant::now();
+        let mut timers = Timers::default();
+        timers.push(start + Duration::from_secs(3), 3, ConnId(30));
+        timers.push(start + Duration::from_secs(1), 1, ConnId(10));
+        timers.push(start + Duration::from_secs(2), 2, ConnId(20));
+        assert_eq!(timers.next_timeout(start), Some(Duration::from_secs(1)));
+        assert_eq!(timers.pop_due(start), None);
+        let later = start + Duration::from_secs(2);
+        assert_eq!(timers.pop_due(later).map(|e| e.1), Some(1));
+        assert_eq!(timers.pop_due(later).map(|e| e.1), Some(2));
+        assert_eq!(timers.pop_due(later), None);
+        assert_eq!(timers.next_timeout(later), Some(Duration::from_secs(1)));
+        assert_eq!(
+            timers.next_timeout(start + Duration::from_secs(9)),
+            Some(Duration::ZERO)
+        );
+    }
+}
