@@ -12,3 +12,6 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace
+
+echo "== Autobahn testsuite, both roles, sections 1-10 (installs wstest if missing)"
+bash autobahn/run.sh --quick

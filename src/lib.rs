@@ -5,9 +5,16 @@
 //!
 //! - [`proto`]: the sans-IO core ([`weir_proto`]), a pure state machine that
 //!   turns received bytes into events and sends into bytes to write.
-//!
-//! The I/O adapters (blocking `std::net` and a `mio` event loop) will join
-//! here behind cargo features.
+//! - [`blocking`] (feature `std`, on by default): the blocking adapter
+//!   ([`weir_std`]) over any `Read + Write` stream.
+//! - [`event_loop`] (feature `mio`, on by default): the event-loop adapter
+//!   ([`weir_mio`]), many connections on one `mio::Poll`.
 #![deny(missing_docs)]
 
 pub use weir_proto as proto;
+
+#[cfg(feature = "std")]
+pub use weir_std as blocking;
+
+#[cfg(feature = "mio")]
+pub use weir_mio as event_loop;
