@@ -1,5 +1,5 @@
 //! [`Handler`]: the application's callbacks, and the small types they take
-//! and return ([`ConnInfo`], [`Opened`], [`Rejection`]).
+//! and return ([`ConnInfo`], [`Opened`]; [`Rejection`] comes from the core).
 //!
 //! Every method has a default, so a handler implements only what it needs:
 //! an echo server is one `on_message`. Callbacks run on the loop's thread,
@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use weir_proto::handshake::{AcceptOptions, HttpRequest, Response, UpgradeRequest};
+use weir_proto::handshake::{AcceptOptions, HttpRequest, Rejection, Response, UpgradeRequest};
 use weir_proto::{CloseCode, Fragment, Message};
 
 use crate::{ConnId, Error, Ws};
@@ -155,74 +155,4 @@ impl<'a> Opened<'a> {
     pub fn path(&self) -> Option<&'a str> {
         self.request().map(HttpRequest::path)
     }
-}
-
-/// The HTTP answer that refuses an upgrade: returned by
-/// [`Handler::on_upgrade`].
-///
-/// Written with `Content-Length` and, unless a `Connection` header is given,
-/// `Connection: close`; the connection then closes. A status outside
-/// 300..=599 or an invalid header is replaced by a plain `500`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejection {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Rejection {
-    /// A rejection with `status` (300..=599), no extra headers and an empty
-    /// body.
-    pub fn new(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Adds a header field, e.g. `WWW-Authenticate` for a 401 or
-    /// `Location` for a redirect.
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body.
-    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-
-    /// The status code.
-    pub fn status(&self) -> u16 {
-        self.status
-    }
-
-    /// The extra header fields, in order.
-    pub fn headers(&self) -> &[(String, String)] {
-        &self.headers
-    }
-
-    /// The body.
-    pub fn body(&self) -> &[u8] {
-        &self.body
-    }
-
-    /// The bytes to write in answer to `request`.
-    pub(crate) fn to_response(&self, request: &UpgradeRequest) -> Vec<u8> {
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect();
-        request
-            .reject(self.status, &headers, &self.body)
-            .unwrap_or_else(|_| internal_error())
-    }
-}
-
-/// A bare `500` answer, for when a response cannot be built as asked.
-pub(crate) fn internal_error() -> Vec<u8> {
-    b"HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".to_vec()
 }

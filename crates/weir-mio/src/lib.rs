@@ -11,7 +11,7 @@
 //!   `settle.rs`: writes, closing sockets, deadlines.
 //! - `server.rs`: accepting and answering upgrade requests; `client.rs`:
 //!   non-blocking connects and the client handshake.
-//! - [`Handler`], [`Opened`], [`ConnInfo`], [`Rejection`] (`handler.rs`):
+//! - [`Handler`], [`Opened`], [`ConnInfo`] (`handler.rs`), and the core's [`Rejection`]:
 //!   the callbacks and what they take and return.
 //! - [`Ws`] and [`ConnId`] (`ws.rs`): the handle a callback acts through,
 //!   and the connection's never-reused id.
@@ -93,7 +93,8 @@ mod ws;
 pub use config::Config;
 pub use error::Error;
 pub use event_loop::{EventLoop, StopHandle};
-pub use handler::{ConnInfo, Handler, Opened, Rejection};
+pub use handler::{ConnInfo, Handler, Opened};
+pub use weir_proto::handshake::Rejection;
 pub use ws::{ConnId, Ws};
 
 /// The sans-IO core, for its types: configuration, messages, handshake

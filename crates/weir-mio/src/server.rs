@@ -19,18 +19,15 @@ use std::io;
 
 use mio::Interest;
 use weir_proto::handshake::{
-    http_response, HandshakeError, Incoming, ServerHandshake, UpgradeRequest,
+    internal_error, upgrade_required, HandshakeError, Incoming, ServerHandshake, UpgradeRequest,
 };
 use weir_proto::{Connection, Role};
 
 use crate::conn::{Conn, Phase};
 use crate::event_loop::Shared;
-use crate::handler::{internal_error, ConnInfo};
+use crate::handler::ConnInfo;
 use crate::slab::Slot;
 use crate::{Error, Handler, Opened};
-
-/// The body of the answer to a plain HTTP request.
-const UPGRADE_REQUIRED_BODY: &[u8] = b"426 Upgrade Required: this endpoint speaks WebSocket only\n";
 
 impl Shared {
     /// Accepts every pending connection on listener `index`.
@@ -77,17 +74,7 @@ impl Shared {
             Ok(None) => {}
             Ok(Some(Incoming::Upgrade(request))) => self.upgrade(index, request, handler),
             Ok(Some(Incoming::Http(_))) => {
-                let answer = http_response(
-                    426,
-                    &[
-                        ("Upgrade", "websocket"),
-                        ("Sec-WebSocket-Version", "13"),
-                        ("Connection", "close"),
-                        ("Content-Type", "text/plain; charset=utf-8"),
-                    ],
-                    UPGRADE_REQUIRED_BODY,
-                )
-                .unwrap_or_else(|_| internal_error());
+                let answer = upgrade_required();
                 self.answer(index, answer);
             }
             Err(error) => {
@@ -109,7 +96,7 @@ impl Shared {
         };
         let options = match handler.on_upgrade(&request, &info) {
             Ok(options) => options,
-            Err(rejection) => return self.answer(index, rejection.to_response(&request)),
+            Err(rejection) => return self.answer(index, rejection.response()),
         };
         let accept = match request.accept(&options) {
             Ok(accept) => accept,

@@ -62,8 +62,9 @@ mod websocket;
 
 pub use client::{client, connect, connect_with};
 pub use error::Error;
-pub use server::{accept, accept_with, Rejection};
+pub use server::{accept, accept_with};
 pub use websocket::{ShutdownFn, WebSocket};
+pub use weir_proto::handshake::Rejection;
 
 /// The sans-IO core this crate drives.
 pub use weir_proto;

@@ -3,49 +3,13 @@
 use std::io::{self, Read, Write};
 
 use weir_proto::handshake::{
-    http_response, AcceptOptions, Incoming, ServerHandshake, UpgradeRequest, WEBSOCKET_VERSION,
+    internal_error, upgrade_required, AcceptOptions, Incoming, Rejection, ServerHandshake,
+    UpgradeRequest,
 };
 use weir_proto::{Config, Connection, Role};
 
 use crate::error::Error;
 use crate::websocket::{default_shutdown, read_some, write_all, WebSocket, READ_BUF_SIZE};
-
-/// An HTTP answer that refuses an upgrade, returned by an
-/// [`accept_with`] callback: e.g. 401 with `WWW-Authenticate`, 403 for an
-/// unwanted `Origin`, 404 for an unknown path, or a 3xx redirect.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rejection {
-    /// The status, in 300..=599.
-    pub status: u16,
-    /// Header fields to send (`Connection: close` and `Content-Length` are
-    /// added).
-    pub headers: Vec<(String, String)>,
-    /// The response body.
-    pub body: Vec<u8>,
-}
-
-impl Rejection {
-    /// A rejection with `status`, no extra headers and an empty body.
-    pub fn new(status: u16) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: Vec::new(),
-        }
-    }
-
-    /// Adds a header field.
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// Sets the body.
-    pub fn with_body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.body = body.into();
-        self
-    }
-}
 
 /// Accepts a WebSocket upgrade on `stream` with default configuration,
 /// selecting no subprotocol or extension. See [`accept_with`].
@@ -107,24 +71,14 @@ where
             return Err(Error::NotWebSocket(Box::new(request)));
         }
     };
-    let answer = match callback(&upgrade) {
-        Ok(options) => upgrade.accept(&options),
+    let options = match callback(&upgrade) {
+        Ok(options) => options,
         Err(rejection) => {
-            let headers: Vec<(&str, &str)> = rejection
-                .headers
-                .iter()
-                .map(|(name, value)| (name.as_str(), value.as_str()))
-                .collect();
-            match upgrade.reject(rejection.status, &headers, &rejection.body) {
-                Ok(answer) => {
-                    let _ = write_all(&mut stream, &answer);
-                    return Err(Error::Rejected(rejection.status));
-                }
-                Err(error) => Err(error),
-            }
+            let _ = write_all(&mut stream, &rejection.response());
+            return Err(Error::Rejected(rejection.status()));
         }
     };
-    let answer = match answer {
+    let answer = match upgrade.accept(&options) {
         Ok(answer) => answer,
         Err(error) => {
             let _ = write_all(&mut stream, &internal_error());
@@ -140,26 +94,4 @@ where
         buf,
         default_shutdown::<S>(),
     ))
-}
-
-/// The answer to a plain HTTP request on a WebSocket endpoint (RFC 7231
-/// section 6.5.15: a 426 "MUST send an Upgrade header field").
-fn upgrade_required() -> Vec<u8> {
-    let headers = [
-        ("Upgrade", "websocket"),
-        ("Sec-WebSocket-Version", WEBSOCKET_VERSION),
-        ("Connection", "close"),
-        ("Content-Type", "text/plain; charset=utf-8"),
-    ];
-    let body = b"This endpoint speaks WebSocket only (RFC 6455).\n";
-    http_response(426, &headers, body).unwrap_or_default()
-}
-
-/// The answer when the application's accept options are invalid.
-fn internal_error() -> Vec<u8> {
-    let headers = [
-        ("Connection", "close"),
-        ("Content-Type", "text/plain; charset=utf-8"),
-    ];
-    http_response(500, &headers, b"WebSocket upgrade failed on the server.\n").unwrap_or_default()
 }

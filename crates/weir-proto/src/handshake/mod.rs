@@ -27,12 +27,14 @@ use std::fmt;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
+mod answers;
 mod client;
 mod extensions;
 mod http;
 mod server;
 mod uri;
 
+pub use answers::{internal_error, upgrade_required, Rejection};
 pub use client::{ClientHandshake, ClientOptions, Response};
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
 pub use http::{http_response, split_header_list};

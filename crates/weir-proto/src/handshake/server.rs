@@ -433,20 +433,7 @@ impl UpgradeRequest {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Vec<u8>, HandshakeError> {
-        if !(300..=599).contains(&status) {
-            return Err(HandshakeError::InvalidStatus {
-                status,
-                reason: "a rejection must be a 3xx, 4xx or 5xx status",
-            });
-        }
-        let mut all: Vec<(&str, &str)> = headers.to_vec();
-        if !headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("Connection"))
-        {
-            all.push(("Connection", "close"));
-        }
-        http::write_response(status, &all, body)
+        super::answers::rejection_response(status, headers, body)
     }
 }
 
