@@ -82,6 +82,7 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 mod message;
+mod prepared;
 mod rng;
 pub mod utf8;
 
@@ -90,3 +91,4 @@ pub use config::{Config, Role};
 pub use connection::{Connection, State};
 pub use error::{ProtocolError, SendError};
 pub use message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
+pub use prepared::PreparedMessage;

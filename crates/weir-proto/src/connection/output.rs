@@ -35,22 +35,27 @@ impl Output {
     pub(crate) fn push_frame(&mut self, header: &FrameHeader, payload: &Bytes) {
         let mut head = [0; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
+        let Some(key) = header.mask else {
+            return self.push_encoded(&head[..head_len], payload);
+        };
         self.staging.extend_from_slice(&head[..head_len]);
-        match header.mask {
-            Some(key) => {
-                let start = self.staging.len();
-                self.staging.extend_from_slice(payload);
-                apply_mask(&mut self.staging[start..], key, 0);
-            }
-            None if payload.len() <= INLINE_PAYLOAD_MAX => {
-                self.staging.extend_from_slice(payload);
-            }
-            None => {
-                self.cut_staging();
-                self.chunks.push_back(payload.clone());
-            }
-        }
+        let start = self.staging.len();
+        self.staging.extend_from_slice(payload);
+        apply_mask(&mut self.staging[start..], key, 0);
         self.len += head_len + payload.len();
+    }
+
+    /// Queues a frame whose header is already encoded (unmasked): small
+    /// payloads are copied beside it, large ones shared.
+    pub(crate) fn push_encoded(&mut self, header: &[u8], payload: &Bytes) {
+        self.staging.extend_from_slice(header);
+        if payload.len() <= INLINE_PAYLOAD_MAX {
+            self.staging.extend_from_slice(payload);
+        } else {
+            self.cut_staging();
+            self.chunks.push_back(payload.clone());
+        }
+        self.len += header.len() + payload.len();
     }
 
     /// Bytes waiting to be written.

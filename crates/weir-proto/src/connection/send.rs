@@ -13,6 +13,7 @@ use crate::close::{close_payload, CloseCode, MAX_CLOSE_REASON};
 use crate::error::SendError;
 use crate::frame::{FrameHeader, OpCode};
 use crate::message::{Message, MessageKind};
+use crate::prepared::PreparedMessage;
 
 /// The longest payload of a control frame (RFC 6455 section 5.5).
 const MAX_CONTROL_PAYLOAD: usize = 125;
@@ -29,6 +30,25 @@ impl Connection {
         }
         let message = message.into();
         self.queue_frame(true, data_opcode(message.kind()), message.payload());
+        Ok(())
+    }
+
+    /// Queues a message encoded once for many recipients (a broadcast). A
+    /// server queues the shared bytes as they are; a client, which must mask
+    /// with its own key, encodes the message afresh. Refused in the same
+    /// cases as [`Connection::send`].
+    pub fn send_prepared(&mut self, prepared: &PreparedMessage) -> Result<(), SendError> {
+        self.check_send_allowed()?;
+        if self.outgoing_fragmented.is_some() {
+            return Err(SendError::FragmentedMessageInProgress);
+        }
+        if self.mask_keys.is_some() {
+            let message = prepared.message();
+            self.queue_frame(true, data_opcode(message.kind()), message.payload());
+        } else {
+            self.output
+                .push_encoded(prepared.header(), prepared.payload());
+        }
         Ok(())
     }
 

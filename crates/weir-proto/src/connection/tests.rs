@@ -774,3 +774,31 @@ fn idle_connection_holds_no_buffers() {
     drain(&mut server);
     assert_eq!(server.buffer_capacity(), 0);
 }
+
+#[test]
+fn prepared_message_gives_the_same_bytes_as_send() {
+    let big = Bytes::from(vec![3u8; 10_000]);
+    for message in [Message::from("hello"), Message::Binary(big.clone())] {
+        let prepared = crate::PreparedMessage::new(message.clone());
+        for role in [Role::Server, Role::Client] {
+            let mut direct = connection(role, Config::default());
+            direct.send(message.clone()).unwrap();
+            let mut shared = connection(role, Config::default());
+            shared.send_prepared(&prepared).unwrap();
+            assert_eq!(drain(&mut shared), drain(&mut direct), "{role:?}");
+        }
+    }
+    let mut server = connection(Role::Server, Config::default());
+    server
+        .send_prepared(&crate::PreparedMessage::new(big.clone()))
+        .unwrap();
+    server.poll_transmit();
+    assert_eq!(
+        server.poll_transmit().unwrap().as_ptr(),
+        big.as_ptr(),
+        "payload shared"
+    );
+    server.close(CloseCode::NORMAL, "").unwrap();
+    let prepared = crate::PreparedMessage::new("late");
+    assert_eq!(server.send_prepared(&prepared), Err(SendError::Closed));
+}
