@@ -2,7 +2,8 @@
 //!
 //! The WebSocket limits themselves (frame and message sizes, the send queue)
 //! belong to the core and sit in [`Config::connection`]; this adds what only
-//! an adapter with sockets and a clock can enforce. Every default is safe for
+//! an adapter with sockets and a clock can enforce: deadlines, keepalive,
+//! the connection count, and the policy for slow consumers ([`SlowConsumer`]). Every default is safe for
 //! a public server and documented on its field.
 
 use std::time::Duration;
@@ -40,6 +41,52 @@ pub struct Config {
     /// How many readiness events one call to the OS poller may return.
     /// Default 1024.
     pub events_capacity: usize,
+    /// Keepalive: after this long without any input from the peer, an open
+    /// connection is sent a ping; `None` turns keepalive off. Default 30 s:
+    /// it keeps the connection alive through NATs and proxies that cut idle
+    /// TCP after 60 s (a common default), at the cost of one small frame per
+    /// quiet half minute.
+    pub idle_timeout: Option<Duration>,
+    /// Keepalive: once the ping is sent, how long to wait for anything at
+    /// all from the peer (a pong, a message, any frame). If nothing comes the
+    /// connection is dropped ([`Error::IdleTimeout`](crate::Error::IdleTimeout),
+    /// then `on_close` with 1006). Default 30 s: a dead peer (unplugged,
+    /// suspended, behind a dropped NAT entry) costs its memory for at most a
+    /// minute.
+    pub ping_timeout: Duration,
+    /// The most accepted connections held at once, in any phase; a client
+    /// accepted beyond it is answered `503 Service Unavailable` and closed.
+    /// Default 10 000: each connection costs a file descriptor and up to its
+    /// send queue in memory, and the bound keeps a connection flood from
+    /// exhausting either. Connections this loop starts as a client do not
+    /// count.
+    pub max_connections: usize,
+    /// What a send does when the connection's send queue
+    /// ([`weir_proto::Config::max_send_queue`]) is full. Default
+    /// [`SlowConsumer::Close`].
+    pub slow_consumer: SlowConsumer,
+}
+
+/// The policy for a peer that does not read as fast as it is sent to: what
+/// happens to a send once its connection's queue holds
+/// [`weir_proto::Config::max_send_queue`] bytes or more.
+///
+/// Either way the send returns [`SendError::QueueFull`](crate::SendError::QueueFull)
+/// and the memory held for the connection stays bounded by the limit plus
+/// the one message that crossed it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SlowConsumer {
+    /// Close the connection with 1008 (policy violation) and the reason
+    /// "slow consumer". The default: one slow client cannot hold the
+    /// server's memory, and the others never wait for it. The Close frame
+    /// is queued behind what is already queued; if the peer never reads it,
+    /// [`Config::close_timeout`] drops the connection.
+    #[default]
+    Close,
+    /// Drop the message and keep the connection: for feeds where a client
+    /// may miss updates (prices, positions) but should stay connected.
+    Drop,
 }
 
 impl Default for Config {
@@ -51,6 +98,10 @@ impl Default for Config {
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             read_buffer_size: 64 * 1024,
             events_capacity: 1024,
+            idle_timeout: Some(Duration::from_secs(30)),
+            ping_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+            slow_consumer: SlowConsumer::Close,
         }
     }
 }
@@ -83,6 +134,30 @@ impl Config {
     /// Sets [`Config::read_buffer_size`] (at least 1 byte is used).
     pub fn with_read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::idle_timeout`] (`None`: no keepalive pings).
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::ping_timeout`].
+    pub fn with_ping_timeout(mut self, timeout: Duration) -> Self {
+        self.ping_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::max_connections`].
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// Sets [`Config::slow_consumer`].
+    pub fn with_slow_consumer(mut self, policy: SlowConsumer) -> Self {
+        self.slow_consumer = policy;
         self
     }
 

@@ -17,6 +17,8 @@
 
 use std::io::{self, IoSlice, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mio::net::TcpStream;
@@ -58,6 +60,11 @@ pub(crate) enum DeadlineKind {
     Handshake,
     /// The closing handshake (or lingering) must finish.
     Close,
+    /// Keepalive: the connection has been quiet; send a ping (if it still
+    /// is, counting from `last_input`).
+    Idle,
+    /// Keepalive: a ping went out; something must arrive before this.
+    Pong,
 }
 
 /// One connection.
@@ -84,6 +91,17 @@ pub(crate) struct Conn {
     pub(crate) close_reported: bool,
     /// In the loop's dirty list.
     pub(crate) dirty: bool,
+    /// When input last arrived (or the connection opened): the start of the
+    /// quiet period that keepalive measures.
+    pub(crate) last_input: Instant,
+    /// Counted against [`Config::max_connections`](crate::Config::max_connections).
+    pub(crate) counted: bool,
+    /// Close with 1008 when a send finds the queue full
+    /// ([`SlowConsumer::Close`](crate::SlowConsumer::Close)).
+    pub(crate) close_when_full: bool,
+    /// A copy of [`Conn::pending_output`] kept up to date at every settle,
+    /// for handles on other threads (the server API).
+    pub(crate) buffered_mirror: Option<Arc<AtomicUsize>>,
 }
 
 impl Conn {
@@ -110,6 +128,10 @@ impl Conn {
             eof: false,
             close_reported: false,
             dirty: false,
+            last_input: Instant::now(),
+            counted: false,
+            close_when_full: true,
+            buffered_mirror: None,
         }
     }
 

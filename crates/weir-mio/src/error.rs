@@ -5,7 +5,8 @@
 //! Each variant says who caused it: the transport ([`Error::Io`]), the peer's
 //! opening handshake ([`Error::Handshake`]), the peer's frames
 //! ([`Error::Protocol`]), or a deadline the peer missed
-//! ([`Error::HandshakeTimeout`], [`Error::CloseTimeout`]).
+//! ([`Error::HandshakeTimeout`], [`Error::CloseTimeout`],
+//! [`Error::IdleTimeout`]), or a queued send that failed ([`Error::Send`]).
 
 use std::fmt;
 use std::io;
@@ -40,6 +41,16 @@ pub enum Error {
     CloseTimeout(Duration),
     /// `wss://` was asked for: this adapter has no TLS.
     TlsUnsupported,
+    /// Keepalive: nothing at all (not even a pong) arrived within
+    /// [`Config::ping_timeout`](crate::Config::ping_timeout) of the ping sent
+    /// after [`Config::idle_timeout`](crate::Config::idle_timeout) of quiet.
+    /// The connection is dropped.
+    IdleTimeout(Duration),
+    /// A message queued for later (by the server API, from another thread or
+    /// after a callback) could not be sent: e.g. the send queue was full
+    /// under [`SlowConsumer::Drop`](crate::SlowConsumer::Drop), so the
+    /// message was dropped.
+    Send(weir_proto::SendError),
 }
 
 impl fmt::Display for Error {
@@ -57,6 +68,10 @@ impl fmt::Display for Error {
             Self::TlsUnsupported => {
                 f.write_str("wss:// needs TLS, which weir-mio does not provide")
             }
+            Self::IdleTimeout(limit) => {
+                write!(f, "no answer to a keepalive ping within {limit:?}")
+            }
+            Self::Send(error) => write!(f, "a queued message was not sent: {error}"),
         }
     }
 }
@@ -67,6 +82,7 @@ impl std::error::Error for Error {
             Self::Io(error) => Some(error),
             Self::Handshake(error) => Some(error),
             Self::Protocol(error) => Some(error),
+            Self::Send(error) => Some(error),
             _ => None,
         }
     }

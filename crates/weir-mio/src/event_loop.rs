@@ -19,12 +19,17 @@
 //! This file holds the loop itself and the bookkeeping shared by the rest
 //! ([`Shared`]: ids, registration, removal, reporting failures). Reading and
 //! dispatch live in `read.rs`, writing and deadlines in `settle.rs`; the
-//! parts specific to one side in `server.rs` (accept, answer upgrade
+//! parts specific to one side in `accept.rs` (accept, answer upgrade
 //! requests) and `client.rs` (connect, read the response).
+//!
+//! The loop's waker serves two purposes: [`StopHandle`] and [`WakeHandle`].
+//! A wake-up calls [`Handler::on_wake`] with [`Conns`], which is how an
+//! application's own command queue (the server API's, in `server/worker.rs`)
+//! reaches the connections from other threads.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,9 +41,10 @@ use weir_proto::CloseCode;
 use crate::conn::{Conn, DeadlineKind, Phase};
 use crate::slab::{Slab, Slot};
 use crate::timers::Timers;
+use crate::ws::Conns;
 use crate::{Config, ConnId, Error, Handler, Ws};
 
-/// The token of the waker that [`StopHandle`] uses. Slot indices never reach it.
+/// The token of the loop's waker. Slot indices never reach it.
 const WAKER: Token = Token(usize::MAX);
 
 /// An event loop running WebSocket connections, accepted and started, on one
@@ -81,6 +87,30 @@ impl StopHandle {
     }
 }
 
+/// A handle that wakes a waiting [`EventLoop`] from any thread, so that
+/// [`Handler::on_wake`] runs on the loop's thread: the way to hand work to
+/// the loop (queue it somewhere both threads see, then wake).
+#[derive(Clone)]
+pub struct WakeHandle {
+    waker: Arc<Waker>,
+}
+
+impl WakeHandle {
+    /// Wakes the loop. Wake-ups asked while the loop is busy coalesce into
+    /// one [`Handler::on_wake`]; one asked while the loop is not running is
+    /// delivered when it next polls.
+    pub fn wake(&self) {
+        // A failed wake leaves the work for the loop's next wake-up.
+        let _ = self.waker.wake();
+    }
+}
+
+impl std::fmt::Debug for WakeHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WakeHandle").finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for StopHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StopHandle")
@@ -115,7 +145,8 @@ impl EventLoop {
                 slab: Slab::default(),
                 timers: Timers::default(),
                 config,
-                next_id: 1,
+                ids: Arc::new(AtomicU64::new(1)),
+                accepted: Arc::new(AtomicUsize::new(0)),
             },
             stop: Arc::new(AtomicBool::new(false)),
             waker,
@@ -138,7 +169,20 @@ impl EventLoop {
         let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
         })?;
-        let mut listener = TcpListener::bind(addr)?;
+        self.add_listener(TcpListener::bind(addr)?)
+    }
+
+    /// Listens on a socket that is bound and listening already, e.g. one
+    /// [`std::net::TcpListener`] cloned ([`try_clone`](std::net::TcpListener::try_clone))
+    /// into the loops of several threads, which then share its clients.
+    /// Returns the bound address. Requests are answered as for
+    /// [`EventLoop::listen`].
+    pub fn listen_on(&mut self, listener: std::net::TcpListener) -> io::Result<SocketAddr> {
+        listener.set_nonblocking(true)?;
+        self.add_listener(TcpListener::from_std(listener))
+    }
+
+    fn add_listener(&mut self, mut listener: TcpListener) -> io::Result<SocketAddr> {
         let local = listener.local_addr()?;
         let shared = &mut self.shared;
         let index = shared.slab.peek_index();
@@ -188,6 +232,34 @@ impl EventLoop {
         }
     }
 
+    /// A handle that wakes the loop from another thread, so that
+    /// [`Handler::on_wake`] runs.
+    pub fn wake_handle(&self) -> WakeHandle {
+        WakeHandle {
+            waker: Arc::clone(&self.waker),
+        }
+    }
+
+    /// Starts a graceful shutdown; see [`Conns::shutdown`]. Keep running the
+    /// loop (e.g. [`EventLoop::run_until_idle`]) to write what is queued and
+    /// finish the closing handshakes.
+    pub fn shutdown(&mut self, code: CloseCode, reason: &str) {
+        self.shared.shutdown(code, reason);
+    }
+
+    /// The loop's connections, to act on outside a callback.
+    pub(crate) fn conns(&mut self) -> Conns<'_> {
+        Conns::new(&mut self.shared)
+    }
+
+    /// Shares connection ids and the count of accepted connections with
+    /// other loops (the server's workers), so that ids stay unique across
+    /// them and [`Config::max_connections`] bounds them all together.
+    pub(crate) fn share_counters(&mut self, ids: Arc<AtomicU64>, accepted: Arc<AtomicUsize>) {
+        self.shared.ids = ids;
+        self.shared.accepted = accepted;
+    }
+
     /// Runs until a [`StopHandle`] stops it. Fails only if the OS poller
     /// fails; a connection's failure goes to [`Handler::on_error`].
     pub fn run<H: Handler>(&mut self, handler: &mut H) -> io::Result<()> {
@@ -234,6 +306,8 @@ impl EventLoop {
         }
         for event in self.events.iter() {
             if event.token() == WAKER {
+                handler.on_wake(&mut Conns::new(&mut self.shared));
+                self.shared.settle_all(handler);
                 continue;
             }
             self.shared
@@ -253,23 +327,64 @@ pub(crate) struct Shared {
     pub(crate) slab: Slab,
     pub(crate) timers: Timers,
     pub(crate) config: Config,
-    next_id: u64,
+    /// The next connection id; shared by the loops of one server.
+    ids: Arc<AtomicU64>,
+    /// Accepted connections counted against [`Config::max_connections`];
+    /// shared by the loops of one server.
+    pub(crate) accepted: Arc<AtomicUsize>,
 }
 
 impl Shared {
     /// A fresh connection id.
     pub(crate) fn next_id(&mut self) -> ConnId {
-        let id = ConnId(self.next_id);
-        self.next_id += 1;
-        id
+        ConnId(self.ids.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Stops listening, starts the closing handshake with `code` on every
+    /// open connection, and drops those still in their opening handshake
+    /// or done with their HTTP answer.
+    pub(crate) fn shutdown(&mut self, code: CloseCode, reason: &str) {
+        for index in self.slab.indices() {
+            match self.slab.get_mut(index) {
+                Some(Slot::Listener(_)) => {
+                    if let Some(Slot::Listener(mut listener)) = self.slab.remove(index) {
+                        let _ = self.registry.deregister(&mut listener);
+                    }
+                }
+                Some(Slot::Conn(conn)) => match &mut conn.phase {
+                    Phase::Open(core) => {
+                        if !conn.close_reported && core.state() == weir_proto::State::Open {
+                            let _ = core.close(code, reason);
+                        }
+                        self.slab.mark_dirty(index);
+                    }
+                    // The HTTP answer is still being written.
+                    Phase::Answering => {}
+                    // The answer is out; the peer's side no longer matters.
+                    Phase::Lingering
+                    | Phase::AwaitingRequest(_)
+                    | Phase::Connecting(_)
+                    | Phase::AwaitingResponse(_) => self.remove(index),
+                },
+                None => {}
+            }
+        }
     }
 
     /// Registers a new connection (with `conn.interest`), starts its
     /// handshake deadline and returns its slot.
     pub(crate) fn insert_conn(&mut self, mut conn: Conn) -> io::Result<usize> {
         let index = self.slab.peek_index();
-        self.registry
-            .register(&mut conn.socket, Token(index), conn.interest)?;
+        conn.close_when_full = self.config.slow_consumer == crate::SlowConsumer::Close;
+        if let Err(e) = self
+            .registry
+            .register(&mut conn.socket, Token(index), conn.interest)
+        {
+            if conn.counted {
+                self.accepted.fetch_sub(1, Ordering::Relaxed);
+            }
+            return Err(e);
+        }
         let when = Instant::now() + self.config.handshake_timeout;
         conn.deadline = Some((when, DeadlineKind::Handshake));
         self.timers.push(when, index, conn.id);
@@ -280,6 +395,12 @@ impl Shared {
     pub(crate) fn remove(&mut self, index: usize) {
         if let Some(Slot::Conn(mut conn)) = self.slab.remove(index) {
             let _ = self.registry.deregister(&mut conn.socket);
+            if conn.counted {
+                self.accepted.fetch_sub(1, Ordering::Relaxed);
+            }
+            if let Some(mirror) = &conn.buffered_mirror {
+                mirror.store(0, Ordering::Relaxed);
+            }
         }
     }
 

@@ -10,10 +10,12 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use weir_proto::handshake::{AcceptOptions, HttpRequest, Rejection, Response, UpgradeRequest};
+use weir_proto::handshake::{
+    upgrade_required, AcceptOptions, HttpRequest, Rejection, Response, UpgradeRequest,
+};
 use weir_proto::{CloseCode, Fragment, Message};
 
-use crate::{ConnId, Error, Ws};
+use crate::{ConnId, Conns, Error, Ws};
 
 /// The application's side of an [`EventLoop`](crate::EventLoop).
 ///
@@ -46,6 +48,24 @@ pub trait Handler {
     ) -> Result<AcceptOptions, Rejection> {
         let _ = (request, info);
         Ok(AcceptOptions::default())
+    }
+
+    /// A plain HTTP request (no `Upgrade: websocket`) arrived on one of the
+    /// loop's listeners: return the complete response bytes (e.g. built with
+    /// [`http_response`](weir_proto::handshake::http_response)). The
+    /// connection closes once they are written, so include
+    /// `Connection: close`. The default answers `426 Upgrade Required`.
+    fn on_http(&mut self, request: &HttpRequest, info: &ConnInfo) -> Vec<u8> {
+        let _ = (request, info);
+        upgrade_required()
+    }
+
+    /// A [`WakeHandle`](crate::WakeHandle) (or a [`StopHandle`](crate::StopHandle))
+    /// woke the loop: act on connections through `conns`, e.g. drain a
+    /// command queue other threads fill. Wake-ups coalesce, and this may run
+    /// when nothing was asked, so check the queue rather than count calls.
+    fn on_wake(&mut self, conns: &mut Conns<'_>) {
+        let _ = conns;
     }
 
     /// The connection is open: messages may be sent. `opened` carries the

@@ -5,19 +5,32 @@
 //! bytes between it and non-blocking sockets, keeps time (handshake and close
 //! timeouts), and calls the application's [`Handler`].
 //!
+//! Two levels of API:
+//! - [`server`]: a server built once and run: handlers routed by path, a
+//!   plain-HTTP fallback, [`server::Socket`] handles usable from any thread,
+//!   rooms and broadcasts, N worker threads, graceful shutdown. Start here
+//!   for a server (`examples/echo.rs`, `examples/chat/`).
+//! - [`EventLoop`] and [`Handler`]: one loop, one thread, `&mut` callbacks,
+//!   both roles: what the server is built on, and what benchmarks and the
+//!   Autobahn examples use.
+//!
 //! # Layout
-//! - [`EventLoop`] and [`StopHandle`] (`event_loop.rs`): the poller and the
-//!   turn of the loop; `read.rs`: reads and dispatch to the handler;
-//!   `settle.rs`: writes, closing sockets, deadlines.
-//! - `server.rs`: accepting and answering upgrade requests; `client.rs`:
-//!   non-blocking connects and the client handshake.
+//! - [`EventLoop`], [`StopHandle`] and [`WakeHandle`] (`event_loop.rs`): the
+//!   poller and the turn of the loop; `read.rs`: reads and dispatch to the
+//!   handler; `settle.rs`: writes, closing sockets, deadlines (handshake,
+//!   keepalive, close).
+//! - `accept.rs`: accepting (up to [`Config::max_connections`]) and
+//!   answering upgrade and plain HTTP requests; `client.rs`: non-blocking
+//!   connects and the client handshake.
 //! - [`Handler`], [`Opened`], [`ConnInfo`] (`handler.rs`), and the core's [`Rejection`]:
 //!   the callbacks and what they take and return.
-//! - [`Ws`] and [`ConnId`] (`ws.rs`): the handle a callback acts through,
-//!   and the connection's never-reused id.
+//! - [`Ws`], [`ConnId`] and [`Conns`] (`ws.rs`): the handle a callback acts
+//!   through, the connection's never-reused id, and the loop's connections
+//!   as [`Handler::on_wake`] sees them.
 //! - `conn.rs`: one connection's state, through its phases; `slab.rs`: the
 //!   token-indexed table of connections; `timers.rs`: deadlines.
-//! - [`Config`], [`Error`].
+//! - [`Config`] (with [`SlowConsumer`]), [`Error`].
+//! - `server/`: the server API (its module docs say what lives where).
 //!
 //! # Design
 //! - One thread, one `mio::Poll`, connections indexed by token in a table
@@ -77,6 +90,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod accept;
 mod client;
 mod config;
 mod conn;
@@ -84,21 +98,21 @@ mod error;
 mod event_loop;
 mod handler;
 mod read;
-mod server;
+pub mod server;
 mod settle;
 mod slab;
 mod timers;
 mod ws;
 
-pub use config::Config;
+pub use config::{Config, SlowConsumer};
 pub use error::Error;
-pub use event_loop::{EventLoop, StopHandle};
+pub use event_loop::{EventLoop, StopHandle, WakeHandle};
 pub use handler::{ConnInfo, Handler, Opened};
 pub use weir_proto::handshake::Rejection;
-pub use ws::{ConnId, Ws};
+pub use ws::{ConnId, Conns, Ws};
 
 /// The sans-IO core, for its types: configuration, messages, handshake
 /// options.
 pub use weir_proto;
 pub use weir_proto::handshake::{AcceptOptions, ClientOptions, HttpRequest, UpgradeRequest};
-pub use weir_proto::{CloseCode, Fragment, Message, MessageKind, Role, SendError};
+pub use weir_proto::{CloseCode, Fragment, Message, MessageKind, PreparedMessage, Role, SendError};

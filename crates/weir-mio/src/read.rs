@@ -10,11 +10,12 @@
 //! (`settle.rs`).
 
 use std::io::{self, Read};
+use std::time::Instant;
 
 use mio::event::Event as Readiness;
 use weir_proto::{CloseCode, Event, State};
 
-use crate::conn::{Conn, Phase};
+use crate::conn::{Conn, DeadlineKind, Phase};
 use crate::event_loop::Shared;
 use crate::slab::Slot;
 use crate::{Error, Handler};
@@ -69,6 +70,11 @@ impl Shared {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return self.fail(index, Error::Io(e), handler),
             };
+            conn.last_input = Instant::now();
+            if matches!(conn.deadline, Some((_, DeadlineKind::Pong))) {
+                // Anything counts as an answer to the keepalive ping.
+                conn.deadline = None;
+            }
             if discarding {
                 discarded += n;
                 if discarded > MAX_DISCARD {

@@ -3,11 +3,23 @@
 //! Settling a connection writes its pending output (vectored, until empty
 //! or `WouldBlock`), keeps `WRITABLE` interest registered only while output
 //! remains, closes the socket once the connection is done, and keeps its
-//! deadline matching its phase: the handshake timeout until it opens, none
-//! while open, the close timeout once it is closing.
+//! deadline matching its phase: the handshake timeout until it opens, the
+//! keepalive deadlines while open (idle: ping once the connection has been
+//! quiet for [`Config::idle_timeout`](crate::Config::idle_timeout); pong:
+//! drop it if nothing arrives within
+//! [`Config::ping_timeout`](crate::Config::ping_timeout) of the ping), the
+//! close timeout once it is closing.
+//!
+//! The idle deadline is lazy: reads only record the time of the last input,
+//! and when the deadline comes due it is pushed back to "last input + idle
+//! timeout" if input came meanwhile. So a busy connection costs one timer
+//! entry per idle period, not one per read.
 
 use std::net::Shutdown;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
+
+use bytes::Bytes;
 
 use mio::Token;
 
@@ -31,6 +43,9 @@ impl Shared {
         };
         if let Err(e) = conn.flush() {
             return self.fail(index, Error::Io(e), handler);
+        }
+        if let Some(mirror) = &conn.buffered_mirror {
+            mirror.store(conn.pending_output(), Ordering::Relaxed);
         }
         if matches!(conn.phase, Phase::Answering) && conn.pending_output() == 0 {
             // The HTTP answer is out: close our side, then wait (bounded by
@@ -61,7 +76,11 @@ impl Shared {
         let kind = if conn.is_closing() {
             Some(DeadlineKind::Close)
         } else if matches!(conn.phase, Phase::Open(_)) {
-            None
+            match (self.config.idle_timeout, conn.deadline) {
+                (None, _) => None,
+                (Some(_), Some((_, DeadlineKind::Pong))) => Some(DeadlineKind::Pong),
+                (Some(_), _) => Some(DeadlineKind::Idle),
+            }
         } else {
             Some(DeadlineKind::Handshake)
         };
@@ -69,11 +88,15 @@ impl Shared {
             (Some((_, current)), Some(kind)) if current == kind => {}
             (_, None) => conn.deadline = None,
             (_, Some(kind)) => {
-                let limit = match kind {
-                    DeadlineKind::Handshake => self.config.handshake_timeout,
-                    DeadlineKind::Close => self.config.close_timeout,
+                let now = Instant::now();
+                let when = match kind {
+                    DeadlineKind::Handshake => now + self.config.handshake_timeout,
+                    DeadlineKind::Close => now + self.config.close_timeout,
+                    DeadlineKind::Idle => {
+                        conn.last_input + self.config.idle_timeout.unwrap_or_default()
+                    }
+                    DeadlineKind::Pong => now + self.config.ping_timeout,
                 };
-                let when = Instant::now() + limit;
                 conn.deadline = Some((when, kind));
                 self.timers.push(when, index, conn.id);
             }
@@ -96,6 +119,33 @@ impl Shared {
             match kind {
                 DeadlineKind::Handshake => {
                     let error = Error::HandshakeTimeout(self.config.handshake_timeout);
+                    self.fail(index, error, handler);
+                }
+                DeadlineKind::Idle => {
+                    let Some(idle) = self.config.idle_timeout else {
+                        continue;
+                    };
+                    let due = conn.last_input + idle;
+                    let when = if due > now {
+                        // Input came since the deadline was set: start over.
+                        conn.deadline = Some((due, DeadlineKind::Idle));
+                        due
+                    } else {
+                        if let Some(core) = conn.core_mut() {
+                            // A full queue refuses the ping; the pong deadline
+                            // still applies, and a peer that reads nothing
+                            // for that long is as good as gone.
+                            let _ = core.ping(Bytes::new());
+                        }
+                        let when = now + self.config.ping_timeout;
+                        conn.deadline = Some((when, DeadlineKind::Pong));
+                        when
+                    };
+                    self.timers.push(when, index, id);
+                    self.slab.mark_dirty(index);
+                }
+                DeadlineKind::Pong => {
+                    let error = Error::IdleTimeout(self.config.ping_timeout);
                     self.fail(index, error, handler);
                 }
                 DeadlineKind::Close => {

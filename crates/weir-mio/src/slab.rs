@@ -79,6 +79,18 @@ impl Slab {
         Some(slot)
     }
 
+    /// The indices of every occupied slot.
+    pub(crate) fn indices(&self) -> Vec<usize> {
+        (0..self.slots.len())
+            .filter(|&index| self.slots[index].is_some())
+            .collect()
+    }
+
+    /// The ids of every connection, in no particular order.
+    pub(crate) fn ids(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.ids.keys().copied()
+    }
+
     /// The slot at `index`, if occupied.
     pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Slot> {
         self.slots.get_mut(index)?.as_mut()

@@ -5,7 +5,8 @@
 //! when it comes due (the loop checks that the slot still holds the same
 //! connection with the same deadline). A stale entry costs at most one early
 //! wake-up, and each connection pushes only a handful in its life (handshake,
-//! close), so the heap stays small. The loop polls with a timeout that ends
+//! close) plus one or two per keepalive period (idle, pong; reads do not
+//! push), so the heap stays small. The loop polls with a timeout that ends
 //! at the earliest entry.
 
 use std::cmp::Reverse;

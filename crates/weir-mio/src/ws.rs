@@ -1,5 +1,6 @@
-//! [`Ws`], the handle a callback gets to act on its connection, and
-//! [`ConnId`], the connection's identity.
+//! [`Ws`], the handle a callback gets to act on its connection,
+//! [`ConnId`], the connection's identity, and [`Conns`], the loop's
+//! connections as [`Handler::on_wake`](crate::Handler::on_wake) sees them.
 //!
 //! A `Ws` borrows the loop's connection table for the duration of a
 //! callback (or of [`EventLoop::ws`](crate::EventLoop::ws)), not just one
@@ -9,11 +10,14 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use bytes::Bytes;
-use weir_proto::{CloseCode, MessageKind, Role, SendError};
+use weir_proto::{CloseCode, MessageKind, PreparedMessage, Role, SendError};
 
 use crate::conn::Conn;
+use crate::event_loop::Shared;
 use crate::slab::Slab;
 
 /// A connection's identity within its [`EventLoop`](crate::EventLoop):
@@ -21,6 +25,8 @@ use crate::slab::Slab;
 /// poller tokens, which are).
 ///
 /// Ids count up from 1 in the order connections are accepted or started.
+/// The workers of a [`Server`](crate::server::Server) share one counter, so
+/// ids are unique across the whole server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub(crate) u64);
 
@@ -44,7 +50,11 @@ impl fmt::Display for ConnId {
 /// local misuse, such as sending after close ([`SendError::Closed`], also
 /// returned once `on_close` has been delivered or before the connection
 /// opened) or with a full send queue ([`SendError::QueueFull`]; see
-/// [`Ws::buffered_amount`]).
+/// [`Ws::buffered_amount`], and [`Config::slow_consumer`](crate::Config::slow_consumer)
+/// for what else happens then).
+///
+/// [`Ws::other`] reaches any other connection of the loop, e.g. to forward
+/// a message.
 pub struct Ws<'a> {
     slab: &'a mut Slab,
     index: usize,
@@ -81,10 +91,33 @@ impl<'a> Ws<'a> {
         if conn.close_reported {
             return Err(SendError::Closed);
         }
+        let close_when_full = conn.close_when_full;
         let core = conn.core_mut().ok_or(SendError::Closed)?;
-        f(core)?;
+        let result = f(core);
+        if let Err(SendError::QueueFull { .. }) = result {
+            if close_when_full {
+                // The slow-consumer policy: a Close is accepted even now.
+                let _ = core.close(CloseCode::POLICY_VIOLATION, "slow consumer");
+            }
+        }
         self.slab.mark_dirty(self.index);
-        Ok(())
+        result
+    }
+
+    /// A handle on another connection of the same loop, by id; `None` once
+    /// it is gone. What it queues is written after the callback, like
+    /// everything else.
+    pub fn other(&mut self, id: ConnId) -> Option<Ws<'_>> {
+        let index = self.slab.index_of(id)?;
+        Ws::new(self.slab, index)
+    }
+
+    /// Mirrors [`Ws::buffered_amount`] into `mirror` at every write, for
+    /// handles on other threads.
+    pub(crate) fn set_buffered_mirror(&mut self, mirror: Arc<AtomicUsize>) {
+        if let Some(conn) = self.slab.conn_mut(self.index) {
+            conn.buffered_mirror = Some(mirror);
+        }
     }
 
     /// The connection's id.
@@ -125,6 +158,13 @@ impl<'a> Ws<'a> {
     /// [`weir_proto::Message`]: `&str`, `String`, `Bytes`, `Vec<u8>`, ...).
     pub fn send(&mut self, message: impl Into<weir_proto::Message>) -> Result<(), SendError> {
         self.command(|core| core.send(message))
+    }
+
+    /// Queues a message encoded once for many connections (a broadcast):
+    /// the frame's bytes are shared, not copied. See
+    /// [`Connection::send_prepared`](weir_proto::Connection::send_prepared).
+    pub fn send_prepared(&mut self, message: &PreparedMessage) -> Result<(), SendError> {
+        self.command(|core| core.send_prepared(message))
     }
 
     /// Queues one fragment of a message; see
@@ -168,5 +208,55 @@ impl fmt::Debug for Ws<'_> {
             .field("peer_addr", &self.peer_addr)
             .field("is_open", &self.is_open())
             .finish()
+    }
+}
+
+/// The connections of a loop, lent to [`Handler::on_wake`](crate::Handler::on_wake).
+pub struct Conns<'a> {
+    shared: &'a mut Shared,
+}
+
+impl<'a> Conns<'a> {
+    pub(crate) fn new(shared: &'a mut Shared) -> Self {
+        Self { shared }
+    }
+
+    /// A handle on connection `id`, if it is still there. What it queues is
+    /// written after `on_wake` returns.
+    pub fn ws(&mut self, id: ConnId) -> Option<Ws<'_>> {
+        let index = self.shared.slab.index_of(id)?;
+        Ws::new(&mut self.shared.slab, index)
+    }
+
+    /// The ids of every connection, in any phase, in no particular order.
+    pub fn ids(&self) -> Vec<ConnId> {
+        self.shared.slab.ids().collect()
+    }
+
+    /// How many connections the loop holds, in any phase.
+    pub fn len(&self) -> usize {
+        self.shared.slab.connections()
+    }
+
+    /// Whether the loop holds no connection.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Starts a graceful shutdown: closes every listener (no more clients
+    /// are accepted), starts the closing handshake with `code` and `reason`
+    /// on every open connection (after what is already queued, which is
+    /// still written), and drops connections still in their opening
+    /// handshake without a callback (and those whose HTTP answer is written). The loop then runs until the closing
+    /// handshakes finish, each bounded by
+    /// [`Config::close_timeout`](crate::Config::close_timeout).
+    pub fn shutdown(&mut self, code: CloseCode, reason: &str) {
+        self.shared.shutdown(code, reason);
+    }
+}
+
+impl fmt::Debug for Conns<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conns").field("len", &self.len()).finish()
     }
 }

@@ -8,18 +8,25 @@
 //!   is queued ahead of any frame, the core takes over (with the bytes that
 //!   followed the head), and [`Handler::on_open`] runs; rejected, the
 //!   rejection is written as the HTTP answer;
-//! - a plain HTTP request is answered `426 Upgrade Required`;
+//! - a plain HTTP request is answered by [`Handler::on_http`] (by default
+//!   `426 Upgrade Required`);
 //! - an invalid request is answered with the error's own response (400,
 //!   405, 426, 431, 505) and reported to [`Handler::on_error`].
 //!
 //! An answered connection closes once the answer is written
 //! ([`Phase::Answering`], then [`Phase::Lingering`]).
+//!
+//! Beyond [`Config::max_connections`](crate::Config::max_connections)
+//! accepted connections (a count shared by the loops of one server), a new
+//! client is answered `503 Service Unavailable` at once, without reading its
+//! request, and does not count.
 
 use std::io;
+use std::sync::atomic::Ordering;
 
 use mio::Interest;
 use weir_proto::handshake::{
-    internal_error, upgrade_required, HandshakeError, Incoming, ServerHandshake, UpgradeRequest,
+    http_response, internal_error, HandshakeError, Incoming, ServerHandshake, UpgradeRequest,
 };
 use weir_proto::{Connection, Role};
 
@@ -50,7 +57,8 @@ impl Shared {
             let _ = socket.set_nodelay(true);
             let handshake = ServerHandshake::with_max_header_bytes(self.config.max_header_bytes);
             let id = self.next_id();
-            let conn = Conn::new(
+            let full = self.accepted.load(Ordering::Relaxed) >= self.config.max_connections;
+            let mut conn = Conn::new(
                 id,
                 socket,
                 peer,
@@ -58,8 +66,20 @@ impl Shared {
                 Phase::AwaitingRequest(handshake),
                 Interest::READABLE,
             );
+            if full {
+                conn.head_out = service_unavailable();
+                conn.phase = Phase::Answering;
+                conn.interest = Interest::READABLE | Interest::WRITABLE;
+            } else {
+                conn.counted = true;
+                self.accepted.fetch_add(1, Ordering::Relaxed);
+            }
             // A socket that cannot be registered is dropped (closed).
-            let _ = self.insert_conn(conn);
+            if let Ok(index) = self.insert_conn(conn) {
+                if full {
+                    self.slab.mark_dirty(index);
+                }
+            }
         }
     }
 
@@ -73,8 +93,15 @@ impl Shared {
         match result {
             Ok(None) => {}
             Ok(Some(Incoming::Upgrade(request))) => self.upgrade(index, request, handler),
-            Ok(Some(Incoming::Http(_))) => {
-                let answer = upgrade_required();
+            Ok(Some(Incoming::Http(request))) => {
+                let Some(conn) = self.slab.conn(index) else {
+                    return;
+                };
+                let info = ConnInfo {
+                    id: conn.id,
+                    peer_addr: conn.peer,
+                };
+                let answer = handler.on_http(&request, &info);
                 self.answer(index, answer);
             }
             Err(error) => {
@@ -130,4 +157,16 @@ impl Shared {
             self.slab.mark_dirty(index);
         }
     }
+}
+
+/// `503 Service Unavailable`, for a client beyond
+/// [`Config::max_connections`](crate::Config::max_connections).
+fn service_unavailable() -> Vec<u8> {
+    let headers = [
+        ("Connection", "close"),
+        ("Retry-After", "5"),
+        ("Content-Type", "text/plain; charset=utf-8"),
+    ];
+    http_response(503, &headers, b"Too many connections; try again later.\n")
+        .unwrap_or_else(|_| internal_error())
 }

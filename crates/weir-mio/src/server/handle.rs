@@ -1,0 +1,244 @@
+//! [`ServerHandle`], the server seen from any thread, and [`Shared`], the
+//! state behind it that every worker and socket points to.
+//!
+//! What is shared, and how:
+//! - the routes and the configuration: read-only after `build`;
+//! - the directory, id to [`Socket`], of every accepted connection (from
+//!   its accepted upgrade to its `on_close`), behind an `RwLock`: it says
+//!   which worker owns an id;
+//! - the rooms, name to member ids, behind an `RwLock` (`rooms.rs`);
+//! - one command queue per worker, a `Mutex<Vec<Command>>` plus the loop's
+//!   [`WakeHandle`];
+//! - the shutdown deadline.
+//!
+//! No lock is held while a callback runs, and no two are held at once
+//! except rooms then a socket's own room set.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use weir_proto::{CloseCode, Message, PreparedMessage, SendError};
+
+use super::route::Routes;
+use super::worker::Command;
+use super::{Room, Socket};
+use crate::{Config, ConnId, WakeHandle};
+
+thread_local! {
+    /// The worker this thread runs, as (server address, worker index):
+    /// commands for it need no wake-up, as it drains its queue after every
+    /// callback.
+    static CURRENT_WORKER: Cell<(usize, usize)> = const { Cell::new((0, usize::MAX)) };
+}
+
+/// Locks a mutex, ignoring poisoning (a panicking callback must not take
+/// the server down with it).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Read-locks, ignoring poisoning.
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Write-locks, ignoring poisoning.
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One worker as the rest of the server reaches it.
+pub(crate) struct WorkerLink {
+    pub(crate) queue: Mutex<Vec<Command>>,
+    pub(crate) wake: WakeHandle,
+}
+
+/// The state every worker, socket and handle shares.
+pub(crate) struct Shared {
+    pub(crate) routes: Routes,
+    pub(crate) config: Config,
+    pub(crate) local_addr: SocketAddr,
+    pub(crate) workers: Vec<WorkerLink>,
+    pub(crate) directory: RwLock<HashMap<ConnId, Socket>>,
+    pub(crate) rooms: RwLock<HashMap<String, HashSet<ConnId>>>,
+    pub(crate) shutdown: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    fn key(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    /// Marks this thread as running worker `index`.
+    pub(crate) fn enter_worker(&self, index: usize) {
+        CURRENT_WORKER.with(|current| current.set((self.key(), index)));
+    }
+
+    /// Marks this thread as running no worker.
+    pub(crate) fn leave_worker(&self) {
+        CURRENT_WORKER.with(|current| current.set((0, usize::MAX)));
+    }
+
+    /// Queues `command` on worker `index`, waking it unless this thread is
+    /// that worker (which drains its queue after the running callback).
+    pub(crate) fn post(&self, index: usize, command: Command) {
+        let Some(worker) = self.workers.get(index) else {
+            return;
+        };
+        lock(&worker.queue).push(command);
+        if CURRENT_WORKER.with(Cell::get) != (self.key(), index) {
+            worker.wake.wake();
+        }
+    }
+
+    /// Sends `message`, encoded once, to every open connection (of route
+    /// `route` if given), except `except`.
+    pub(crate) fn broadcast(&self, route: Option<usize>, except: Option<ConnId>, message: Message) {
+        let message = PreparedMessage::new(message);
+        for index in 0..self.workers.len() {
+            let command = Command::Broadcast {
+                message: message.clone(),
+                route,
+                except,
+            };
+            self.post(index, command);
+        }
+    }
+
+    /// Sends `message`, encoded once, to the connections `ids`.
+    pub(crate) fn send_many(&self, ids: impl IntoIterator<Item = ConnId>, message: Message) {
+        let mut by_worker: HashMap<usize, Vec<ConnId>> = HashMap::new();
+        {
+            let directory = read(&self.directory);
+            for id in ids {
+                if let Some(socket) = directory.get(&id) {
+                    if socket.is_open() {
+                        by_worker.entry(socket.inner.worker).or_default().push(id);
+                    }
+                }
+            }
+        }
+        if by_worker.is_empty() {
+            return;
+        }
+        let message = PreparedMessage::new(message);
+        for (worker, ids) in by_worker {
+            self.post(worker, Command::SendPrepared(ids, message.clone()));
+        }
+    }
+
+    /// The socket of connection `id`, if it is still there.
+    pub(crate) fn socket(&self, id: ConnId) -> Option<Socket> {
+        read(&self.directory).get(&id).cloned()
+    }
+
+    /// The shutdown deadline, once asked for.
+    pub(crate) fn shutdown_deadline(&self) -> Option<Instant> {
+        *lock(&self.shutdown)
+    }
+}
+
+/// A handle on a running (or built) [`Server`](super::Server), for any
+/// thread: cheap to clone, `Send + Sync`.
+#[derive(Clone)]
+pub struct ServerHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.local_addr
+    }
+
+    /// Sends `message` to every open connection of every handler, encoded
+    /// once ([`PreparedMessage`]) and shared by all recipients.
+    pub fn broadcast(&self, message: impl Into<Message>) {
+        self.shared.broadcast(None, None, message.into());
+    }
+
+    /// Like [`ServerHandle::broadcast`], skipping connection `except`
+    /// (typically the sender).
+    pub fn broadcast_except(&self, except: ConnId, message: impl Into<Message>) {
+        self.shared.broadcast(None, Some(except), message.into());
+    }
+
+    /// Sends `message` to connection `id`; [`SendError::Closed`] if there is
+    /// no such open connection. See [`Socket::send`].
+    pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
+        self.socket(id).ok_or(SendError::Closed)?.send(message)
+    }
+
+    /// Closes connection `id`; see [`Socket::close`].
+    pub fn close(&self, id: ConnId, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        self.socket(id)
+            .ok_or(SendError::Closed)?
+            .close(code, reason)
+    }
+
+    /// The socket of connection `id`, while it is accepted and not closed.
+    pub fn socket(&self, id: ConnId) -> Option<Socket> {
+        self.shared.socket(id)
+    }
+
+    /// How many WebSocket connections are accepted and not yet closed,
+    /// across all workers.
+    pub fn connection_count(&self) -> usize {
+        read(&self.shared.directory).len()
+    }
+
+    /// The ids of those connections, in no particular order.
+    pub fn connections(&self) -> Vec<ConnId> {
+        read(&self.shared.directory).keys().copied().collect()
+    }
+
+    /// Room `name` (it exists while it has members).
+    pub fn room(&self, name: &str) -> Room {
+        Room {
+            shared: Arc::clone(&self.shared),
+            name: name.to_owned(),
+        }
+    }
+
+    /// The names of every room with members.
+    pub fn rooms(&self) -> Vec<String> {
+        read(&self.shared.rooms).keys().cloned().collect()
+    }
+
+    /// Starts a graceful shutdown, from any thread: stop accepting, close
+    /// every connection with 1001 (going away) after what is already queued
+    /// for it, and let [`Server::run`](super::Server::run) return once every
+    /// connection is closed, or when `deadline` has passed: connections
+    /// still open then are dropped (their `on_close` gets 1006). Asking
+    /// again keeps the first deadline.
+    pub fn shutdown(&self, deadline: Duration) {
+        {
+            let mut shutdown = lock(&self.shared.shutdown);
+            if shutdown.is_none() {
+                *shutdown = Some(Instant::now() + deadline);
+            }
+        }
+        for worker in &self.shared.workers {
+            // Always wake, even from a worker's own callback: the loop checks
+            // the deadline between turns.
+            worker.wake.wake();
+        }
+    }
+
+    /// Whether [`ServerHandle::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.shutdown_deadline().is_some()
+    }
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.shared.local_addr)
+            .field("workers", &self.shared.workers.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,243 @@
+//! [`Socket`], the handle on one server connection that callbacks receive
+//! and applications keep, and its [`ReadyState`].
+//!
+//! A `Socket` is an `Arc` around what other threads may read (id, address,
+//! state, bytes queued, rooms) and a way to reach the connection's worker.
+//! Commands (`send`, `close`) never touch the connection directly: they go
+//! into the worker's queue. From a callback on that worker the queue is
+//! drained right after the callback returns, with no wake-up; from any
+//! other thread the worker is woken.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use weir_proto::{CloseCode, Message, SendError};
+
+use super::handle::{lock, Shared};
+use super::worker::Command;
+use super::ServerHandle;
+use crate::{ConnId, SlowConsumer};
+
+/// Where a connection is in its life, as a [`Socket`] reports it (the
+/// browser's `readyState`: 0 to 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReadyState {
+    /// The upgrade request is being answered ([`WsHandler::on_open`](super::WsHandler::on_open)
+    /// runs in this state). Messages sent now go out right after the `101`.
+    Connecting = 0,
+    /// Messages flow both ways.
+    Open = 1,
+    /// A Close frame was sent (by [`Socket::close`], the slow-consumer
+    /// policy or a shutdown): nothing more can be sent.
+    Closing = 2,
+    /// The connection is over; [`WsHandler::on_close`](super::WsHandler::on_close)
+    /// was called (or the upgrade was rejected).
+    Closed = 3,
+}
+
+impl ReadyState {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Connecting,
+            1 => Self::Open,
+            2 => Self::Closing,
+            _ => Self::Closed,
+        }
+    }
+}
+
+/// A handle on one WebSocket connection of a [`Server`](super::Server).
+///
+/// Cheap to clone (an `Arc`), `Send + Sync`: store it in your own maps and
+/// use it from any thread. Every method is safe to call at any time; once
+/// the connection is closing or closed, sends fail with
+/// [`SendError::Closed`].
+#[derive(Clone)]
+pub struct Socket {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What a [`Socket`] shares.
+pub(crate) struct Inner {
+    pub(crate) id: ConnId,
+    pub(crate) peer_addr: SocketAddr,
+    pub(crate) path: String,
+    /// The route (handler) index.
+    pub(crate) route: usize,
+    /// The worker that owns the connection.
+    pub(crate) worker: usize,
+    pub(crate) state: AtomicU8,
+    /// Bytes queued and not yet written, mirrored by the worker.
+    pub(crate) buffered: Arc<AtomicUsize>,
+    pub(crate) protocol: Mutex<Option<String>>,
+    /// The rooms this connection is in; [`Shared::rooms`] is the other
+    /// direction. Both change under the rooms lock.
+    pub(crate) rooms: Mutex<BTreeSet<String>>,
+    pub(crate) server: Arc<Shared>,
+}
+
+impl Socket {
+    /// The connection's id: unique across every handler and worker of the
+    /// server, never reused.
+    pub fn id(&self) -> ConnId {
+        self.inner.id
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.inner.peer_addr
+    }
+
+    /// The path the connection was opened on (without the query).
+    pub fn path(&self) -> &str {
+        &self.inner.path
+    }
+
+    /// The subprotocol agreed in the opening handshake, if any (known once
+    /// [`WsHandler::on_open`](super::WsHandler::on_open) has returned).
+    pub fn protocol(&self) -> Option<String> {
+        lock(&self.inner.protocol).clone()
+    }
+
+    /// Where the connection is in its life.
+    pub fn state(&self) -> ReadyState {
+        ReadyState::from_u8(self.inner.state.load(Ordering::Acquire))
+    }
+
+    /// Whether messages can be sent: [`ReadyState::Open`] (or
+    /// [`ReadyState::Connecting`], from `on_open`).
+    pub fn is_open(&self) -> bool {
+        matches!(self.state(), ReadyState::Open | ReadyState::Connecting)
+    }
+
+    /// Bytes queued for the peer and not yet written to its socket, as of
+    /// the worker's last write: the backpressure signal, bounded by the
+    /// send-queue limit ([`weir_proto::Config::max_send_queue`]).
+    pub fn buffered_amount(&self) -> usize {
+        self.inner.buffered.load(Ordering::Relaxed)
+    }
+
+    /// Queues a text or binary message (`&str`, `String`, `Vec<u8>`,
+    /// `Bytes`, [`Message`]).
+    ///
+    /// Fails with [`SendError::Closed`] once the connection is closing or
+    /// closed, and with [`SendError::QueueFull`] once its queue is at the
+    /// limit: then, under [`SlowConsumer::Close`] (the default), the
+    /// connection is closed with 1008; under [`SlowConsumer::Drop`] the
+    /// message is dropped. A send the worker later finds the queue full for
+    /// is handled the same way (and reported to `on_error` under `Drop`).
+    pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        if !self.is_open() {
+            return Err(SendError::Closed);
+        }
+        let limit = self.inner.server.config.connection.max_send_queue;
+        let queued = self.buffered_amount();
+        if queued >= limit {
+            if self.inner.server.config.slow_consumer == SlowConsumer::Close {
+                let _ = self.close(CloseCode::POLICY_VIOLATION, "slow consumer");
+            }
+            return Err(SendError::QueueFull { queued, limit });
+        }
+        self.post(Command::Send(self.id(), message.into()));
+        Ok(())
+    }
+
+    /// Starts the closing handshake with `code` and `reason` (at most 123
+    /// bytes); what is already queued is sent first. Fails with
+    /// [`SendError::Closed`] if the connection is already closing, and for
+    /// a code or reason that may not be sent.
+    pub fn close(&self, code: CloseCode, reason: &str) -> Result<(), SendError> {
+        if !code.is_valid_on_wire() {
+            return Err(SendError::InvalidCloseCode(code.as_u16()));
+        }
+        if reason.len() > weir_proto::MAX_CLOSE_REASON {
+            return Err(SendError::CloseReasonTooLong(reason.len()));
+        }
+        let open = ReadyState::Open as u8;
+        let connecting = ReadyState::Connecting as u8;
+        let closing = ReadyState::Closing as u8;
+        let state = &self.inner.state;
+        if state
+            .compare_exchange(open, closing, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+            && state
+                .compare_exchange(connecting, closing, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return Err(SendError::Closed);
+        }
+        self.post(Command::Close(self.id(), code, reason.to_owned()));
+        Ok(())
+    }
+
+    /// Sends `message` to every open connection of the same handler
+    /// (route), this one included, encoded once.
+    pub fn broadcast(&self, message: impl Into<Message>) {
+        self.inner
+            .server
+            .broadcast(Some(self.inner.route), None, message.into());
+    }
+
+    /// Joins room `name` (created on first join); `false` if already a
+    /// member or the connection is closed. A connection leaves all its rooms
+    /// when it closes, after [`WsHandler::on_close`](super::WsHandler::on_close)
+    /// (which can still see them).
+    pub fn join(&self, name: &str) -> bool {
+        self.inner.server.join(self, name)
+    }
+
+    /// Leaves room `name`; `false` if it was not a member.
+    pub fn leave(&self, name: &str) -> bool {
+        self.inner.server.leave(self, name)
+    }
+
+    /// The rooms this connection is in, sorted by name.
+    pub fn rooms(&self) -> Vec<String> {
+        lock(&self.inner.rooms).iter().cloned().collect()
+    }
+
+    /// A handle on the whole server: other connections, rooms, broadcast,
+    /// shutdown.
+    pub fn server(&self) -> ServerHandle {
+        ServerHandle {
+            shared: Arc::clone(&self.inner.server),
+        }
+    }
+
+    /// Queues a command on this connection's worker.
+    fn post(&self, command: Command) {
+        self.inner.server.post(self.inner.worker, command);
+    }
+
+    pub(crate) fn set_state(&self, state: ReadyState) {
+        self.inner.state.store(state as u8, Ordering::Release);
+    }
+}
+
+impl PartialEq for Socket {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl Eq for Socket {}
+
+impl std::hash::Hash for Socket {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id())
+            .field("peer_addr", &self.peer_addr())
+            .field("path", &self.path())
+            .field("state", &self.state())
+            .finish()
+    }
+}
