@@ -15,3 +15,6 @@ cargo test --workspace
 
 echo "== Autobahn testsuite, both roles, sections 1-10 (installs wstest if missing)"
 bash autobahn/run.sh --quick
+
+echo "== headless Chromium: two tabs chat through the chat example (installs chromium if missing)"
+bash scripts/browser-test.sh
