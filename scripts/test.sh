@@ -18,3 +18,6 @@ bash autobahn/run.sh --quick
 
 echo "== headless Chromium: two tabs chat through the chat example (installs chromium if missing)"
 bash scripts/browser-test.sh
+
+echo "== fuzzing smoke: every cargo-fuzz target for 20 s (installs cargo-fuzz if missing)"
+bash fuzz/run.sh 20

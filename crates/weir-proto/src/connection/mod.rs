@@ -179,7 +179,11 @@ impl Connection {
     /// signal. Sends are refused while it is at or over
     /// [`Config::max_send_queue`].
     pub fn buffered_amount(&self) -> usize {
-        self.output.len() + self.pending_pong.as_ref().map_or(0, |pong| pong.len() + 2)
+        let pong_frame = |pong: &Bytes| {
+            let mask_len = if self.mask_keys.is_some() { 4 } else { 0 };
+            2 + mask_len + pong.len()
+        };
+        self.output.len() + self.pending_pong.as_ref().map_or(0, pong_frame)
     }
 
     /// Buffer capacity this connection holds right now, in bytes: its read

@@ -802,3 +802,23 @@ fn prepared_message_gives_the_same_bytes_as_send() {
     let prepared = crate::PreparedMessage::new("late");
     assert_eq!(server.send_prepared(&prepared), Err(SendError::Closed));
 }
+
+/// Found by the `frame_client` fuzz target
+/// (fuzz/artifacts-found/frame_client-pending-pong-mask): a client's pong
+/// waiting in the pending slot carries a masking key, and the backpressure
+/// count must include it.
+#[test]
+fn buffered_amount_counts_the_mask_of_a_pending_client_pong() {
+    for role in [Role::Client, Role::Server] {
+        let mut conn = connection(role, Config::default().with_max_send_queue(10));
+        let frame = |payload: &[u8]| match role {
+            Role::Client => to_client(0x89, payload),
+            Role::Server => to_server(0x89, payload),
+        };
+        conn.receive(&frame(&[1; 20]));
+        conn.receive(&frame(&[2; 30]));
+        while conn.poll_event().is_some() {}
+        let counted = conn.buffered_amount();
+        assert_eq!(counted, drain(&mut conn).len(), "{role:?}");
+    }
+}
