@@ -820,3 +820,193 @@ fn the_http_fallback_can_broadcast_from_the_worker_thread() {
         Message::from("someone fetched /page")
     );
 }
+
+/// Hands out each socket as it opens (from inside `on_open`, before the
+/// `101` is written), reports errors, and parks its worker on a text
+/// message `block` until released.
+struct Gate {
+    opened: Mutex<Sender<Socket>>,
+    errors: Mutex<Sender<String>>,
+    blocked: Mutex<Sender<()>>,
+    release: Mutex<Receiver<()>>,
+}
+
+/// The other ends of a [`Gate`]'s channels.
+struct GateEnds {
+    opened: Receiver<Socket>,
+    errors: Receiver<String>,
+    blocked: Receiver<()>,
+    release: Sender<()>,
+}
+
+impl Gate {
+    fn new() -> (Self, GateEnds) {
+        let (opened_tx, opened) = mpsc::channel();
+        let (errors_tx, errors) = mpsc::channel();
+        let (blocked_tx, blocked) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel();
+        let gate = Self {
+            opened: Mutex::new(opened_tx),
+            errors: Mutex::new(errors_tx),
+            blocked: Mutex::new(blocked_tx),
+            release: Mutex::new(release_rx),
+        };
+        let ends = GateEnds {
+            opened,
+            errors,
+            blocked,
+            release,
+        };
+        (gate, ends)
+    }
+}
+
+impl WsHandler for Gate {
+    fn on_open(&self, ws: &Socket, _request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+        let _ = self.opened.lock().unwrap().send(ws.clone());
+        Ok(AcceptOptions::default())
+    }
+
+    fn on_message(&self, _ws: &Socket, message: Message) {
+        if message == Message::from("block") {
+            let _ = self.blocked.lock().unwrap().send(());
+            let _ = self.release.lock().unwrap().recv_timeout(PATIENCE);
+        }
+    }
+
+    fn on_error(&self, ws: &Socket, error: &Error) {
+        let _ = self
+            .errors
+            .lock()
+            .unwrap()
+            .send(format!("{}: {error}", ws.id()));
+    }
+}
+
+fn gated(limit: usize, policy: SlowConsumer) -> (Running, GateEnds) {
+    let connection = weir_proto::Config::default().with_max_send_queue(limit);
+    let config = Config::default()
+        .with_connection(connection)
+        .with_slow_consumer(policy);
+    let (gate, ends) = Gate::new();
+    let builder = Server::builder().route("/*", gate).config(config);
+    (Running::start(builder), ends)
+}
+
+/// Messages sent from another thread as soon as `on_open` hands out the
+/// socket (before the `101`, and while the worker catches up) reach a
+/// reading client all of them, in order: a full queue refuses the send at
+/// once, and the sender retries (under `Drop`) or waits for
+/// `buffered_amount` to go down (under `Close`); nothing accepted is
+/// dropped later.
+#[test]
+fn sends_from_the_start_arrive_in_order_or_are_refused() {
+    const COUNT: usize = 5_000;
+    const LIMIT: usize = 16 << 10;
+    for policy in [SlowConsumer::Drop, SlowConsumer::Close] {
+        let (server, ends) = gated(LIMIT, policy);
+        let addr = server.addr;
+        let reader = std::thread::spawn(move || {
+            let mut client = Client::connect(addr, "/x");
+            for expected in 0..COUNT {
+                let message = text(client.next_message());
+                let (index, _) = message.split_once(' ').unwrap();
+                assert_eq!(index.parse::<usize>().unwrap(), expected);
+            }
+            client
+        });
+        let socket = ends.opened.recv_timeout(PATIENCE).unwrap();
+        let filler = "x".repeat(1000);
+        let start = Instant::now();
+        for index in 0..COUNT {
+            loop {
+                assert!(start.elapsed() < PATIENCE, "stuck at {index}");
+                if policy == SlowConsumer::Close && socket.buffered_amount() + 2048 > LIMIT {
+                    // The only sender: the amount can only go down meanwhile.
+                    std::thread::yield_now();
+                    continue;
+                }
+                match socket.send(format!("{index} {filler}")) {
+                    Ok(()) => break,
+                    Err(weir_proto::SendError::QueueFull { .. })
+                        if policy == SlowConsumer::Drop =>
+                    {
+                        std::thread::yield_now();
+                    }
+                    Err(other) => panic!("send {index} under {policy:?}: {other}"),
+                }
+            }
+        }
+        let _client = reader.join().expect("a message was lost or reordered");
+        assert_eq!(socket.state(), ReadyState::Open);
+        assert!(ends.errors.try_iter().next().is_none());
+    }
+}
+
+/// While the worker is busy, sends to a connection are refused as soon as
+/// what is queued for it (written or not yet run by the worker) reaches the
+/// limit, under both policies: the command queue cannot grow without bound,
+/// and what was accepted is delivered, in order.
+#[test]
+fn sends_are_refused_at_the_limit_even_while_the_worker_is_busy() {
+    const LIMIT: usize = 64 << 10;
+    const SIZE: usize = 16 << 10;
+    for policy in [SlowConsumer::Drop, SlowConsumer::Close] {
+        let (server, ends) = gated(LIMIT, policy);
+        let mut slow = Client::connect(server.addr, "/slow");
+        let socket = ends.opened.recv_timeout(PATIENCE).unwrap();
+        let mut blocker = Client::connect(server.addr, "/block");
+        let _ = ends.opened.recv_timeout(PATIENCE).unwrap();
+        blocker.send("block");
+        ends.blocked.recv_timeout(PATIENCE).unwrap();
+        // The worker runs nothing now.
+        let mut accepted = 0;
+        let refusal = loop {
+            assert!(accepted <= LIMIT / SIZE + 1, "{accepted} sends accepted");
+            let mut payload = vec![0u8; SIZE];
+            payload[0] = accepted as u8;
+            match socket.send(payload) {
+                Ok(()) => accepted += 1,
+                Err(error) => break error,
+            }
+        };
+        assert!(
+            matches!(refusal, weir_proto::SendError::QueueFull { limit, .. } if limit == LIMIT),
+            "{refusal}"
+        );
+        assert!(socket.buffered_amount() >= LIMIT);
+        assert!(socket.buffered_amount() <= LIMIT + SIZE + 64);
+        ends.release.send(()).unwrap();
+        if policy == SlowConsumer::Drop {
+            assert_eq!(socket.state(), ReadyState::Open);
+            // Everything accepted arrives, in order, then what follows.
+            for index in 0..accepted {
+                let message = slow.next_message();
+                assert_eq!(message.len(), SIZE);
+                assert_eq!(message.payload()[0], index as u8);
+            }
+            let start = Instant::now();
+            while socket.send("after").is_err() {
+                assert!(start.elapsed() < PATIENCE);
+                std::thread::yield_now();
+            }
+            assert_eq!(slow.next_message(), Message::from("after"));
+            assert!(ends.errors.try_iter().next().is_none());
+        } else {
+            assert_eq!(socket.state(), ReadyState::Closing);
+            let mut received = 0;
+            let close = loop {
+                match slow.next_event().expect("eof before the close") {
+                    Event::Message(message) => {
+                        assert_eq!(message.payload()[0], received as u8);
+                        received += 1;
+                    }
+                    Event::Close(close) => break close.unwrap(),
+                    other => panic!("unexpected {other:?}"),
+                }
+            };
+            assert_eq!(received, accepted);
+            assert_eq!(close.code, CloseCode::POLICY_VIOLATION);
+        }
+    }
+}

@@ -70,8 +70,12 @@ pub(crate) struct Inner {
     /// The worker that owns the connection.
     pub(crate) worker: usize,
     pub(crate) state: AtomicU8,
-    /// Bytes queued and not yet written, mirrored by the worker.
+    /// Bytes queued in the connection and not yet written, mirrored by the
+    /// worker (at every write, and after every send it runs).
     pub(crate) buffered: Arc<AtomicUsize>,
+    /// Bytes of the sends posted to the worker that it has not run yet
+    /// (each held by a [`Reserved`] until the worker is done with it).
+    pub(crate) queued: AtomicUsize,
     pub(crate) protocol: Mutex<Option<String>>,
     /// The rooms this connection is in; [`Shared::rooms`] is the other
     /// direction. Both change under the rooms lock.
@@ -113,35 +117,49 @@ impl Socket {
         matches!(self.state(), ReadyState::Open | ReadyState::Connecting)
     }
 
-    /// Bytes queued for the peer and not yet written to its socket, as of
-    /// the worker's last write: the backpressure signal, bounded by the
-    /// send-queue limit ([`weir_proto::Config::max_send_queue`]).
+    /// Bytes queued for the peer and not yet written to its socket: those of
+    /// the connection's send queue as of the worker's last write or send,
+    /// plus those of the sends it has not run yet. The backpressure signal,
+    /// bounded by the send-queue limit
+    /// ([`weir_proto::Config::max_send_queue`]) plus about one message.
     pub fn buffered_amount(&self) -> usize {
-        self.inner.buffered.load(Ordering::Relaxed)
+        // The reservations first: the worker mirrors a send's bytes before
+        // it releases them, so this order never misses a message.
+        let queued = self.inner.queued.load(Ordering::Acquire);
+        queued + self.inner.buffered.load(Ordering::Acquire)
     }
 
     /// Queues a text or binary message (`&str`, `String`, `Vec<u8>`,
     /// `Bytes`, [`Message`]).
     ///
     /// Fails with [`SendError::Closed`] once the connection is closing or
-    /// closed, and with [`SendError::QueueFull`] once its queue is at the
-    /// limit: then, under [`SlowConsumer::Close`] (the default), the
+    /// closed, and with [`SendError::QueueFull`] once what is queued for it
+    /// ([`Socket::buffered_amount`]: written by the worker or not yet) is
+    /// at the limit: then, under [`SlowConsumer::Close`] (the default), the
     /// connection is closed with 1008; under [`SlowConsumer::Drop`] the
-    /// message is dropped. A send the worker later finds the queue full for
-    /// is handled the same way (and reported to `on_error` under `Drop`).
+    /// message is dropped. A message accepted here is sent, in order, unless
+    /// the connection closes first. (Only if other traffic, such as
+    /// broadcasts, filled the queue meanwhile can the worker still find it
+    /// full: that is handled the same way, and reported to `on_error` under
+    /// `Drop`.)
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
         if !self.is_open() {
             return Err(SendError::Closed);
         }
+        let message = message.into();
         let limit = self.inner.server.config.connection.max_send_queue;
-        let queued = self.buffered_amount();
+        // Reserve first, then check, so that concurrent senders cannot all
+        // pass the check: each sees the others' reservations.
+        let reserved = Reserved::new(Arc::clone(&self.inner), frame_len(message.len()));
+        let queued = self.inner.buffered.load(Ordering::Acquire) + reserved.before;
         if queued >= limit {
+            drop(reserved);
             if self.inner.server.config.slow_consumer == SlowConsumer::Close {
                 let _ = self.close(CloseCode::POLICY_VIOLATION, "slow consumer");
             }
             return Err(SendError::QueueFull { queued, limit });
         }
-        self.post(Command::Send(self.id(), message.into()));
+        self.post(Command::Send(reserved, message));
         Ok(())
     }
 
@@ -215,6 +233,49 @@ impl Socket {
     pub(crate) fn set_state(&self, state: ReadyState) {
         self.inner.state.store(state as u8, Ordering::Release);
     }
+}
+
+/// The bytes a send posted by [`Socket::send`] holds in its socket's
+/// [`Inner::queued`] until the worker has run it (or the command is
+/// dropped unrun): so that the queue of commands counts against the limit.
+pub(crate) struct Reserved {
+    inner: Arc<Inner>,
+    bytes: usize,
+    /// What was reserved before this, when it was made.
+    before: usize,
+}
+
+impl Reserved {
+    fn new(inner: Arc<Inner>, bytes: usize) -> Self {
+        let before = inner.queued.fetch_add(bytes, Ordering::AcqRel);
+        Self {
+            inner,
+            bytes,
+            before,
+        }
+    }
+
+    /// The connection the send is for.
+    pub(crate) fn id(&self) -> ConnId {
+        self.inner.id
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        self.inner.queued.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// The bytes a message of `payload` bytes takes in a server's send queue:
+/// an unmasked frame header, then the payload.
+fn frame_len(payload: usize) -> usize {
+    let header = match payload {
+        0..=125 => 2,
+        126..=0xFFFF => 4,
+        _ => 10,
+    };
+    header + payload
 }
 
 impl PartialEq for Socket {

@@ -9,6 +9,12 @@
 //! (so a send from a callback on the same worker needs no wake-up) and when
 //! its loop is woken (a send from anywhere else).
 //!
+//! Backpressure covers the queue too: a [`Socket::send`] reserves its
+//! message's bytes on the socket until the worker has run it, and the
+//! worker mirrors the connection's send queue after every send it runs, so
+//! [`Socket::buffered_amount`] counts both and `Socket::send` refuses at
+//! once when their sum is at the limit, even while the worker is busy.
+//!
 //! Shutdown: [`ServerHandle::shutdown`](super::ServerHandle::shutdown) sets
 //! a deadline and wakes every worker. Between turns of its loop, a worker
 //! that sees the deadline drains its queue (so what was queued is sent),
@@ -25,14 +31,15 @@ use weir_proto::handshake::{AcceptOptions, HttpRequest, Rejection, UpgradeReques
 use weir_proto::{CloseCode, Message, MessageKind, PreparedMessage, SendError};
 
 use super::handle::{lock, write, Shared};
-use super::socket::Inner;
+use super::socket::{Inner, Reserved};
 use super::{ReadyState, Socket};
 use crate::{ConnId, ConnInfo, Conns, Error, EventLoop, Handler, Opened, Ws as LoopWs};
 
 /// Work queued for a worker.
 pub(crate) enum Command {
-    /// Send a message to one connection.
-    Send(ConnId, Message),
+    /// Send a message to one connection (from [`Socket::send`], which
+    /// reserved its bytes until the worker has run it).
+    Send(Reserved, Message),
     /// Send one encoded message to these connections of the worker.
     SendPrepared(Vec<ConnId>, PreparedMessage),
     /// Send one encoded message to every open connection of the worker (of
@@ -177,8 +184,10 @@ impl Worker {
         failures: &mut Vec<(Socket, SendError)>,
     ) {
         match command {
-            Command::Send(id, message) => {
-                self.deliver(reach, id, failures, |ws| ws.send(message));
+            Command::Send(reserved, message) => {
+                self.deliver(reach, reserved.id(), failures, |ws| ws.send(message));
+                // Only now: the mirror already counts the message.
+                drop(reserved);
             }
             Command::SendPrepared(ids, message) => {
                 for id in ids {
@@ -225,7 +234,14 @@ impl Worker {
         let Some(mut ws) = reach.reach(id) else {
             return;
         };
-        match send(&mut ws) {
+        let result = send(&mut ws);
+        // Keep the mirror current while the worker runs commands, not only
+        // at its next write, so that `Socket::send` sees the queue fill.
+        socket
+            .inner
+            .buffered
+            .store(ws.buffered_amount(), Ordering::Release);
+        match result {
             Ok(()) | Err(SendError::Closed) => {}
             Err(error) => {
                 if ws.is_open() {
@@ -268,6 +284,7 @@ impl Handler for Worker {
                 worker: self.index,
                 state: (ReadyState::Connecting as u8).into(),
                 buffered: Default::default(),
+                queued: Default::default(),
                 protocol: Default::default(),
                 rooms: Default::default(),
                 server: Arc::clone(&self.server),
