@@ -21,3 +21,7 @@ bash scripts/browser-test.sh
 
 echo "== fuzzing smoke: every cargo-fuzz target for 20 s (installs cargo-fuzz if missing)"
 bash fuzz/run.sh 20
+
+echo "== benchmark smoke: every codec bench once, and a 2-second echo load test against weir and the peers"
+(cd benches && cargo bench -p weir-bench-codec -- --test)
+bash benches/echo.sh --quick

@@ -1,0 +1,60 @@
+//! fastwebsockets' echo server, as its examples/echo_server.rs: hyper 1
+//! serves HTTP/1.1 with upgrades, `fastwebsockets::upgrade::upgrade`
+//! answers the handshake, and a task per connection reads frames through a
+//! `FragmentCollector` and writes data frames back (`write_frame` writes
+//! each frame at once). Auto-pong and auto-close are on (the defaults).
+//!
+//! Runtime: tokio's current-thread runtime, as the example.
+
+use fastwebsockets::{upgrade, FragmentCollector, OpCode, WebSocketError};
+use http_body_util::Empty;
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use tokio::net::TcpListener;
+
+async fn handle_client(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
+    let mut ws = FragmentCollector::new(fut.await?);
+    loop {
+        let frame = ws.read_frame().await?;
+        match frame.opcode {
+            OpCode::Close => break,
+            OpCode::Text | OpCode::Binary => ws.write_frame(frame).await?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn server_upgrade(
+    mut req: Request<Incoming>,
+) -> Result<Response<Empty<Bytes>>, WebSocketError> {
+    let (response, fut) = upgrade::upgrade(&mut req)?;
+    tokio::task::spawn(async move {
+        let _ = tokio::task::unconstrained(handle_client(fut)).await;
+    });
+    Ok(response)
+}
+
+fn main() -> std::io::Result<()> {
+    let port = weir_bench_echo::port_arg();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        weir_bench_echo::announce("fastwebsockets", port);
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = http1::Builder::new()
+                    .serve_connection(io, service_fn(server_upgrade))
+                    .with_upgrades()
+                    .await;
+            });
+        }
+    })
+}

@@ -1,0 +1,768 @@
+//! Echo load generator: N WebSocket client connections on one mio thread,
+//! each keeping at most K messages of S bytes in flight for T seconds.
+//!
+//! ```text
+//! loadgen --url ws://127.0.0.1:PORT/ --connections 100 --size 20 \
+//!         --inflight 8 --seconds 10 [--server-pid PID] [--label NAME]
+//! loadgen --url ws://127.0.0.1:PORT/ --idle 1000 --seconds 5
+//! ```
+//!
+//! The clients are weir's own: weir-proto's `ClientHandshake` and
+//! `Connection` (client role, so every frame is masked) driven by a small
+//! mio loop written for this purpose. One thread, edge-triggered; per turn of
+//! the loop every readable connection is read (a short read ends it: the
+//! socket is drained), its echoes parsed and checked, replacements queued,
+//! and then each touched connection is written once, with one vectored
+//! write, so the K messages of a connection leave together.
+//!
+//! Every echo is checked: binary, S bytes, the sequence number the
+//! connection expects next (order), and the whole payload against what was
+//! sent (content). A mismatch is an error: the run fails (exit 1).
+//!
+//! Messages are timed from the loop turn that queued them to the turn that
+//! parsed their echo (one clock read per turn). At T seconds no new message
+//! is sent; the run ends when every message in flight has come back.
+//!
+//! With `--server-pid`, the server's CPU time (utime + stime of
+//! /proc/PID/stat, all its threads) is read when the last connection opens
+//! and when the last echo arrives; divided by the messages echoed, it gives
+//! the server's CPU time per echoed message.
+//!
+//! `--idle N` opens N connections, completes their handshakes, prints
+//! `IDLE_READY connections=N`, then holds them open (answering pings) for
+//! `--seconds` or until stdin reaches end of file, and exits: for measuring
+//! a server's memory per idle connection.
+//!
+//! Output: a human-readable report on stderr and one line on stdout:
+//! `RESULT key=value ...` (see `print_result`).
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::process::exit;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+use weir_proto::handshake::{ClientHandshake, ClientOptions};
+use weir_proto::{Config, Connection, Event, Message, Role};
+
+/// Bytes of the per-message header: sequence number (u64) and connection
+/// index (u32), little endian. Shorter messages carry a prefix of it.
+const HEADER: usize = 12;
+/// The pattern that fills payloads after the header, at an offset that
+/// depends on the sequence number.
+const PATTERN_PERIOD: usize = 251;
+/// The most connections in their TCP connect or handshake at once (listen
+/// backlogs of 128 would otherwise drop SYNs and add seconds of retries).
+const CONNECT_WINDOW: usize = 64;
+/// How long in-flight messages may take to come back after T.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the connections may take to open.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+
+struct Args {
+    url: String,
+    connections: usize,
+    size: usize,
+    inflight: usize,
+    seconds: f64,
+    server_pid: Option<u32>,
+    label: String,
+    idle: Option<usize>,
+}
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: loadgen --url ws://HOST:PORT/PATH [--connections N] [--size BYTES] \
+         [--inflight K] [--seconds T] [--server-pid PID] [--label NAME] [--idle N]"
+    );
+    exit(2)
+}
+
+fn parse_args() -> Args {
+    let mut args = Args {
+        url: String::new(),
+        connections: 100,
+        size: 20,
+        inflight: 8,
+        seconds: 10.0,
+        server_pid: None,
+        label: "server".into(),
+        idle: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_else(|| usage());
+        fn num<T: std::str::FromStr>(s: String) -> T {
+            s.parse().unwrap_or_else(|_| usage())
+        }
+        match flag.as_str() {
+            "--url" => args.url = value(),
+            "--connections" | "-c" => args.connections = num(value()),
+            "--size" | "-s" => args.size = num(value()),
+            "--inflight" | "-k" => args.inflight = num(value()),
+            "--seconds" | "-t" => args.seconds = num(value()),
+            "--server-pid" => args.server_pid = Some(num(value())),
+            "--label" => args.label = value(),
+            "--idle" => args.idle = Some(num(value())),
+            "--help" | "-h" => usage(),
+            _ => usage(),
+        }
+    }
+    if args.url.is_empty() || args.connections == 0 || args.inflight == 0 {
+        usage();
+    }
+    args
+}
+
+/// A latency histogram in nanoseconds: 32 linear sub-buckets per power of
+/// two (about 3 % resolution), exact maximum.
+struct Histogram {
+    counts: Vec<u64>,
+    total: u64,
+    max: u64,
+}
+
+impl Histogram {
+    const SUB_BITS: u32 = 5;
+    const SUB: u64 = 1 << Self::SUB_BITS;
+
+    fn new() -> Self {
+        Self { counts: vec![0; 64 * Self::SUB as usize], total: 0, max: 0 }
+    }
+
+    fn index(value: u64) -> usize {
+        if value < Self::SUB {
+            return value as usize;
+        }
+        let msb = 63 - value.leading_zeros();
+        let shift = msb - Self::SUB_BITS;
+        let sub = (value >> shift) - Self::SUB;
+        (Self::SUB + u64::from(shift) * Self::SUB + sub) as usize
+    }
+
+    /// The largest value that falls in bucket `index`.
+    fn upper(index: usize) -> u64 {
+        let index = index as u64;
+        if index < Self::SUB {
+            return index;
+        }
+        let shift = (index - Self::SUB) / Self::SUB;
+        let sub = (index - Self::SUB) % Self::SUB;
+        ((Self::SUB + sub + 1) << shift) - 1
+    }
+
+    fn record(&mut self, value: u64) {
+        self.counts[Self::index(value)] += 1;
+        self.total += 1;
+        self.max = self.max.max(value);
+    }
+
+    fn quantile(&self, q: f64) -> u64 {
+        if self.total == 0 {
+            return 0;
+        }
+        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total);
+        let mut seen = 0;
+        for (index, &count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return Self::upper(index).min(self.max);
+            }
+        }
+        self.max
+    }
+}
+
+/// The payloads: a header (sequence, connection) then a slice of a fixed
+/// pattern that starts at an offset given by the sequence number.
+struct Payloads {
+    size: usize,
+    pattern: Vec<u8>,
+}
+
+impl Payloads {
+    fn new(size: usize) -> Self {
+        let len = size + PATTERN_PERIOD;
+        let pattern = (0..len).map(|i| (i * 131 + 7) as u8).collect();
+        Self { size, pattern }
+    }
+
+    fn header(seq: u64, conn: u32) -> [u8; HEADER] {
+        let mut header = [0; HEADER];
+        header[..8].copy_from_slice(&seq.to_le_bytes());
+        header[8..].copy_from_slice(&conn.to_le_bytes());
+        header
+    }
+
+    fn tail(&self, seq: u64) -> &[u8] {
+        let offset = (seq % PATTERN_PERIOD as u64) as usize;
+        &self.pattern[offset..offset + self.size.saturating_sub(HEADER)]
+    }
+
+    fn make(&self, seq: u64, conn: u32) -> Bytes {
+        let header = Self::header(seq, conn);
+        let head_len = self.size.min(HEADER);
+        let mut payload = Vec::with_capacity(self.size);
+        payload.extend_from_slice(&header[..head_len]);
+        payload.extend_from_slice(self.tail(seq));
+        Bytes::from(payload)
+    }
+
+    fn matches(&self, payload: &[u8], seq: u64, conn: u32) -> bool {
+        if payload.len() != self.size {
+            return false;
+        }
+        let head_len = self.size.min(HEADER);
+        let header = Self::header(seq, conn);
+        payload[..head_len] == header[..head_len] && payload[head_len..] == *self.tail(seq)
+    }
+}
+
+enum Phase {
+    /// TCP connect in progress; the request waits.
+    Connecting(Box<ClientHandshake>, Vec<u8>),
+    /// Request (partly) written, response being read.
+    Handshaking(Box<ClientHandshake>, Vec<u8>, usize),
+    Open(Box<Connection>),
+    Closed,
+}
+
+struct Client {
+    socket: TcpStream,
+    phase: Phase,
+    /// The next sequence number to send.
+    next_send: u64,
+    /// The sequence number the next echo must carry.
+    next_echo: u64,
+    /// When each message in flight was queued, oldest first.
+    sent_at: VecDeque<Instant>,
+    /// In the list of connections to write this turn.
+    dirty: bool,
+}
+
+struct Stats {
+    echoed: u64,
+    errors: u64,
+    latency: Histogram,
+}
+
+fn fail_run(message: impl std::fmt::Display) -> ! {
+    eprintln!("loadgen: {message}");
+    exit(1)
+}
+
+/// utime + stime of a process (all its threads), in clock ticks.
+fn cpu_ticks(pid: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // rest[0] is field 3 (state); utime is field 14, stime field 15.
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// Clock ticks per second of /proc/PID/stat (USER_HZ), from `getconf`.
+fn clock_ticks_per_second() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+struct Loadgen {
+    poll: Poll,
+    clients: Vec<Client>,
+    addr: SocketAddr,
+    url: String,
+    scratch: Box<[u8]>,
+    payloads: Payloads,
+    stats: Stats,
+    /// Whether echoes are answered with new messages.
+    sending: bool,
+    open: usize,
+    pending_connects: usize,
+    dirty: Vec<usize>,
+    inflight_total: u64,
+}
+
+impl Loadgen {
+    fn connect_more(&mut self, target: usize) {
+        while self.clients.len() < target && self.pending_connects < CONNECT_WINDOW {
+            let index = self.clients.len();
+            let (handshake, request) = ClientHandshake::new(&self.url, ClientOptions::default())
+                .unwrap_or_else(|e| fail_run(format!("bad url {}: {e}", self.url)));
+            let mut socket = TcpStream::connect(self.addr)
+                .unwrap_or_else(|e| fail_run(format!("connect {}: {e}", self.addr)));
+            self.poll
+                .registry()
+                .register(&mut socket, Token(index), Interest::READABLE | Interest::WRITABLE)
+                .unwrap_or_else(|e| fail_run(format!("register: {e}")));
+            self.clients.push(Client {
+                socket,
+                phase: Phase::Connecting(Box::new(handshake), request),
+                next_send: 0,
+                next_echo: 0,
+                sent_at: VecDeque::new(),
+                dirty: false,
+            });
+            self.pending_connects += 1;
+        }
+    }
+
+    fn mark_dirty(&mut self, index: usize) {
+        let client = &mut self.clients[index];
+        if !client.dirty {
+            client.dirty = true;
+            self.dirty.push(index);
+        }
+    }
+
+    /// Handles readiness of connection `index` at `now`.
+    fn ready(&mut self, index: usize, now: Instant) {
+        let client = &mut self.clients[index];
+        if let Phase::Connecting(..) = client.phase {
+            if let Ok(Some(e)) | Err(e) = client.socket.take_error() {
+                fail_run(format!("connect to {}: {e}", self.addr));
+            }
+            match client.socket.peer_addr() {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => return,
+                Err(e) => fail_run(format!("connect to {}: {e}", self.addr)),
+            }
+            let _ = client.socket.set_nodelay(true);
+            let Phase::Connecting(handshake, request) =
+                std::mem::replace(&mut client.phase, Phase::Closed)
+            else {
+                unreachable!()
+            };
+            client.phase = Phase::Handshaking(handshake, request, 0);
+        }
+        if let Phase::Handshaking(_, request, written) = &mut client.phase {
+            while *written < request.len() {
+                match (&client.socket).write(&request[*written..]) {
+                    Ok(n) => *written += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => fail_run(format!("writing the request: {e}")),
+                }
+            }
+        }
+        self.read(index, now);
+        self.mark_dirty(index);
+    }
+
+    /// Reads connection `index` until it would block or a read comes back
+    /// short (which drains a TCP socket; later data makes a new edge).
+    fn read(&mut self, index: usize, now: Instant) {
+        loop {
+            let client = &mut self.clients[index];
+            if matches!(client.phase, Phase::Closed | Phase::Connecting(..)) {
+                return;
+            }
+            let n = match (&client.socket).read(&mut self.scratch) {
+                Ok(0) => {
+                    if self.sending || !matches!(client.phase, Phase::Open(_)) || !client.sent_at.is_empty() {
+                        self.stats.errors += 1;
+                        eprintln!("loadgen: connection {index} closed by the server");
+                    }
+                    let _ = self.poll.registry().deregister(&mut client.socket);
+                    self.inflight_total -= client.sent_at.len() as u64;
+                    client.sent_at.clear();
+                    client.phase = Phase::Closed;
+                    return;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => fail_run(format!("connection {index}: read: {e}")),
+            };
+            match &mut client.phase {
+                Phase::Handshaking(handshake, ..) => match handshake.receive(&self.scratch[..n]) {
+                    Ok(None) => {}
+                    Ok(Some(response)) => {
+                        let mut core = Connection::new(Role::Client, Config::default());
+                        core.receive(response.leftover());
+                        client.phase = Phase::Open(Box::new(core));
+                        self.open += 1;
+                        self.pending_connects -= 1;
+                        self.drain_events(index, now);
+                    }
+                    Err(e) => fail_run(format!("connection {index}: handshake: {e}")),
+                },
+                Phase::Open(core) => {
+                    core.receive(&self.scratch[..n]);
+                    self.drain_events(index, now);
+                }
+                Phase::Connecting(..) | Phase::Closed => {}
+            }
+            if n < self.scratch.len() {
+                return;
+            }
+        }
+    }
+
+    /// Checks every echo parsed on connection `index`, and queues a new
+    /// message for each while sending.
+    fn drain_events(&mut self, index: usize, now: Instant) {
+        let client = &mut self.clients[index];
+        let Phase::Open(core) = &mut client.phase else {
+            return;
+        };
+        while let Some(event) = core.poll_event() {
+            match event {
+                Ok(Event::Message(Message::Binary(payload))) => {
+                    let seq = client.next_echo;
+                    if !self.payloads.matches(&payload, seq, index as u32) {
+                        self.stats.errors += 1;
+                        fail_run(format!(
+                            "connection {index}: echo {seq} differs from what was sent \
+                             ({} bytes, expected {})",
+                            payload.len(),
+                            self.payloads.size
+                        ));
+                    }
+                    let Some(sent) = client.sent_at.pop_front() else {
+                        fail_run(format!("connection {index}: an echo nobody sent"));
+                    };
+                    client.next_echo += 1;
+                    self.inflight_total -= 1;
+                    self.stats.echoed += 1;
+                    let nanos = now.saturating_duration_since(sent).as_nanos() as u64;
+                    self.stats.latency.record(nanos);
+                    if self.sending {
+                        let payload = self.payloads.make(client.next_send, index as u32);
+                        if let Err(e) = core.send(Message::Binary(payload)) {
+                            fail_run(format!("connection {index}: send: {e}"));
+                        }
+                        client.next_send += 1;
+                        client.sent_at.push_back(now);
+                        self.inflight_total += 1;
+                    }
+                }
+                Ok(Event::Message(Message::Text(_))) => {
+                    fail_run(format!("connection {index}: a text echo for a binary message"))
+                }
+                Ok(Event::Ping(_) | Event::Pong(_) | Event::Fragment(_)) => {}
+                Ok(Event::Close(frame)) => {
+                    if self.sending || !client.sent_at.is_empty() {
+                        self.stats.errors += 1;
+                        eprintln!("loadgen: connection {index}: server closed: {frame:?}");
+                    }
+                }
+                Err(e) => fail_run(format!("connection {index}: protocol error: {e}")),
+            }
+        }
+    }
+
+    /// Queues `count` messages on connection `index`.
+    fn send_burst(&mut self, index: usize, count: usize, now: Instant) {
+        let client = &mut self.clients[index];
+        let Phase::Open(core) = &mut client.phase else {
+            return;
+        };
+        for _ in 0..count {
+            let payload = self.payloads.make(client.next_send, index as u32);
+            if let Err(e) = core.send(Message::Binary(payload)) {
+                fail_run(format!("connection {index}: send: {e}"));
+            }
+            client.next_send += 1;
+            client.sent_at.push_back(now);
+            self.inflight_total += 1;
+        }
+        self.mark_dirty(index);
+    }
+
+    /// Writes every connection touched this turn, one vectored write each
+    /// (more only if the first is partial).
+    fn flush_dirty(&mut self) {
+        while let Some(index) = self.dirty.pop() {
+            let client = &mut self.clients[index];
+            client.dirty = false;
+            let Phase::Open(core) = &mut client.phase else {
+                continue;
+            };
+            loop {
+                let mut slices = [IoSlice::new(&[]); 64];
+                let count = core.transmit_slices(&mut slices);
+                if count == 0 {
+                    break;
+                }
+                match (&client.socket).write_vectored(&slices[..count]) {
+                    Ok(n) => core.advance_transmit(n),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => fail_run(format!("connection {index}: write: {e}")),
+                }
+            }
+        }
+    }
+
+    /// One turn: wait (at most `timeout`), handle readiness, write.
+    fn turn(&mut self, events: &mut Events, timeout: Duration) {
+        match self.poll.poll(events, Some(timeout)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return,
+            Err(e) => fail_run(format!("poll: {e}")),
+        }
+        let now = Instant::now();
+        for event in events.iter() {
+            self.ready(event.token().0, now);
+        }
+        self.flush_dirty();
+    }
+
+    /// Sends a Close on every open connection and writes it.
+    fn close_all(&mut self) {
+        for index in 0..self.clients.len() {
+            if let Phase::Open(core) = &mut self.clients[index].phase {
+                let _ = core.close(weir_proto::CloseCode::NORMAL, "");
+                self.mark_dirty(index);
+            }
+        }
+        self.flush_dirty();
+    }
+}
+
+fn main() {
+    let args = parse_args();
+    let uri = weir_proto::handshake::WsUri::parse(&args.url)
+        .unwrap_or_else(|e| fail_run(format!("bad url {}: {e}", args.url)));
+    let host = uri.host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let addr = (host.as_str(), uri.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .unwrap_or_else(|| fail_run(format!("cannot resolve {}", args.url)));
+    let connections = args.idle.unwrap_or(args.connections);
+    let mut lg = Loadgen {
+        poll: Poll::new().unwrap_or_else(|e| fail_run(format!("poll: {e}"))),
+        clients: Vec::with_capacity(connections),
+        addr,
+        url: args.url.clone(),
+        scratch: vec![0; 256 * 1024].into_boxed_slice(),
+        payloads: Payloads::new(args.size),
+        stats: Stats { echoed: 0, errors: 0, latency: Histogram::new() },
+        sending: false,
+        open: 0,
+        pending_connects: 0,
+        dirty: Vec::new(),
+        inflight_total: 0,
+    };
+    let mut events = Events::with_capacity(1024);
+
+    // Open every connection.
+    let opening = Instant::now();
+    while lg.open < connections {
+        lg.connect_more(connections);
+        lg.turn(&mut events, Duration::from_millis(100));
+        if opening.elapsed() > OPEN_TIMEOUT {
+            fail_run(format!("only {} of {connections} connections opened", lg.open));
+        }
+    }
+    let open_time = opening.elapsed();
+
+    if args.idle.is_some() {
+        return hold_idle(&mut lg, &mut events, args.seconds, open_time);
+    }
+
+    let ticks_per_second = clock_ticks_per_second();
+    let server_pid = args.server_pid.map(|pid| pid.to_string());
+    let server_before = server_pid.as_deref().and_then(cpu_ticks);
+    let self_before = cpu_ticks("self");
+
+    // Run: K messages in flight per connection for T seconds.
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(args.seconds);
+    lg.sending = true;
+    for index in 0..lg.clients.len() {
+        lg.send_burst(index, args.inflight, start);
+    }
+    lg.flush_dirty();
+    loop {
+        let now = Instant::now();
+        if lg.sending && now >= end {
+            lg.sending = false;
+        }
+        if !lg.sending && lg.inflight_total == 0 {
+            break;
+        }
+        if now >= end + DRAIN_TIMEOUT {
+            lg.stats.errors += lg.inflight_total;
+            eprintln!("loadgen: {} messages never came back", lg.inflight_total);
+            break;
+        }
+        let timeout = if lg.sending { end - now } else { Duration::from_millis(100) };
+        lg.turn(&mut events, timeout.min(Duration::from_millis(100)));
+    }
+    let elapsed = start.elapsed();
+    let server_after = server_pid.as_deref().and_then(cpu_ticks);
+    let self_after = cpu_ticks("self");
+    lg.close_all();
+
+    let cpu_seconds = |before: Option<u64>, after: Option<u64>| match (before, after) {
+        (Some(b), Some(a)) => Some((a - b) as f64 / ticks_per_second),
+        _ => None,
+    };
+    let server_cpu = cpu_seconds(server_before, server_after);
+    let self_cpu = cpu_seconds(self_before, self_after);
+    print_result(&args, &lg.stats, elapsed, server_cpu, self_cpu);
+    // Give the servers a moment to read the Close frames before the sockets go.
+    let linger = Instant::now();
+    while linger.elapsed() < Duration::from_millis(200) {
+        lg.turn(&mut events, Duration::from_millis(50));
+    }
+    if lg.stats.errors > 0 {
+        exit(1);
+    }
+}
+
+fn print_result(
+    args: &Args,
+    stats: &Stats,
+    elapsed: Duration,
+    server_cpu: Option<f64>,
+    self_cpu: Option<f64>,
+) {
+    let secs = elapsed.as_secs_f64();
+    let rate = stats.echoed as f64 / secs;
+    let mbps = rate * args.size as f64 / 1e6;
+    let us = |nanos: u64| nanos as f64 / 1000.0;
+    let p50 = us(stats.latency.quantile(0.50));
+    let p99 = us(stats.latency.quantile(0.99));
+    let max = us(stats.latency.max);
+    let per_msg = |cpu: Option<f64>| cpu.map(|c| c * 1e6 / stats.echoed.max(1) as f64);
+    let fmt = |v: Option<f64>, digits: usize| match v {
+        Some(v) => format!("{v:.digits$}"),
+        None => "na".into(),
+    };
+    let server_us = per_msg(server_cpu);
+    let client_us = per_msg(self_cpu);
+    let server_pct = server_cpu.map(|c| c * 100.0 / secs);
+    let client_pct = self_cpu.map(|c| c * 100.0 / secs);
+    eprintln!(
+        "{}: {} connections x {} B, {} in flight each, {:.2} s: {} echoes, {:.0} msg/s, \
+         {:.2} MB/s; latency p50 {:.0} us, p99 {:.0} us, max {:.0} us; server CPU {} us/msg \
+         ({} %), loadgen CPU {} us/msg ({} %); {} errors",
+        args.label,
+        args.connections,
+        args.size,
+        args.inflight,
+        secs,
+        stats.echoed,
+        rate,
+        mbps,
+        p50,
+        p99,
+        max,
+        fmt(server_us, 2),
+        fmt(server_pct, 0),
+        fmt(client_us, 2),
+        fmt(client_pct, 0),
+        stats.errors
+    );
+    println!(
+        "RESULT label={} connections={} size={} inflight={} seconds={:.3} messages={} \
+         msgs_per_s={:.0} mb_per_s={:.3} p50_us={:.1} p99_us={:.1} max_us={:.1} \
+         server_cpu_us_per_msg={} server_cpu_pct={} loadgen_cpu_us_per_msg={} \
+         loadgen_cpu_pct={} errors={}",
+        args.label,
+        args.connections,
+        args.size,
+        args.inflight,
+        secs,
+        stats.echoed,
+        rate,
+        mbps,
+        p50,
+        p99,
+        max,
+        fmt(server_us, 3),
+        fmt(server_pct, 1),
+        fmt(client_us, 3),
+        fmt(client_pct, 1),
+        stats.errors
+    );
+    let _ = io::stdout().flush();
+}
+
+/// Idle mode: report readiness, then keep the connections open (answering
+/// pings) for `seconds` or until stdin ends.
+fn hold_idle(lg: &mut Loadgen, events: &mut Events, seconds: f64, open_time: Duration) {
+    println!(
+        "IDLE_READY connections={} open_ms={}",
+        lg.open,
+        open_time.as_millis()
+    );
+    let _ = io::stdout().flush();
+    let stdin_closed = Arc::new(AtomicBool::new(false));
+    {
+        let flag = Arc::clone(&stdin_closed);
+        std::thread::spawn(move || {
+            let mut sink = Vec::new();
+            let _ = io::stdin().read_to_end(&mut sink);
+            flag.store(true, Ordering::Release);
+        });
+    }
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    while Instant::now() < until && !stdin_closed.load(Ordering::Acquire) {
+        lg.turn(events, Duration::from_millis(50));
+    }
+    lg.close_all();
+    let linger = Instant::now();
+    while linger.elapsed() < Duration::from_millis(200) {
+        lg.turn(events, Duration::from_millis(50));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_cover_values_within_3_percent() {
+        for value in [0u64, 1, 31, 32, 33, 63, 64, 100, 1000, 123_456, 10_000_000_000] {
+            let index = Histogram::index(value);
+            let upper = Histogram::upper(index);
+            assert!(upper >= value, "{value} -> {upper}");
+            assert!(upper as f64 <= value as f64 * 1.04 + 1.0, "{value} -> {upper}");
+            if index > 0 {
+                assert!(Histogram::upper(index - 1) < value, "{value}");
+            }
+        }
+        let mut h = Histogram::new();
+        (1..=100).for_each(|v| h.record(v * 1000));
+        assert!((49_000..=52_000).contains(&h.quantile(0.5)));
+        assert!((98_000..=100_000).contains(&h.quantile(0.99)));
+        assert_eq!(h.max, 100_000);
+    }
+
+    #[test]
+    fn payloads_check_sequence_connection_and_content() {
+        for size in [0, 5, 12, 20, 16384] {
+            let p = Payloads::new(size);
+            let payload = p.make(42, 7);
+            assert_eq!(payload.len(), size);
+            assert!(p.matches(&payload, 42, 7));
+            if size >= 12 {
+                assert!(!p.matches(&payload, 43, 7));
+                assert!(!p.matches(&payload, 42, 8));
+            }
+            if size > 12 {
+                let mut bad = payload.to_vec();
+                bad[size - 1] ^= 1;
+                assert!(!p.matches(&bad, 42, 7));
+                assert!(!p.matches(&payload[..size - 1], 42, 7));
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The echo load test: a load generator (`loadgen`) on weir-proto + mio, and
+//! one echo server per implementation measured (`echo-*`). Every server takes
+//! a PORT argument, listens on 127.0.0.1:PORT, echoes text as text and
+//! binary as binary, and sets TCP_NODELAY on its sockets (as the load
+//! generator does), so Nagle's algorithm does not skew anyone's latency.
+//!
+//! `bash benches/echo.sh` builds and runs the whole comparison.
+
+/// The port from the first argument (default 9001).
+pub fn port_arg() -> u16 {
+    match std::env::args().nth(1) {
+        Some(arg) => arg.parse().unwrap_or_else(|_| {
+            eprintln!("usage: {} PORT", std::env::args().next().unwrap_or_default());
+            std::process::exit(2)
+        }),
+        None => 9001,
+    }
+}
+
+/// Tells the driver script that the server is listening.
+pub fn announce(name: &str, port: u16) {
+    println!("{name} listening on 127.0.0.1:{port}");
+}
