@@ -10,7 +10,10 @@
 pub fn port_arg() -> u16 {
     match std::env::args().nth(1) {
         Some(arg) => arg.parse().unwrap_or_else(|_| {
-            eprintln!("usage: {} PORT", std::env::args().next().unwrap_or_default());
+            eprintln!(
+                "usage: {} PORT",
+                std::env::args().next().unwrap_or_default()
+            );
             std::process::exit(2)
         }),
         None => 9001,
@@ -20,4 +23,22 @@ pub fn port_arg() -> u16 {
 /// Tells the driver script that the server is listening.
 pub fn announce(name: &str, port: u16) {
     println!("{name} listening on 127.0.0.1:{port}");
+}
+
+/// Runs a blocking server: takes the port from the arguments, listens on
+/// 127.0.0.1, announces itself as `name`, and hands each accepted socket,
+/// with TCP_NODELAY set, to `serve` on a thread of its own.
+pub fn serve_thread_per_connection(
+    name: &str,
+    serve: fn(std::net::TcpStream),
+) -> std::io::Result<()> {
+    let port = port_arg();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+    announce(name, port);
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let _ = stream.set_nodelay(true);
+        std::thread::spawn(move || serve(stream));
+    }
+    Ok(())
 }

@@ -3,22 +3,13 @@
 //! whatever is queued before it blocks for more input, so the echoes of
 //! one read leave in one write instead of one write each.
 
-use std::net::{TcpListener, TcpStream};
-use std::thread;
+use std::net::TcpStream;
 
 fn main() -> std::io::Result<()> {
-    let port = weir_bench_echo::port_arg();
-    let listener = TcpListener::bind(("127.0.0.1", port))?;
-    weir_bench_echo::announce("weir-std-batched", port);
-    for stream in listener.incoming() {
-        let Ok(stream) = stream else { continue };
-        thread::spawn(move || echo(stream));
-    }
-    Ok(())
+    weir_bench_echo::serve_thread_per_connection("weir-std-batched", echo)
 }
 
 fn echo(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
     let Ok(mut ws) = weir_std::accept(stream) else {
         return;
     };

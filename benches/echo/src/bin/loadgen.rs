@@ -132,7 +132,11 @@ impl Histogram {
     const SUB: u64 = 1 << Self::SUB_BITS;
 
     fn new() -> Self {
-        Self { counts: vec![0; 64 * Self::SUB as usize], total: 0, max: 0 }
+        Self {
+            counts: vec![0; 64 * Self::SUB as usize],
+            total: 0,
+            max: 0,
+        }
     }
 
     fn index(value: u64) -> usize {
@@ -305,7 +309,11 @@ impl Loadgen {
                 .unwrap_or_else(|e| fail_run(format!("connect {}: {e}", self.addr)));
             self.poll
                 .registry()
-                .register(&mut socket, Token(index), Interest::READABLE | Interest::WRITABLE)
+                .register(
+                    &mut socket,
+                    Token(index),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
                 .unwrap_or_else(|e| fail_run(format!("register: {e}")));
             self.clients.push(Client {
                 socket,
@@ -371,7 +379,10 @@ impl Loadgen {
             }
             let n = match (&client.socket).read(&mut self.scratch) {
                 Ok(0) => {
-                    if self.sending || !matches!(client.phase, Phase::Open(_)) || !client.sent_at.is_empty() {
+                    if self.sending
+                        || !matches!(client.phase, Phase::Open(_))
+                        || !client.sent_at.is_empty()
+                    {
                         self.stats.errors += 1;
                         eprintln!("loadgen: connection {index} closed by the server");
                     }
@@ -449,9 +460,9 @@ impl Loadgen {
                         self.inflight_total += 1;
                     }
                 }
-                Ok(Event::Message(Message::Text(_))) => {
-                    fail_run(format!("connection {index}: a text echo for a binary message"))
-                }
+                Ok(Event::Message(Message::Text(_))) => fail_run(format!(
+                    "connection {index}: a text echo for a binary message"
+                )),
                 Ok(Event::Ping(_) | Event::Pong(_) | Event::Fragment(_)) => {}
                 Ok(Event::Close(frame)) => {
                     if self.sending || !client.sent_at.is_empty() {
@@ -537,7 +548,11 @@ fn main() {
     let args = parse_args();
     let uri = weir_proto::handshake::WsUri::parse(&args.url)
         .unwrap_or_else(|e| fail_run(format!("bad url {}: {e}", args.url)));
-    let host = uri.host.trim_start_matches('[').trim_end_matches(']').to_string();
+    let host = uri
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let addr = (host.as_str(), uri.port)
         .to_socket_addrs()
         .ok()
@@ -551,7 +566,11 @@ fn main() {
         url: args.url.clone(),
         scratch: vec![0; 256 * 1024].into_boxed_slice(),
         payloads: Payloads::new(args.size),
-        stats: Stats { echoed: 0, errors: 0, latency: Histogram::new() },
+        stats: Stats {
+            echoed: 0,
+            errors: 0,
+            latency: Histogram::new(),
+        },
         sending: false,
         open: 0,
         pending_connects: 0,
@@ -566,7 +585,10 @@ fn main() {
         lg.connect_more(connections);
         lg.turn(&mut events, Duration::from_millis(100));
         if opening.elapsed() > OPEN_TIMEOUT {
-            fail_run(format!("only {} of {connections} connections opened", lg.open));
+            fail_run(format!(
+                "only {} of {connections} connections opened",
+                lg.open
+            ));
         }
     }
     let open_time = opening.elapsed();
@@ -601,7 +623,11 @@ fn main() {
             eprintln!("loadgen: {} messages never came back", lg.inflight_total);
             break;
         }
-        let timeout = if lg.sending { end - now } else { Duration::from_millis(100) };
+        let timeout = if lg.sending {
+            end - now
+        } else {
+            Duration::from_millis(100)
+        };
         lg.turn(&mut events, timeout.min(Duration::from_millis(100)));
     }
     let elapsed = start.elapsed();
@@ -730,11 +756,26 @@ mod tests {
 
     #[test]
     fn histogram_buckets_cover_values_within_3_percent() {
-        for value in [0u64, 1, 31, 32, 33, 63, 64, 100, 1000, 123_456, 10_000_000_000] {
+        for value in [
+            0u64,
+            1,
+            31,
+            32,
+            33,
+            63,
+            64,
+            100,
+            1000,
+            123_456,
+            10_000_000_000,
+        ] {
             let index = Histogram::index(value);
             let upper = Histogram::upper(index);
             assert!(upper >= value, "{value} -> {upper}");
-            assert!(upper as f64 <= value as f64 * 1.04 + 1.0, "{value} -> {upper}");
+            assert!(
+                upper as f64 <= value as f64 * 1.04 + 1.0,
+                "{value} -> {upper}"
+            );
             if index > 0 {
                 assert!(Histogram::upper(index - 1) < value, "{value}");
             }
