@@ -28,7 +28,7 @@ use mio::Interest;
 use weir_proto::handshake::{
     http_response, internal_error, HandshakeError, Incoming, ServerHandshake, UpgradeRequest,
 };
-use weir_proto::{Connection, Role};
+use weir_proto::Role;
 
 use crate::conn::{Conn, Phase};
 use crate::event_loop::Shared;
@@ -125,8 +125,8 @@ impl Shared {
             Ok(options) => options,
             Err(rejection) => return self.answer(index, rejection.response()),
         };
-        let accept = match request.accept(&options) {
-            Ok(accept) => accept,
+        let accepted = match request.accept(&options, self.config.connection.clone()) {
+            Ok(accepted) => accepted,
             Err(error) => {
                 // The handler asked for something the client did not offer.
                 self.answer(index, internal_error());
@@ -137,12 +137,10 @@ impl Shared {
         let Some(conn) = self.slab.conn_mut(index) else {
             return;
         };
-        let mut core = Connection::new(Role::Server, self.config.connection.clone());
-        core.receive(request.leftover());
-        conn.head_out = accept;
+        conn.head_out = accepted.response;
         conn.head_written = 0;
         conn.protocol = options.protocol.map(String::into_boxed_str);
-        conn.phase = Phase::Open(Box::new(core));
+        conn.phase = Phase::Open(Box::new(accepted.connection));
         self.with_ws(index, |ws| handler.on_open(ws, Opened::Accepted(&request)));
         self.drain_events(index, handler);
         self.slab.mark_dirty(index);

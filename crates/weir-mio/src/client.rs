@@ -20,7 +20,7 @@ use std::net::ToSocketAddrs;
 use mio::net::TcpStream;
 use mio::Interest;
 use weir_proto::handshake::{ClientHandshake, ClientOptions, HandshakeError, Response};
-use weir_proto::{Connection, Role};
+use weir_proto::Role;
 
 use crate::conn::{Conn, Phase};
 use crate::event_loop::Shared;
@@ -103,11 +103,13 @@ impl Shared {
             Ok(Some(response)) => response,
             Err(error) => return self.fail(index, Error::Handshake(error), handler),
         };
+        let core = match response.connection(self.config.connection.clone()) {
+            Ok(core) => core,
+            Err(error) => return self.fail(index, Error::Handshake(error), handler),
+        };
         let Some(conn) = self.slab.conn_mut(index) else {
             return;
         };
-        let mut core = Connection::new(Role::Client, self.config.connection.clone());
-        core.receive(response.leftover());
         conn.protocol = response.protocol().map(Into::into);
         conn.phase = Phase::Open(Box::new(core));
         self.with_ws(index, |ws| {

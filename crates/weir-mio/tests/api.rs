@@ -560,7 +560,9 @@ fn a_slow_consumer_is_closed_with_1008_and_its_memory_stays_bounded() {
     let (server, notes) = recording(Config::default().with_connection(connection));
     let mut slow = Client::connect(server.addr, "/x");
     let socket = opened(&notes);
-    let payload = bytes::Bytes::from(vec![7u8; SIZE]);
+    // Incompressible, so that permessage-deflate does not shrink it.
+    let noise = (0..SIZE as u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8);
+    let payload = bytes::Bytes::from(noise.collect::<Vec<u8>>());
     let mut sent = 0;
     // Broadcast until the policy closes the slow client (it reads nothing);
     // its queue never holds much more than the limit.

@@ -43,6 +43,10 @@ pub enum ProtocolError {
     InvalidCloseReason,
     /// A text message that is not UTF-8 (8.1).
     InvalidUtf8,
+    /// A compressed message that is not valid DEFLATE data (RFC 7692
+    /// section 7.2.2); closes with 1007, as the payload is inconsistent
+    /// with the message's type.
+    InvalidCompressedData,
     /// A frame larger than [`Config::max_frame_size`](crate::Config::max_frame_size).
     FrameTooBig {
         /// The frame's payload length.
@@ -64,7 +68,9 @@ impl ProtocolError {
     /// UTF-8, 1009 for a broken size limit, 1002 for everything else.
     pub fn close_code(&self) -> CloseCode {
         match self {
-            Self::InvalidUtf8 | Self::InvalidCloseReason => CloseCode::INVALID_PAYLOAD,
+            Self::InvalidUtf8 | Self::InvalidCloseReason | Self::InvalidCompressedData => {
+                CloseCode::INVALID_PAYLOAD
+            }
             Self::FrameTooBig { .. } | Self::MessageTooBig { .. } => CloseCode::MESSAGE_TOO_BIG,
             _ => CloseCode::PROTOCOL_ERROR,
         }
@@ -101,6 +107,7 @@ impl fmt::Display for ProtocolError {
             Self::InvalidCloseCode(code) => write!(f, "close code {code} may not be sent"),
             Self::InvalidCloseReason => f.write_str("close reason is not valid UTF-8"),
             Self::InvalidUtf8 => f.write_str("text message is not valid UTF-8"),
+            Self::InvalidCompressedData => f.write_str("compressed message is not valid DEFLATE"),
             Self::FrameTooBig { len, max } => {
                 write!(f, "frame of {len} bytes, over the limit of {max}")
             }
@@ -140,6 +147,9 @@ pub enum SendError {
     FragmentedMessageInProgress,
     /// A text fragment, or the end of a fragmented text message, is not valid UTF-8.
     InvalidUtf8,
+    /// The compressor failed inside zlib. Not expected with valid input;
+    /// the connection sends every later message uncompressed.
+    CompressionFailed,
 }
 
 impl fmt::Display for SendError {
@@ -166,6 +176,7 @@ impl fmt::Display for SendError {
                 f.write_str("a fragmented message is in progress: finish it first")
             }
             Self::InvalidUtf8 => f.write_str("text is not valid UTF-8"),
+            Self::CompressionFailed => f.write_str("compressing the message failed"),
         }
     }
 }
@@ -181,6 +192,10 @@ mod tests {
         assert_eq!(ProtocolError::InvalidUtf8.close_code().as_u16(), 1007);
         assert_eq!(
             ProtocolError::InvalidCloseReason.close_code().as_u16(),
+            1007
+        );
+        assert_eq!(
+            ProtocolError::InvalidCompressedData.close_code().as_u16(),
             1007
         );
         let too_big = ProtocolError::FrameTooBig { len: 10, max: 5 };

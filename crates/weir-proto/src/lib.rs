@@ -12,6 +12,8 @@
 //! - [`Connection`]: everything after the handshake: frames, masking,
 //!   fragmentation, UTF-8 validation as bytes arrive, ping/pong, the closing
 //!   handshake and size limits ([`Config`]).
+//! - `deflate` (cargo feature `deflate`): permessage-deflate (RFC 7692),
+//!   negotiated by the handshake and run by the connection it hands over.
 //! - [`frame`], [`mask`], [`utf8`]: the building blocks, public for those who
 //!   build their own framing on top.
 //!
@@ -29,27 +31,26 @@
 //! # Example: a client and a server, in memory
 //! ```
 //! use weir_proto::handshake::{AcceptOptions, ClientHandshake, ClientOptions, Incoming, ServerHandshake};
-//! use weir_proto::{CloseCode, Config, Connection, Event, Message, Role};
+//! use weir_proto::{CloseCode, Config, Connection, Event, Message};
 //!
 //! // Opening handshake: the client writes a request, the server answers it.
-//! let options = ClientOptions { protocols: vec!["chat".into()], ..Default::default() };
+//! let options = ClientOptions::default().with_protocols(["chat"]);
 //! let (mut client_hs, request) = ClientHandshake::new("ws://example.com/chat", options)?;
 //! let mut server_hs = ServerHandshake::new();
 //! let Some(Incoming::Upgrade(upgrade)) = server_hs.receive(&request)? else {
 //!     panic!("expected an upgrade request");
 //! };
 //! assert_eq!(upgrade.request().path(), "/chat");
-//! let accept = AcceptOptions { protocol: Some("chat".into()), ..Default::default() };
-//! let answer = upgrade.accept(&accept)?;
-//! let response = client_hs.receive(&answer)?.expect("a complete response");
+//! // Accepting yields the 101 bytes and the server's ready Connection, which
+//! // speaks whatever extensions were agreed (permessage-deflate, with the
+//! // `deflate` feature) and has taken any bytes that followed the request.
+//! let accepted = upgrade.accept(&AcceptOptions::default().with_protocol("chat"), Config::default())?;
+//! let mut server = accepted.connection;
+//! let response = client_hs.receive(&accepted.response)?.expect("a complete response");
 //! assert_eq!(response.protocol(), Some("chat"));
+//! let mut client = response.connection(Config::default())?;
 //!
 //! // Both sides now run a Connection; bytes move by hand between them.
-//! let mut client = Connection::new(Role::Client, Config::default());
-//! let mut server = Connection::new(Role::Server, Config::default());
-//! client.receive(response.leftover());
-//! server.receive(upgrade.leftover());
-//!
 //! fn pump(from: &mut Connection, to: &mut Connection) -> Vec<Event> {
 //!     while let Some(bytes) = from.poll_transmit() {
 //!         to.receive(&bytes);
@@ -77,6 +78,8 @@
 mod close;
 mod config;
 mod connection;
+#[cfg(feature = "deflate")]
+pub mod deflate;
 mod error;
 pub mod frame;
 pub mod handshake;

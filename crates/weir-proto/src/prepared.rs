@@ -5,9 +5,19 @@
 //! bytes for every recipient: the header is encoded here once and the
 //! payload is shared by reference count. A client connection must mask with
 //! its own key, so it encodes the message afresh.
+//!
+//! With permessage-deflate, a message compressed once is valid only for
+//! connections whose server side has no context takeover (each message is
+//! then a stream of its own) and that compress with the same window and
+//! level. The first such connection compresses it and caches the result
+//! here; the others with the same parameters reuse it. A connection with
+//! context takeover, or other parameters, compresses it with its own
+//! compressor, and one without compression sends the plain frame.
 
 use bytes::Bytes;
 
+#[cfg(feature = "deflate")]
+use crate::deflate::SharedCompressed;
 use crate::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use crate::message::{Message, MessageKind};
 
@@ -21,7 +31,27 @@ pub struct PreparedMessage {
     message: Message,
     header: [u8; MAX_HEADER_LEN],
     header_len: u8,
+    /// Whether connections with permessage-deflate may compress it.
+    may_compress: bool,
+    #[cfg(feature = "deflate")]
+    compressed: CompressedOnce,
 }
+
+/// The compressed form, made by the first connection that needs it.
+#[cfg(feature = "deflate")]
+#[derive(Clone, Debug, Default)]
+struct CompressedOnce(std::sync::Arc<std::sync::OnceLock<SharedCompressed>>);
+
+/// A cache, not part of the value: every two are equal.
+#[cfg(feature = "deflate")]
+impl PartialEq for CompressedOnce {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[cfg(feature = "deflate")]
+impl Eq for CompressedOnce {}
 
 impl PreparedMessage {
     /// Encodes the frame header for `message` (one final, unmasked frame).
@@ -44,7 +74,32 @@ impl PreparedMessage {
             message,
             header: bytes,
             header_len,
+            may_compress: true,
+            #[cfg(feature = "deflate")]
+            compressed: CompressedOnce::default(),
         }
+    }
+
+    /// Like [`PreparedMessage::new`], but never compressed, even where
+    /// permessage-deflate is in use: for secrets (see
+    /// [`Connection::send_uncompressed`](crate::Connection::send_uncompressed)).
+    pub fn uncompressed(message: impl Into<Message>) -> Self {
+        Self {
+            may_compress: false,
+            ..Self::new(message)
+        }
+    }
+
+    /// Whether connections with permessage-deflate may compress it.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn may_compress(&self) -> bool {
+        self.may_compress
+    }
+
+    /// The compressed form shared by the connections that can use it.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn shared_compressed(&self) -> &std::sync::OnceLock<SharedCompressed> {
+        &self.compressed.0
     }
 
     /// The message.

@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 
 use weir_proto::handshake::{ClientHandshake, ClientOptions, Response, WsUri};
-use weir_proto::{Config, Connection, Role};
+use weir_proto::Config;
 
 use crate::error::Error;
 use crate::websocket::{default_shutdown, read_some, write_all, WebSocket, READ_BUF_SIZE};
@@ -66,8 +66,7 @@ pub fn client<S: Read + Write + 'static>(
             break response;
         }
     };
-    let mut conn = Connection::new(Role::Client, config);
-    conn.receive(response.leftover());
+    let conn = response.connection(config)?;
     let ws = WebSocket::from_parts(stream, conn, buf, default_shutdown::<S>());
     Ok((ws, response))
 }

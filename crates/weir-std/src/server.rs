@@ -6,7 +6,7 @@ use weir_proto::handshake::{
     internal_error, upgrade_required, AcceptOptions, Incoming, Rejection, ServerHandshake,
     UpgradeRequest,
 };
-use weir_proto::{Config, Connection, Role};
+use weir_proto::Config;
 
 use crate::error::Error;
 use crate::websocket::{default_shutdown, read_some, write_all, WebSocket, READ_BUF_SIZE};
@@ -78,19 +78,17 @@ where
             return Err(Error::Rejected(rejection.status()));
         }
     };
-    let answer = match upgrade.accept(&options) {
-        Ok(answer) => answer,
+    let accepted = match upgrade.accept(&options, config) {
+        Ok(accepted) => accepted,
         Err(error) => {
             let _ = write_all(&mut stream, &internal_error());
             return Err(Error::Handshake(error));
         }
     };
-    write_all(&mut stream, &answer)?;
-    let mut conn = Connection::new(Role::Server, config);
-    conn.receive(upgrade.leftover());
+    write_all(&mut stream, &accepted.response)?;
     Ok(WebSocket::from_parts(
         stream,
-        conn,
+        accepted.connection,
         buf,
         default_shutdown::<S>(),
     ))

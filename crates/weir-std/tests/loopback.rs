@@ -388,7 +388,10 @@ fn frames_right_after_the_101_are_not_lost() {
                 break upgrade;
             }
         };
-        let mut answer = upgrade.accept(&Default::default()).unwrap();
+        let mut answer = upgrade
+            .accept(&Default::default(), Default::default())
+            .unwrap()
+            .response;
         answer.extend_from_slice(b"\x81\x05early\x82\x01\x07");
         stream.write_all(&answer).unwrap();
         // Hold the connection open until the client is done.

@@ -266,8 +266,7 @@ impl Client {
             let n = stream.read(&mut buf).unwrap();
             assert!(n > 0, "the server closed during the handshake");
             if let Some(response) = handshake.receive(&buf[..n])? {
-                let mut conn = Connection::new(Role::Client, Default::default());
-                conn.receive(response.leftover());
+                let conn = response.connection(Default::default())?;
                 return Ok(Self {
                     stream,
                     conn,

@@ -14,9 +14,14 @@
 //!   [`Connection::transmit_slices`] and [`Connection::advance_transmit`])
 //!   until the output is empty.
 //!
-//! The receive path lives in `receive.rs`, the send path in `send.rs`, and
-//! the queue of bytes to write in `output.rs`.
+//! The receive path lives in `receive.rs` (with the inflating of compressed
+//! messages in `inflate.rs`), the send path in `send.rs`, and the queue of
+//! bytes to write in `output.rs`. Extensions plug in through one slot, the
+//! `deflate` field, installed by the handshake's handoff
+//! ([`crate::handshake::Accepted`], [`crate::handshake::Response::connection`]).
 
+#[cfg(feature = "deflate")]
+mod inflate;
 mod output;
 mod receive;
 mod send;
@@ -26,6 +31,8 @@ mod tests;
 use bytes::{Bytes, BytesMut};
 
 use crate::config::{Config, Role};
+#[cfg(feature = "deflate")]
+use crate::deflate::{Deflate, DeflateConfig, DeflateParams, Inflating};
 use crate::frame::FrameHeader;
 use crate::message::MessageKind;
 use crate::rng::MaskKeyGenerator;
@@ -76,6 +83,13 @@ pub struct Connection {
     failed: bool,
     /// Masking keys; clients only.
     mask_keys: Option<MaskKeyGenerator>,
+    /// permessage-deflate, when negotiated: RSV1 on the first frame of a
+    /// data message means compressed (RFC 7692 section 6).
+    #[cfg(feature = "deflate")]
+    deflate: Option<Box<Deflate>>,
+    /// The fragmented message being sent is compressed.
+    #[cfg(feature = "deflate")]
+    outgoing_compressed: bool,
 }
 
 /// The frame whose payload is arriving.
@@ -88,8 +102,11 @@ struct IncomingFrame {
     received: usize,
     /// Of those, how many still sit at the front of `input`.
     buffered: usize,
-    /// Whether the payload is text to validate.
+    /// Whether the payload is text to validate as it arrives.
     is_text: bool,
+    /// Whether the payload is compressed data, inflated as it arrives.
+    #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
+    compressed: bool,
 }
 
 /// The data message being received.
@@ -104,6 +121,9 @@ struct IncomingMessage {
     parts: BytesMut,
     /// Streaming mode: whether a fragment of this message went out already.
     delivered_any: bool,
+    /// A compressed message: the inflated bytes and the inflater's progress.
+    #[cfg(feature = "deflate")]
+    inflating: Option<Inflating>,
 }
 
 impl Connection {
@@ -116,14 +136,18 @@ impl Connection {
     /// If `role` is [`Role::Client`] and the operating system has no entropy
     /// source to read. Use [`Connection::with_mask_seed`] to supply the seed.
     pub fn new(role: Role, config: Config) -> Self {
+        Self::try_new(role, config)
+            .expect("the OS entropy source failed; seed with Connection::with_mask_seed")
+    }
+
+    /// Like [`Connection::new`], but a failing entropy source is an error
+    /// (its message) instead of a panic.
+    pub fn try_new(role: Role, config: Config) -> Result<Self, String> {
         let mask_keys = match role {
-            Role::Client => Some(
-                MaskKeyGenerator::from_os_entropy()
-                    .expect("the OS entropy source failed; seed with Connection::with_mask_seed"),
-            ),
+            Role::Client => Some(MaskKeyGenerator::from_os_entropy().map_err(|e| e.to_string())?),
             Role::Server => None,
         };
-        Self::with_mask_keys(role, config, mask_keys)
+        Ok(Self::with_mask_keys(role, config, mask_keys))
     }
 
     /// A connection whose masking keys (client role) come from `seed`.
@@ -153,7 +177,32 @@ impl Connection {
             receive_closed: false,
             failed: false,
             mask_keys,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+            #[cfg(feature = "deflate")]
+            outgoing_compressed: false,
         }
+    }
+
+    /// Speaks permessage-deflate with `params` from now on. The handshake's
+    /// handoff calls this; nothing else should.
+    #[cfg(feature = "deflate")]
+    pub(crate) fn use_deflate(&mut self, params: DeflateParams, config: &DeflateConfig) {
+        self.deflate = Some(Box::new(Deflate::new(self.role, params, config)));
+    }
+
+    /// The permessage-deflate parameters in use, if it was negotiated.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&DeflateParams> {
+        self.deflate.as_deref().map(Deflate::params)
+    }
+
+    /// Whether this connection holds a compressor or an inflater right now.
+    /// With no context takeover (both ways), it holds neither between
+    /// messages: they are borrowed per message from a per-thread pool.
+    #[cfg(feature = "deflate")]
+    pub fn holds_compression_state(&self) -> bool {
+        self.deflate.as_deref().is_some_and(Deflate::holds_state)
     }
 
     /// This endpoint's role.

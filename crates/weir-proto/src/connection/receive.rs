@@ -72,21 +72,13 @@ impl Connection {
     /// Checks a new frame header against the connection's state and limits,
     /// and starts a message for a first data frame.
     fn start_frame(&mut self, header: FrameHeader) -> Result<IncomingFrame, ProtocolError> {
-        check_reserved_bits(&header)?;
+        let starts_compressed = self.check_reserved_bits(&header)?;
         check_masking(self.role, &header)?;
         if header.opcode.is_control() {
             check_control_frame(&header)?;
         } else {
             self.check_data_frame_sequence(&header)?;
         }
-        let len = self.check_size_limits(&header)?;
-        let is_text = match header.opcode {
-            OpCode::Text => true,
-            OpCode::Continuation => {
-                matches!(&self.message, Some(message) if message.kind == MessageKind::Text)
-            }
-            _ => false,
-        };
         if let Some(kind) = data_kind(header.opcode) {
             self.message = Some(IncomingMessage {
                 kind,
@@ -94,8 +86,21 @@ impl Connection {
                 utf8: Default::default(),
                 parts: BytesMut::new(),
                 delivered_any: false,
+                #[cfg(feature = "deflate")]
+                inflating: starts_compressed.then(Default::default),
             });
         }
+        let _ = starts_compressed;
+        let compressed = !header.opcode.is_control() && self.message_is_compressed();
+        let len = self.check_size_limits(&header, compressed)?;
+        let is_text = !compressed
+            && match header.opcode {
+                OpCode::Text => true,
+                OpCode::Continuation => {
+                    matches!(&self.message, Some(message) if message.kind == MessageKind::Text)
+                }
+                _ => false,
+            };
         if let Some(message) = &mut self.message {
             if !header.opcode.is_control() {
                 message.size += header.payload_len;
@@ -107,7 +112,35 @@ impl Connection {
             received: 0,
             buffered: 0,
             is_text,
+            compressed,
         })
+    }
+
+    /// Whether the data message being received is compressed.
+    fn message_is_compressed(&self) -> bool {
+        #[cfg(feature = "deflate")]
+        return matches!(&self.message, Some(message) if message.inflating.is_some());
+        #[cfg(not(feature = "deflate"))]
+        false
+    }
+
+    /// RFC 6455 section 5.2: "RSV1, RSV2, RSV3: MUST be 0 unless an extension
+    /// is negotiated that defines meanings for non-zero values". RFC 7692
+    /// section 6 gives RSV1 a meaning on the first frame of a data message
+    /// ("Per-Message Compressed"), and 6.1 forbids it elsewhere. Returns
+    /// whether the frame starts a compressed message.
+    fn check_reserved_bits(&self, header: &FrameHeader) -> Result<bool, ProtocolError> {
+        #[cfg(feature = "deflate")]
+        let allowed = match header.opcode {
+            OpCode::Text | OpCode::Binary if self.deflate.is_some() => crate::deflate::RSV1,
+            _ => 0,
+        };
+        #[cfg(not(feature = "deflate"))]
+        let allowed = 0;
+        match header.rsv & !allowed {
+            0 => Ok(header.rsv != 0),
+            _ => Err(ProtocolError::ReservedBits(header.rsv)),
+        }
     }
 
     /// RFC 6455 section 5.4: "The fragments of one message MUST NOT be
@@ -123,7 +156,17 @@ impl Connection {
 
     /// Frame and message size limits, checked before any payload is
     /// buffered. Returns the payload length as a `usize`.
-    fn check_size_limits(&self, header: &FrameHeader) -> Result<usize, ProtocolError> {
+    ///
+    /// A compressed message's limit applies to its inflated bytes, as they
+    /// come out of the inflater; its compressed bytes are only kept from
+    /// running on forever, with room for deflate's worst-case growth on
+    /// incompressible data (5 bytes per stored block, at most 1 in 1,000 with
+    /// zlib's blocks of 16 KiB or more).
+    fn check_size_limits(
+        &self,
+        header: &FrameHeader,
+        compressed: bool,
+    ) -> Result<usize, ProtocolError> {
         let too_big = ProtocolError::FrameTooBig {
             len: header.payload_len,
             max: self.config.max_frame_size,
@@ -135,7 +178,13 @@ impl Connection {
         if !header.opcode.is_control() {
             let before = self.message.as_ref().map_or(0, |message| message.size);
             let total = before.saturating_add(header.payload_len);
-            if total > self.config.max_message_size as u64 {
+            let max = self.config.max_message_size as u64;
+            let wire_max = if compressed {
+                max.saturating_add(max / 1024).saturating_add(1024)
+            } else {
+                max
+            };
+            if total > wire_max {
                 return Err(ProtocolError::MessageTooBig {
                     len: total,
                     max: self.config.max_message_size,
@@ -171,6 +220,10 @@ impl Connection {
         }
         let complete = frame.received == frame.len;
         let header = frame.header;
+        #[cfg(feature = "deflate")]
+        if frame.compressed {
+            return self.advance_compressed();
+        }
         if self.config.streaming && !header.opcode.is_control() {
             return self.stream_fragment(complete);
         }
@@ -292,15 +345,10 @@ impl Connection {
         self.input = BytesMut::new();
         self.frame = None;
         self.message = None;
-    }
-}
-
-/// RFC 6455 section 5.2: "RSV1, RSV2, RSV3: MUST be 0 unless an extension is
-/// negotiated that defines meanings for non-zero values".
-fn check_reserved_bits(header: &FrameHeader) -> Result<(), ProtocolError> {
-    match header.rsv {
-        0 => Ok(()),
-        bits => Err(ProtocolError::ReservedBits(bits)),
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &mut self.deflate {
+            deflate.release_receive();
+        }
     }
 }
 

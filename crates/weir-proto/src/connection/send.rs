@@ -10,6 +10,8 @@ use bytes::Bytes;
 
 use super::Connection;
 use crate::close::{close_payload, CloseCode, MAX_CLOSE_REASON};
+#[cfg(feature = "deflate")]
+use crate::deflate::RSV1;
 use crate::error::SendError;
 use crate::frame::{FrameHeader, OpCode};
 use crate::message::{Message, MessageKind};
@@ -19,17 +21,48 @@ use crate::prepared::PreparedMessage;
 const MAX_CONTROL_PAYLOAD: usize = 125;
 
 impl Connection {
-    /// Queues a whole message as one frame.
+    /// Queues a whole message as one frame, compressed when permessage-deflate
+    /// is in use and the message is at least
+    /// [`DeflateConfig::threshold`](crate::deflate::DeflateConfig::threshold)
+    /// bytes long.
     ///
     /// Refused after this endpoint's Close, while a fragmented message is
     /// unfinished, or while the send queue is full.
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.send_message(message.into(), true)
+    }
+
+    /// Queues a whole message as one frame, never compressed.
+    ///
+    /// For secrets: RFC 7692 section 8 warns that compressing secret data
+    /// with data an attacker controls, in one stream, lets the attacker learn
+    /// the secret from the compressed sizes (as CRIME did to TLS). A message
+    /// sent this way adds nothing to the compressor's history. Refused in the
+    /// same cases as [`Connection::send`].
+    pub fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.send_message(message.into(), false)
+    }
+
+    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    fn send_message(&mut self, message: Message, may_compress: bool) -> Result<(), SendError> {
         self.check_send_allowed()?;
         if self.outgoing_fragmented.is_some() {
             return Err(SendError::FragmentedMessageInProgress);
         }
-        let message = message.into();
-        self.queue_frame(true, data_opcode(message.kind()), message.payload());
+        let opcode = data_opcode(message.kind());
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self
+            .deflate
+            .as_deref_mut()
+            .filter(|d| may_compress && d.compresses(message.len()))
+        {
+            let payload = deflate
+                .compress(message.payload(), true)
+                .map_err(|_| SendError::CompressionFailed)?;
+            self.queue_frame(true, RSV1, opcode, &payload);
+            return Ok(());
+        }
+        self.queue_frame(true, 0, opcode, message.payload());
         Ok(())
     }
 
@@ -42,9 +75,25 @@ impl Connection {
         if self.outgoing_fragmented.is_some() {
             return Err(SendError::FragmentedMessageInProgress);
         }
+        let message = prepared.message();
+        let opcode = data_opcode(message.kind());
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self
+            .deflate
+            .as_deref_mut()
+            .filter(|d| prepared.may_compress() && d.compresses(message.len()))
+        {
+            let payload = if self.mask_keys.is_some() {
+                deflate.compress(message.payload(), true)
+            } else {
+                deflate.compress_shared(message.payload(), prepared.shared_compressed())
+            }
+            .map_err(|_| SendError::CompressionFailed)?;
+            self.queue_frame(true, RSV1, opcode, &payload);
+            return Ok(());
+        }
         if self.mask_keys.is_some() {
-            let message = prepared.message();
-            self.queue_frame(true, data_opcode(message.kind()), message.payload());
+            self.queue_frame(true, 0, opcode, message.payload());
         } else {
             self.output
                 .push_encoded(prepared.header(), prepared.payload());
@@ -59,6 +108,10 @@ impl Connection {
     /// Text is checked as it goes: a fragment may end inside a character,
     /// but the message as a whole must be UTF-8. Control frames and Close
     /// may be sent between fragments; whole messages may not.
+    ///
+    /// With permessage-deflate in use, the fragments of a message share one
+    /// compressed stream (the threshold does not apply: the length is not
+    /// known in advance). Each fragment's data goes out with it.
     pub fn send_fragment(
         &mut self,
         kind: MessageKind,
@@ -80,12 +133,41 @@ impl Connection {
             }
             self.outgoing_utf8 = utf8;
         }
-        self.queue_frame(is_last, opcode, &data);
+        let rsv = self.compress_fragment(opcode, &data, is_last)?;
+        match rsv {
+            Some((rsv, payload)) => self.queue_frame(is_last, rsv, opcode, &payload),
+            None => self.queue_frame(is_last, 0, opcode, &data),
+        }
         self.outgoing_fragmented = if is_last { None } else { Some(kind) };
         if is_last {
             self.outgoing_utf8.reset();
         }
         Ok(())
+    }
+
+    /// The compressed payload and RSV bits of a fragment, when its message is
+    /// compressed; `None` to send `data` as it is.
+    #[cfg_attr(not(feature = "deflate"), allow(unused_variables))]
+    fn compress_fragment(
+        &mut self,
+        opcode: OpCode,
+        data: &Bytes,
+        is_last: bool,
+    ) -> Result<Option<(u8, Bytes)>, SendError> {
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = self.deflate.as_deref_mut() {
+            let first = opcode != OpCode::Continuation;
+            if first {
+                self.outgoing_compressed = deflate.compresses_fragments();
+            }
+            if self.outgoing_compressed {
+                let payload = deflate
+                    .compress(data, is_last)
+                    .map_err(|_| SendError::CompressionFailed)?;
+                return Ok(Some((if first { RSV1 } else { 0 }, payload)));
+            }
+        }
+        Ok(None)
     }
 
     /// Queues a ping with `payload` (at most 125 bytes).
@@ -145,7 +227,7 @@ impl Connection {
     /// first: nothing may follow the Close.
     pub(super) fn queue_close(&mut self, payload: Bytes) {
         self.flush_pending_pong();
-        self.queue_frame(true, OpCode::Close, &payload);
+        self.queue_frame(true, 0, OpCode::Close, &payload);
         self.close_sent = true;
         self.outgoing_fragmented = None;
     }
@@ -155,7 +237,7 @@ impl Connection {
         if payload.len() > MAX_CONTROL_PAYLOAD {
             return Err(SendError::ControlPayloadTooLong(payload.len()));
         }
-        self.queue_frame(true, opcode, &payload);
+        self.queue_frame(true, 0, opcode, &payload);
         Ok(())
     }
 
@@ -179,7 +261,7 @@ impl Connection {
     /// floods pings and never reads cannot grow the queue.
     pub(super) fn answer_ping(&mut self, payload: Bytes) {
         if self.buffered_amount() < self.config.max_send_queue {
-            self.queue_frame(true, OpCode::Pong, &payload);
+            self.queue_frame(true, 0, OpCode::Pong, &payload);
         } else {
             self.pending_pong = Some(payload);
         }
@@ -187,14 +269,14 @@ impl Connection {
 
     fn flush_pending_pong(&mut self) {
         if let Some(payload) = self.pending_pong.take() {
-            self.queue_frame(true, OpCode::Pong, &payload);
+            self.queue_frame(true, 0, OpCode::Pong, &payload);
         }
     }
 
-    fn queue_frame(&mut self, fin: bool, opcode: OpCode, payload: &Bytes) {
+    fn queue_frame(&mut self, fin: bool, rsv: u8, opcode: OpCode, payload: &Bytes) {
         let header = FrameHeader {
             fin,
-            rsv: 0,
+            rsv,
             opcode,
             mask: self.mask_keys.as_mut().map(|keys| keys.next_key()),
             payload_len: payload.len() as u64,

@@ -10,6 +10,9 @@ use crate::error::{ProtocolError, SendError};
 use crate::mask::apply_mask;
 use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 
+#[cfg(feature = "deflate")]
+mod deflate;
+
 const KEY: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
 
 /// A raw frame, valid or not: `first` is the first header byte (FIN, RSV,
@@ -68,7 +71,10 @@ fn drain(conn: &mut Connection) -> Vec<u8> {
 }
 
 fn run(role: Role, config: &Config, chunks: &[&[u8]]) -> Outcome {
-    let mut conn = connection(role, config.clone());
+    run_on(connection(role, config.clone()), chunks)
+}
+
+fn run_on(mut conn: Connection, chunks: &[&[u8]]) -> Outcome {
     let mut events = Vec::new();
     for chunk in chunks {
         conn.receive(chunk);
@@ -87,23 +93,28 @@ fn run(role: Role, config: &Config, chunks: &[&[u8]]) -> Outcome {
 /// must agree. Streaming mode delivers pieces that depend on the split, so
 /// its fragments are compared after joining them per message.
 fn feed(role: Role, config: &Config, bytes: &[u8]) -> Outcome {
-    let whole = run(role, config, &[bytes]);
+    feed_to(|| connection(role, config.clone()), bytes)
+}
+
+/// [`feed`] for connections made by `make`.
+fn feed_to(make: impl Fn() -> Connection, bytes: &[u8]) -> Outcome {
+    let whole = run_on(make(), &[bytes]);
     let normalize = |outcome: Outcome| Outcome {
         events: join_fragments(outcome.events),
         ..outcome
     };
-    let expected = normalize(run(role, config, &[bytes]));
+    let expected = normalize(run_on(make(), &[bytes]));
     for split in 0..=bytes.len() {
         let (a, b) = bytes.split_at(split);
         assert_eq!(
-            normalize(run(role, config, &[a, b])),
+            normalize(run_on(make(), &[a, b])),
             expected,
             "split at {split}"
         );
     }
     let bytewise: Vec<&[u8]> = bytes.chunks(1).collect();
     assert_eq!(
-        normalize(run(role, config, &bytewise)),
+        normalize(run_on(make(), &bytewise)),
         expected,
         "byte by byte"
     );

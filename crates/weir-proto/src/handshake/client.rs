@@ -13,21 +13,28 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::extensions::{format_extensions, parse_extensions, ExtensionOffer};
+use super::handoff::Agreed;
 use super::http::{
     self, check_header, check_not_reserved, header, header_once, headers_named, list_contains,
     push_header, shown, Head, HeadBuffer, HeaderList,
 };
 use super::uri::WsUri;
 use super::{accept_key, HandshakeError, DEFAULT_MAX_HEADER_BYTES, MAX_HEADERS, WEBSOCKET_VERSION};
+use crate::config::{Config, Role};
+use crate::connection::Connection;
 
 /// What the client offers and sends besides the required fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientOptions {
     /// Subprotocols to offer, by preference (RFC 6455 4.1 step 10). Each must
     /// be a token and appear once.
     pub protocols: Vec<String>,
-    /// Extensions to offer, by preference (RFC 6455 4.1 step 11, 9.1).
-    pub extensions: Vec<ExtensionOffer>,
+    /// permessage-deflate (RFC 7692) to offer, or `None` to offer no
+    /// compression. Default [`DeflateConfig::default`](crate::deflate::DeflateConfig):
+    /// the offer `permessage-deflate; client_max_window_bits`, as browsers
+    /// send it.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
     /// Extra header fields, e.g. `Authorization` or `Cookie`. Names must be
     /// tokens, values free of CR/LF, and none may be a field the handshake
     /// sets itself.
@@ -37,6 +44,57 @@ pub struct ClientOptions {
     pub max_header_bytes: usize,
     /// The `Origin` to send (RFC 6455 4.1 step 8), if any.
     pub origin: Option<String>,
+}
+
+// Not derived: with the `deflate` feature, compression is offered by default.
+#[cfg_attr(not(feature = "deflate"), allow(clippy::derivable_impls))]
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            protocols: Vec::new(),
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::default()),
+            headers: Vec::new(),
+            max_header_bytes: 0,
+            origin: None,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Offers `protocols`, builder style.
+    pub fn with_protocols<P: Into<String>>(
+        mut self,
+        protocols: impl IntoIterator<Item = P>,
+    ) -> Self {
+        self.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a header field to the request, builder style.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets [`ClientOptions::origin`], builder style.
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Sets [`ClientOptions::max_header_bytes`], builder style.
+    pub fn with_max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Sets [`ClientOptions::deflate`], builder style.
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(mut self, deflate: Option<crate::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
 }
 
 /// Headers the request writes itself.
@@ -83,9 +141,8 @@ impl ClientHandshake {
     /// tests or a caller-provided random source. Never reuse a nonce.
     ///
     /// Fails with [`HandshakeError::InvalidUri`], [`HandshakeError::InvalidProtocol`]
-    /// (a subprotocol that is not a token or is listed twice),
-    /// [`HandshakeError::InvalidExtension`] or [`HandshakeError::InvalidHeader`]
-    /// (including a bad `Origin`).
+    /// (a subprotocol that is not a token or is listed twice) or
+    /// [`HandshakeError::InvalidHeader`] (including a bad `Origin`).
     pub fn with_key(
         uri: &str,
         options: ClientOptions,
@@ -99,9 +156,6 @@ impl ClientHandshake {
                     protocol: p.clone(),
                 });
             }
-        }
-        for ext in &options.extensions {
-            ext.validate()?;
         }
         if let Some(origin) = &options.origin {
             check_header("Origin", origin)?;
@@ -205,18 +259,9 @@ impl ClientHandshake {
         // accepting both is the safe reading).
         let mut extensions = Vec::new();
         for value in headers_named(&headers, "Sec-WebSocket-Extensions") {
-            for ext in parse_extensions(value)? {
-                let offered = self
-                    .options
-                    .extensions
-                    .iter()
-                    .any(|o| o.name.eq_ignore_ascii_case(&ext.name));
-                if !offered {
-                    return Err(HandshakeError::UnrequestedExtension { name: ext.name });
-                }
-                extensions.push(ext);
-            }
+            extensions.extend(parse_extensions(value)?);
         }
+        let agreed = Agreed::from_answer(&extensions, &self.options)?;
         // Step 6: no subprotocol the client did not offer; the server selects
         // exactly one (4.2.2 step 4: a single token; 11.3.4: one field).
         let protocol = match header_once(&headers, "Sec-WebSocket-Protocol")? {
@@ -241,6 +286,7 @@ impl ClientHandshake {
             headers,
             protocol,
             extensions,
+            agreed,
             leftover,
         })
     }
@@ -271,11 +317,12 @@ fn build_request(uri: &WsUri, key: &str, options: &ClientOptions) -> Vec<u8> {
             options.protocols.join(", ").as_bytes(),
         );
     }
-    if !options.extensions.is_empty() {
+    let offers = Agreed::offers(options);
+    if !offers.is_empty() {
         push_header(
             &mut out,
             "Sec-WebSocket-Extensions",
-            format_extensions(&options.extensions).as_bytes(),
+            format_extensions(&offers).as_bytes(),
         );
     }
     for (name, value) in &options.headers {
@@ -318,6 +365,7 @@ pub struct Response {
     headers: HeaderList,
     protocol: Option<String>,
     extensions: Vec<ExtensionOffer>,
+    agreed: Agreed,
     leftover: Bytes,
 }
 
@@ -357,10 +405,37 @@ impl Response {
         &self.extensions
     }
 
+    /// The agreed permessage-deflate parameters, if the server accepted the
+    /// offer.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<&crate::deflate::DeflateParams> {
+        self.agreed.deflate()
+    }
+
     /// Bytes the server sent after its response head, typically its first
-    /// frames: feed them to the frame parser before anything read later.
+    /// frames. [`Response::connection`] feeds them to the connection.
     pub fn leftover(&self) -> &Bytes {
         &self.leftover
+    }
+
+    /// The client's [`Connection`](crate::Connection), built with `config`,
+    /// speaking the negotiated extensions, with [`Response::leftover`]
+    /// already fed. Its masking keys come from the operating system's
+    /// entropy source; fails with [`HandshakeError::Random`] if that fails.
+    pub fn connection(&self, config: Config) -> Result<Connection, HandshakeError> {
+        self.agreed
+            .connection(Role::Client, config, None, &self.leftover)
+    }
+
+    /// Like [`Response::connection`], with masking keys from `seed`
+    /// (deterministic: for tests, fuzzing, or a caller's own entropy).
+    pub fn connection_with_mask_seed(
+        &self,
+        config: Config,
+        seed: [u8; 32],
+    ) -> Result<Connection, HandshakeError> {
+        self.agreed
+            .connection(Role::Client, config, Some(seed), &self.leftover)
     }
 }
 
@@ -379,14 +454,26 @@ mod tests {
         (c, String::from_utf8(req).expect("ascii"))
     }
 
+    /// Two subprotocols, and (with the `deflate` feature) the default offer
+    /// of permessage-deflate.
     fn chat_options() -> ClientOptions {
-        ClientOptions {
-            protocols: vec!["chat".into(), "superchat".into()],
-            extensions: vec![ExtensionOffer::new("permessage-deflate")
-                .with_param("client_max_window_bits", None)],
-            ..ClientOptions::default()
-        }
+        ClientOptions::default().with_protocols(["chat", "superchat"])
     }
+
+    /// Options that offer no extension.
+    fn plain_options() -> ClientOptions {
+        #[cfg(feature = "deflate")]
+        return ClientOptions::default().with_deflate(None);
+        #[cfg(not(feature = "deflate"))]
+        ClientOptions::default()
+    }
+
+    /// The request line that offers permessage-deflate by default.
+    const DEFAULT_OFFER: &str = if cfg!(feature = "deflate") {
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+    } else {
+        ""
+    };
 
     /// A valid 101 for `NONCE` plus `extra` header lines.
     fn response_with(remove: &[&str], extra: &[&str]) -> Vec<u8> {
@@ -423,7 +510,8 @@ mod tests {
         assert_eq!(c.uri().host, "example.com");
         assert_eq!(
             req,
-            "GET /chat HTTP/1.1\r\n\
+            format!(
+                "GET /chat HTTP/1.1\r\n\
 Host: example.com\r\n\
 Upgrade: websocket\r\n\
 Connection: Upgrade\r\n\
@@ -431,11 +519,12 @@ Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==\r\n\
 Sec-WebSocket-Version: 13\r\n\
 Origin: http://example.com\r\n\
 Sec-WebSocket-Protocol: chat, superchat\r\n\
-Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
+{DEFAULT_OFFER}\
 Authorization: Bearer t\r\n\
 \r\n"
+            )
         );
-        let (_, req) = client(ClientOptions::default());
+        let (_, req) = client(plain_options());
         assert!(!req.contains("Sec-WebSocket-Protocol"));
         assert!(!req.contains("Sec-WebSocket-Extensions"));
         assert!(!req.contains("Origin"));
@@ -519,13 +608,6 @@ Authorization: Bearer t\r\n\
             }),
             Err(HandshakeError::InvalidHeader { .. })
         ));
-        assert!(matches!(
-            try_with(ClientOptions {
-                extensions: vec![ExtensionOffer::new("a b")],
-                ..ClientOptions::default()
-            }),
-            Err(HandshakeError::InvalidExtension { .. })
-        ));
     }
 
     #[test]
@@ -534,23 +616,16 @@ Authorization: Bearer t\r\n\
         let resp = c
             .receive(&response_with(
                 &[],
-                &[
-                    "Sec-WebSocket-Protocol: chat",
-                    "Sec-WebSocket-Extensions: permessage-deflate",
-                    "Set-Cookie: a=b",
-                ],
+                &["Sec-WebSocket-Protocol: chat", "Set-Cookie: a=b"],
             ))
             .expect("ok")
             .expect("complete");
         assert_eq!(resp.status(), 101);
         assert_eq!(resp.reason(), "Switching Protocols");
         assert_eq!(resp.protocol(), Some("chat"));
-        assert_eq!(
-            resp.extensions(),
-            [ExtensionOffer::new("permessage-deflate")]
-        );
+        assert!(resp.extensions().is_empty());
         assert_eq!(resp.header("set-cookie"), Some(&b"a=b"[..]));
-        assert_eq!(resp.headers().count(), 6);
+        assert_eq!(resp.headers().count(), 5);
         assert!(resp.leftover().is_empty());
         assert_eq!(c.receive(b""), Err(HandshakeError::Finished));
     }
@@ -710,7 +785,7 @@ sec-websocket-accept:   {accept}  \r\n\r\n"
         );
         assert!(matches!(
             error_of(
-                ClientOptions::default(),
+                plain_options(),
                 &response_with(&[], &["Sec-WebSocket-Extensions: permessage-deflate"])
             ),
             HandshakeError::UnrequestedExtension { .. }
@@ -866,22 +941,36 @@ sec-websocket-accept:   {accept}  \r\n\r\n"
         assert_eq!(up.request().header("host"), Some(&b"localhost:9001"[..]));
         assert_eq!(up.key(), c.key());
         assert_eq!(up.protocols(), ["chat", "superchat"]);
-        assert_eq!(up.extensions(), chat_options().extensions);
-        let chosen = ExtensionOffer::new("permessage-deflate")
-            .with_param("client_max_window_bits", Some("15"));
+        let options = AcceptOptions::default()
+            .with_protocol("superchat")
+            .with_header("X-Server", "weir");
         let mut answer = up
-            .accept(&AcceptOptions {
-                protocol: Some("superchat".into()),
-                extensions: vec![chosen.clone()],
-                headers: vec![("X-Server".into(), "weir".into())],
-            })
-            .expect("accept");
+            .accept(&options, Config::default())
+            .expect("accept")
+            .response;
         answer.extend_from_slice(b"\x81\x02hi");
         let resp = c.receive(&answer).expect("valid").expect("complete");
         assert_eq!(resp.protocol(), Some("superchat"));
-        assert_eq!(resp.extensions(), [chosen]);
         assert_eq!(resp.header("x-server"), Some(&b"weir"[..]));
         assert_eq!(&resp.leftover()[..], b"\x81\x02hi");
+        #[cfg(feature = "deflate")]
+        {
+            assert_eq!(
+                format_extensions(up.extensions()),
+                "permessage-deflate; client_max_window_bits"
+            );
+            assert_eq!(
+                format_extensions(resp.extensions()),
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover"
+            );
+            let params = resp.deflate().expect("negotiated");
+            assert!(params.server_no_context_takeover && params.client_no_context_takeover);
+        }
+        let mut conn = resp
+            .connection_with_mask_seed(Config::default(), [3; 32])
+            .unwrap();
+        let event = conn.poll_event().expect("an event").expect("valid");
+        assert_eq!(event, crate::Event::Message("hi".into()));
     }
 
     mod prop {

@@ -20,7 +20,9 @@
 //! right after a `101`, a request body, pipelined requests) are never dropped:
 //! they are handed back as `leftover`.
 //!
-//! This folder depends on nothing else in its crate, so it can be moved as is.
+//! - `handoff.rs` turns a finished handshake into a ready
+//!   [`Connection`](crate::Connection): negotiated extensions installed,
+//!   leftover bytes fed.
 
 use std::fmt;
 
@@ -30,6 +32,7 @@ use sha1::{Digest, Sha1};
 mod answers;
 mod client;
 mod extensions;
+mod handoff;
 mod http;
 mod server;
 mod uri;
@@ -37,6 +40,7 @@ mod uri;
 pub use answers::{internal_error, upgrade_required, Rejection};
 pub use client::{ClientHandshake, ClientOptions, Response};
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
+pub use handoff::Accepted;
 pub use http::{http_response, split_header_list};
 pub use server::{AcceptOptions, HttpRequest, Incoming, ServerHandshake, UpgradeRequest};
 pub use uri::WsUri;
@@ -210,12 +214,12 @@ pub enum HandshakeError {
         /// The subprotocol asked for.
         protocol: String,
     },
-    /// [`UpgradeRequest::accept`] was asked to use an extension the client did
-    /// not offer (RFC 6455 4.2.2 step 4: "Extensions not listed by the client
-    /// MUST NOT be listed").
-    ExtensionNotOffered {
-        /// The extension name.
-        name: String,
+    /// The server's answer to an extension the client offered is not one the
+    /// offer allows (RFC 7692 section 7.1: the client "MUST _Fail the
+    /// WebSocket Connection_").
+    InvalidExtensionResponse {
+        /// What was wrong.
+        reason: String,
     },
     /// A status code given to send is out of range for its use.
     InvalidStatus {
@@ -267,7 +271,7 @@ impl HandshakeError {
             | Self::InvalidProtocol { .. }
             | Self::InvalidExtension { .. }
             | Self::ProtocolNotOffered { .. }
-            | Self::ExtensionNotOffered { .. }
+            | Self::InvalidExtensionResponse { .. }
             | Self::InvalidStatus { .. }
             | Self::Finished
             | Self::Random { .. } => None,
@@ -397,8 +401,8 @@ impl fmt::Display for HandshakeError {
             Self::ProtocolNotOffered { protocol } => {
                 write!(f, "subprotocol {protocol:?} was not offered by the client")
             }
-            Self::ExtensionNotOffered { name } => {
-                write!(f, "extension {name:?} was not offered by the client")
+            Self::InvalidExtensionResponse { reason } => {
+                write!(f, "invalid extension in the server's answer: {reason}")
             }
             Self::InvalidStatus { status, reason } => {
                 write!(f, "status {status} cannot be used: {reason}")

@@ -19,12 +19,14 @@ use base64::Engine as _;
 use bytes::Bytes;
 
 use super::extensions::{format_extensions, parse_extensions, ExtensionOffer};
+use super::handoff::{Accepted, Agreed};
 use super::http::{
     self, check_header, check_not_reserved, header, header_once, headers_named, list_contains,
     push_header, push_status_line, shown, split_header_list, trim_ows, Head, HeadBuffer,
     HeaderList,
 };
 use super::{accept_key, HandshakeError, DEFAULT_MAX_HEADER_BYTES, MAX_HEADERS, WEBSOCKET_VERSION};
+use crate::config::{Config, Role};
 
 /// Reads one client request head, incrementally and within a byte limit.
 ///
@@ -303,16 +305,54 @@ pub struct UpgradeRequest {
 }
 
 /// Options for [`UpgradeRequest::accept`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcceptOptions {
     /// The subprotocol to select; must be one the client offered
     /// (RFC 6455 4.2.2 step 4, /subprotocol/). `None` selects none.
     pub protocol: Option<String>,
-    /// The extensions to use, in order; each name must be one the client
-    /// offered (RFC 6455 4.2.2 step 4, /extensions/).
-    pub extensions: Vec<ExtensionOffer>,
     /// Extra header fields for the `101` response, e.g. `Set-Cookie`.
     pub headers: Vec<(String, String)>,
+    /// permessage-deflate (RFC 7692): accept the first valid offer on these
+    /// terms, or `None` to decline compression. Default
+    /// [`DeflateConfig::low_memory`](crate::deflate::DeflateConfig::low_memory):
+    /// no context takeover either way, so idle connections hold no
+    /// compression state.
+    #[cfg(feature = "deflate")]
+    pub deflate: Option<crate::deflate::DeflateConfig>,
+}
+
+// Not derived: with the `deflate` feature, compression is accepted by default.
+#[cfg_attr(not(feature = "deflate"), allow(clippy::derivable_impls))]
+impl Default for AcceptOptions {
+    fn default() -> Self {
+        Self {
+            protocol: None,
+            headers: Vec::new(),
+            #[cfg(feature = "deflate")]
+            deflate: Some(crate::deflate::DeflateConfig::low_memory()),
+        }
+    }
+}
+
+impl AcceptOptions {
+    /// Selects `protocol`, builder style.
+    pub fn with_protocol(mut self, protocol: impl Into<String>) -> Self {
+        self.protocol = Some(protocol.into());
+        self
+    }
+
+    /// Adds a header field to the `101` response, builder style.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets [`AcceptOptions::deflate`], builder style.
+    #[cfg(feature = "deflate")]
+    pub fn with_deflate(mut self, deflate: Option<crate::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
 }
 
 /// Headers that [`UpgradeRequest::accept`] writes itself.
@@ -360,17 +400,22 @@ impl UpgradeRequest {
         &self.request.leftover
     }
 
-    /// The `101 Switching Protocols` response that accepts this request
-    /// (RFC 6455 4.2.2 step 5): `Upgrade`, `Connection`,
-    /// `Sec-WebSocket-Accept`, the chosen subprotocol and extensions, then
-    /// the extra headers.
+    /// Accepts this request (RFC 6455 4.2.2 step 5): the `101 Switching
+    /// Protocols` response (`Upgrade`, `Connection`, `Sec-WebSocket-Accept`,
+    /// the chosen subprotocol and extensions, then the extra headers), and
+    /// the server's [`Connection`](crate::Connection) built with `config`,
+    /// speaking the negotiated extensions, with the bytes that followed the
+    /// request already fed.
     ///
-    /// Fails with [`HandshakeError::ProtocolNotOffered`] or
-    /// [`HandshakeError::ExtensionNotOffered`] if asked to select something
-    /// the client did not offer, [`HandshakeError::InvalidExtension`] if an
-    /// extension is not valid grammar, and [`HandshakeError::InvalidHeader`]
-    /// for an extra header with a bad name or value or one set here.
-    pub fn accept(&self, options: &AcceptOptions) -> Result<Vec<u8>, HandshakeError> {
+    /// Fails with [`HandshakeError::ProtocolNotOffered`] if asked to select a
+    /// subprotocol the client did not offer, and with
+    /// [`HandshakeError::InvalidHeader`] for an extra header with a bad name
+    /// or value or one set here.
+    pub fn accept(
+        &self,
+        options: &AcceptOptions,
+        config: Config,
+    ) -> Result<Accepted, HandshakeError> {
         if let Some(p) = &options.protocol {
             if !self.protocols.iter().any(|offered| offered == p) {
                 return Err(HandshakeError::ProtocolNotOffered {
@@ -378,22 +423,11 @@ impl UpgradeRequest {
                 });
             }
         }
-        for ext in &options.extensions {
-            ext.validate()?;
-            if !self
-                .extensions
-                .iter()
-                .any(|offered| offered.name.eq_ignore_ascii_case(&ext.name))
-            {
-                return Err(HandshakeError::ExtensionNotOffered {
-                    name: ext.name.clone(),
-                });
-            }
-        }
         for (name, value) in &options.headers {
             check_header(name, value)?;
             check_not_reserved(name, &ACCEPT_RESERVED)?;
         }
+        let (agreed, answer) = Agreed::from_offers(&self.extensions, options);
         let mut out = Vec::with_capacity(256);
         push_status_line(&mut out, 101);
         push_header(&mut out, "Upgrade", b"websocket");
@@ -406,18 +440,22 @@ impl UpgradeRequest {
         if let Some(p) = &options.protocol {
             push_header(&mut out, "Sec-WebSocket-Protocol", p.as_bytes());
         }
-        if !options.extensions.is_empty() {
+        if !answer.is_empty() {
             push_header(
                 &mut out,
                 "Sec-WebSocket-Extensions",
-                format_extensions(&options.extensions).as_bytes(),
+                format_extensions(&answer).as_bytes(),
             );
         }
         for (name, value) in &options.headers {
             push_header(&mut out, name, value.as_bytes());
         }
         out.extend_from_slice(b"\r\n");
-        Ok(out)
+        let connection = agreed.connection(Role::Server, config, None, self.leftover())?;
+        Ok(Accepted {
+            response: out,
+            connection,
+        })
     }
 
     /// A response that refuses the upgrade, e.g. 401 with
@@ -510,15 +548,20 @@ Sec-WebSocket-Version: 13\r\n\
         assert!(u.leftover().is_empty());
     }
 
+    /// The response bytes of an accept, or its error.
+    fn accept_bytes(
+        u: &UpgradeRequest,
+        options: &AcceptOptions,
+    ) -> Result<Vec<u8>, HandshakeError> {
+        u.accept(options, Config::default())
+            .map(|accepted| accepted.response)
+    }
+
     #[test]
     fn rfc6455_4_2_2_accept_response() {
         let u = upgrade(RFC_REQUEST);
-        let out = u
-            .accept(&AcceptOptions {
-                protocol: Some("chat".into()),
-                ..AcceptOptions::default()
-            })
-            .expect("accept");
+        let out =
+            accept_bytes(&u, &AcceptOptions::default().with_protocol("chat")).expect("accept");
         assert_eq!(
             out,
             b"HTTP/1.1 101 Switching Protocols\r\n\
@@ -531,48 +574,47 @@ Sec-WebSocket-Protocol: chat\r\n\
     }
 
     #[test]
+    fn rfc6455_4_2_2_accept_hands_over_a_connection_with_the_leftover() {
+        let mut request = RFC_REQUEST.to_vec();
+        request.extend_from_slice(FRAMES);
+        let u = upgrade(&request);
+        let mut accepted = u
+            .accept(&AcceptOptions::default(), Config::default())
+            .expect("accept");
+        let event = accepted
+            .connection
+            .poll_event()
+            .expect("an event")
+            .expect("valid");
+        assert_eq!(event, crate::Event::Message("Hi".into()));
+        assert_eq!(accepted.connection.role(), Role::Server);
+    }
+
+    #[test]
     fn rfc6455_4_2_2_accept_only_what_was_offered() {
         let u = upgrade(&request_with(
             &[],
-            &["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
+            &["Sec-WebSocket-Extensions: x-unknown, permessage-deflate; client_max_window_bits"],
         ));
-        let opts = |protocol: Option<&str>, ext: &str| AcceptOptions {
-            protocol: protocol.map(str::to_owned),
-            extensions: vec![ExtensionOffer::new(ext)],
-            headers: vec![],
-        };
         assert_eq!(
-            u.accept(&opts(Some("mqtt"), "permessage-deflate")),
+            accept_bytes(&u, &AcceptOptions::default().with_protocol("mqtt")),
             Err(HandshakeError::ProtocolNotOffered {
                 protocol: "mqtt".into()
             })
         );
-        assert_eq!(
-            u.accept(&opts(None, "x-other")),
-            Err(HandshakeError::ExtensionNotOffered {
-                name: "x-other".into()
-            })
-        );
-        let out = u
-            .accept(&opts(Some("superchat"), "permessage-deflate"))
-            .expect("accept");
+        let out =
+            accept_bytes(&u, &AcceptOptions::default().with_protocol("superchat")).expect("accept");
         let text = String::from_utf8(out).expect("ascii");
         assert!(text.contains("\r\nSec-WebSocket-Protocol: superchat\r\n"));
-        assert!(text.contains("\r\nSec-WebSocket-Extensions: permessage-deflate\r\n"));
-        assert!(matches!(
-            u.accept(&opts(None, "bad name")),
-            Err(HandshakeError::InvalidExtension { .. })
-        ));
+        // The unknown extension is never answered.
+        assert!(!text.contains("x-unknown"));
     }
 
     #[test]
     fn accept_extra_headers_validated() {
         let u = upgrade(RFC_REQUEST);
-        let with = |n: &str, v: &str| AcceptOptions {
-            headers: vec![(n.into(), v.into())],
-            ..AcceptOptions::default()
-        };
-        let out = u.accept(&with("Set-Cookie", "a=b")).expect("accept");
+        let with = |n: &str, v: &str| AcceptOptions::default().with_header(n, v);
+        let out = accept_bytes(&u, &with("Set-Cookie", "a=b")).expect("accept");
         assert!(out.ends_with(b"\r\nSet-Cookie: a=b\r\n\r\n"));
         for (n, v) in [
             ("X", "a\r\nInjected: 1"),
@@ -584,7 +626,7 @@ Sec-WebSocket-Protocol: chat\r\n\
         ] {
             assert!(
                 matches!(
-                    u.accept(&with(n, v)),
+                    accept_bytes(&u, &with(n, v)),
                     Err(HandshakeError::InvalidHeader { .. })
                 ),
                 "{n:?}: {v:?}"
