@@ -9,6 +9,10 @@
 //!   ([`weir_std`]) over any `Read + Write` stream.
 //! - [`event_loop`] (feature `mio`, on by default): the event-loop adapter
 //!   ([`weir_mio`]), many connections on one `mio::Poll`.
+//!
+//! Feature `deflate` (on by default) adds permessage-deflate (RFC 7692) to
+//! the core and to every adapter: clients offer it and servers accept it
+//! unless told otherwise (`weir::proto::deflate`).
 #![deny(missing_docs)]
 
 pub use weir_proto as proto;

@@ -114,5 +114,7 @@ pub use ws::{ConnId, Conns, Ws};
 /// The sans-IO core, for its types: configuration, messages, handshake
 /// options.
 pub use weir_proto;
+#[cfg(feature = "deflate")]
+pub use weir_proto::deflate::{DeflateConfig, DeflateParams};
 pub use weir_proto::handshake::{AcceptOptions, ClientOptions, HttpRequest, UpgradeRequest};
 pub use weir_proto::{CloseCode, Fragment, Message, MessageKind, PreparedMessage, Role, SendError};

@@ -141,6 +141,23 @@ impl<'a> Ws<'a> {
         self.conn()?.protocol.as_deref()
     }
 
+    /// The permessage-deflate parameters agreed in the opening handshake, if
+    /// compression is in use.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<weir_proto::deflate::DeflateParams> {
+        self.conn()?.core()?.deflate().copied()
+    }
+
+    /// Queues a message that is never compressed, even where permessage-deflate
+    /// is in use: for secrets; see
+    /// [`Connection::send_uncompressed`](weir_proto::Connection::send_uncompressed).
+    pub fn send_uncompressed(
+        &mut self,
+        message: impl Into<weir_proto::Message>,
+    ) -> Result<(), SendError> {
+        self.command(|core| core.send_uncompressed(message))
+    }
+
     /// Whether messages can be sent: the connection is open, this endpoint
     /// has not sent its Close, and `on_close` has not been delivered.
     pub fn is_open(&self) -> bool {

@@ -2,12 +2,13 @@
 //!
 //! `cargo run --release -p weir-std --example autobahn-server -- [PORT]`
 //! (default 9001): listens on 127.0.0.1:PORT, one thread per connection,
-//! echoes every message (text as text, binary as binary).
+//! echoes every message (text as text, binary as binary). permessage-deflate
+//! is accepted with context takeover both ways.
 
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-use weir_std::Config;
+use weir_std::{AcceptOptions, Config, DeflateConfig};
 
 fn main() -> std::io::Result<()> {
     let port: u16 = match std::env::args().nth(1) {
@@ -31,7 +32,10 @@ fn echo(stream: TcpStream) {
         .with_max_frame_size(64 << 20)
         .with_max_message_size(64 << 20)
         .with_max_send_queue(64 << 20);
-    let Ok(mut ws) = weir_std::accept_with(stream, config, |_| Ok(Default::default())) else {
+    // Context takeover both ways (the weir-mio testee runs the servers'
+    // default, no context takeover), so Autobahn covers both.
+    let options = AcceptOptions::default().with_deflate(Some(DeflateConfig::default()));
+    let Ok(mut ws) = weir_std::accept_with(stream, config, |_| Ok(options)) else {
         return;
     };
     while let Ok(message) = ws.read() {

@@ -68,6 +68,8 @@ pub use weir_proto::handshake::Rejection;
 
 /// The sans-IO core this crate drives.
 pub use weir_proto;
+#[cfg(feature = "deflate")]
+pub use weir_proto::deflate::{DeflateConfig, DeflateParams};
 pub use weir_proto::handshake::{
     AcceptOptions, ClientOptions, HandshakeError, HttpRequest, Response, UpgradeRequest,
 };

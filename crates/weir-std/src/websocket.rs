@@ -177,6 +177,17 @@ impl<S: Read + Write> WebSocket<S> {
         self.flush()
     }
 
+    /// Like [`WebSocket::send`], but never compressed, even where
+    /// permessage-deflate is in use: for secrets; see
+    /// [`Connection::send_uncompressed`](weir_proto::Connection::send_uncompressed).
+    pub fn send_uncompressed(&mut self, message: impl Into<Message>) -> Result<(), Error> {
+        self.check_not_finished()?;
+        self.conn
+            .send_uncompressed(message)
+            .map_err(map_send_error)?;
+        self.flush()
+    }
+
     /// Queues a whole message without writing it; [`WebSocket::flush`]
     /// writes everything queued. For batching many small messages into few
     /// writes.

@@ -60,6 +60,9 @@ pub(crate) struct WorkerLink {
 pub(crate) struct Shared {
     pub(crate) routes: Routes,
     pub(crate) config: Config,
+    /// The permessage-deflate terms of every accept.
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate: Option<weir_proto::deflate::DeflateConfig>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) workers: Vec<WorkerLink>,
     pub(crate) directory: RwLock<HashMap<ConnId, Socket>>,

@@ -146,6 +146,8 @@ pub struct ServerBuilder {
     http: Box<HttpFn>,
     workers: usize,
     config: Config,
+    #[cfg(feature = "deflate")]
+    deflate: Option<weir_proto::deflate::DeflateConfig>,
 }
 
 impl Default for ServerBuilder {
@@ -157,6 +159,8 @@ impl Default for ServerBuilder {
             http: Box::new(|_| HttpResponse::not_found()),
             workers: 1,
             config: Config::default().with_connection(connection),
+            #[cfg(feature = "deflate")]
+            deflate: Some(weir_proto::deflate::DeflateConfig::low_memory()),
         }
     }
 }
@@ -207,6 +211,19 @@ impl ServerBuilder {
         self
     }
 
+    /// The terms on which permessage-deflate (RFC 7692) is accepted, or
+    /// `None` to decline compression. They replace
+    /// [`AcceptOptions::deflate`] from [`WsHandler::on_open`]. Default
+    /// [`DeflateConfig::low_memory`](weir_proto::deflate::DeflateConfig::low_memory):
+    /// no context takeover either way, so an idle connection holds no
+    /// compression state, and a room broadcast is compressed once for all
+    /// its members.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, deflate: Option<weir_proto::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
     /// Binds the listening socket and sets up the workers. Nothing runs
     /// until [`Server::run`].
     pub fn build(self) -> io::Result<Server> {
@@ -237,6 +254,8 @@ impl ServerBuilder {
                 http: self.http,
             },
             config: self.config,
+            #[cfg(feature = "deflate")]
+            deflate: self.deflate,
             local_addr,
             workers: links,
             directory: Default::default(),
@@ -247,6 +266,16 @@ impl ServerBuilder {
     }
 }
 
+impl ServerBuilder {
+    /// The deflate terms, for `Debug`, with or without the feature.
+    fn deflate_terms(&self) -> &dyn fmt::Debug {
+        #[cfg(feature = "deflate")]
+        return &self.deflate;
+        #[cfg(not(feature = "deflate"))]
+        &"off"
+    }
+}
+
 impl fmt::Debug for ServerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerBuilder")
@@ -254,6 +283,7 @@ impl fmt::Debug for ServerBuilder {
             .field("routes", &self.routes)
             .field("workers", &self.workers)
             .field("config", &self.config)
+            .field("deflate", &self.deflate_terms())
             .finish_non_exhaustive()
     }
 }

@@ -77,6 +77,9 @@ pub(crate) struct Inner {
     /// (each held by a [`Reserved`] until the worker is done with it).
     pub(crate) queued: AtomicUsize,
     pub(crate) protocol: Mutex<Option<String>>,
+    /// The permessage-deflate parameters agreed, set once the `101` is sent.
+    #[cfg(feature = "deflate")]
+    pub(crate) deflate: Mutex<Option<weir_proto::deflate::DeflateParams>>,
     /// The rooms this connection is in; [`Shared::rooms`] is the other
     /// direction. Both change under the rooms lock.
     pub(crate) rooms: Mutex<BTreeSet<String>>,
@@ -104,6 +107,13 @@ impl Socket {
     /// [`WsHandler::on_open`](super::WsHandler::on_open) has returned).
     pub fn protocol(&self) -> Option<String> {
         lock(&self.inner.protocol).clone()
+    }
+
+    /// The permessage-deflate parameters agreed in the opening handshake, if
+    /// compression is in use (known once the connection is open).
+    #[cfg(feature = "deflate")]
+    pub fn deflate(&self) -> Option<weir_proto::deflate::DeflateParams> {
+        *lock(&self.inner.deflate)
     }
 
     /// Where the connection is in its life.
@@ -143,10 +153,21 @@ impl Socket {
     /// full: that is handled the same way, and reported to `on_error` under
     /// `Drop`.)
     pub fn send(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.send_with(message.into(), true)
+    }
+
+    /// Like [`Socket::send`], but never compressed, even where
+    /// permessage-deflate is in use: for secrets (tokens, keys) sent on a
+    /// connection that also carries data an attacker can choose. RFC 7692
+    /// section 8 explains the risk: compressed sizes can reveal the secret.
+    pub fn send_uncompressed(&self, message: impl Into<Message>) -> Result<(), SendError> {
+        self.send_with(message.into(), false)
+    }
+
+    fn send_with(&self, message: Message, may_compress: bool) -> Result<(), SendError> {
         if !self.is_open() {
             return Err(SendError::Closed);
         }
-        let message = message.into();
         let limit = self.inner.server.config.connection.max_send_queue;
         // Reserve first, then check, so that concurrent senders cannot all
         // pass the check: each sees the others' reservations.
@@ -159,7 +180,7 @@ impl Socket {
             }
             return Err(SendError::QueueFull { queued, limit });
         }
-        self.post(Command::Send(reserved, message));
+        self.post(Command::Send(reserved, message, may_compress));
         Ok(())
     }
 

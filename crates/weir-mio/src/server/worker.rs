@@ -38,8 +38,9 @@ use crate::{ConnId, ConnInfo, Conns, Error, EventLoop, Handler, Opened, Ws as Lo
 /// Work queued for a worker.
 pub(crate) enum Command {
     /// Send a message to one connection (from [`Socket::send`], which
-    /// reserved its bytes until the worker has run it).
-    Send(Reserved, Message),
+    /// reserved its bytes until the worker has run it), compressed where
+    /// permessage-deflate is in use unless the flag is off.
+    Send(Reserved, Message, bool),
     /// Send one encoded message to these connections of the worker.
     SendPrepared(Vec<ConnId>, PreparedMessage),
     /// Send one encoded message to every open connection of the worker (of
@@ -184,8 +185,14 @@ impl Worker {
         failures: &mut Vec<(Socket, SendError)>,
     ) {
         match command {
-            Command::Send(reserved, message) => {
-                self.deliver(reach, reserved.id(), failures, |ws| ws.send(message));
+            Command::Send(reserved, message, may_compress) => {
+                self.deliver(reach, reserved.id(), failures, |ws| {
+                    if may_compress {
+                        ws.send(message)
+                    } else {
+                        ws.send_uncompressed(message)
+                    }
+                });
                 // Only now: the mirror already counts the message.
                 drop(reserved);
             }
@@ -286,6 +293,8 @@ impl Handler for Worker {
                 buffered: Default::default(),
                 queued: Default::default(),
                 protocol: Default::default(),
+                #[cfg(feature = "deflate")]
+                deflate: Default::default(),
                 rooms: Default::default(),
                 server: Arc::clone(&self.server),
             }),
@@ -293,7 +302,12 @@ impl Handler for Worker {
         write(&self.server.directory).insert(socket.id(), socket.clone());
         let handler = self.server.routes.handler(route);
         match handler.on_open(&socket, request) {
-            Ok(options) => {
+            #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+            Ok(mut options) => {
+                #[cfg(feature = "deflate")]
+                {
+                    options.deflate = self.server.deflate.clone();
+                }
                 *lock(&socket.inner.protocol) = options.protocol.clone();
                 self.sockets.insert(socket.id(), socket);
                 Ok(options)
@@ -316,6 +330,10 @@ impl Handler for Worker {
                 Ordering::Acquire,
             );
             ws.set_buffered_mirror(Arc::clone(&socket.inner.buffered));
+            #[cfg(feature = "deflate")]
+            {
+                *lock(&socket.inner.deflate) = ws.deflate();
+            }
         }
         self.drain(ws);
     }
