@@ -15,7 +15,7 @@ use weir_proto::deflate::DeflateConfig;
 use weir_proto::handshake::{
     AcceptOptions, ClientHandshake, ClientOptions, Incoming, ServerHandshake,
 };
-use weir_proto::{Config, Connection, Message};
+use weir_proto::{Config, Connection};
 
 /// A message worth compressing: 1 KiB of JSON-like text.
 fn message() -> String {
@@ -60,7 +60,7 @@ fn connections(n: usize, deflate: Option<DeflateConfig>) -> Vec<Connection> {
         let Some(Ok(weir_proto::Event::Message(echo))) = server.poll_event() else {
             panic!("no message");
         };
-        server.send(Message::from(echo)).expect("echo");
+        server.send(echo).expect("echo");
         while server.poll_transmit().is_some() {}
     }
     servers

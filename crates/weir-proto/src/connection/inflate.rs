@@ -54,23 +54,25 @@ impl Connection {
                 left
             };
         let before = progress.out.len();
-        let (consumed, drained) = deflate
-            .inflate(progress, &input[..frame.buffered], input_complete, cap)
-            .map_err(|_| ProtocolError::InvalidCompressedData)?;
-        input.advance(consumed);
-        frame.buffered -= consumed;
-        if progress.produced > max as u64 {
-            return Err(ProtocolError::MessageTooBig {
-                len: progress.produced,
-                max,
-            });
-        }
+        let inflated = deflate.inflate(progress, &input[..frame.buffered], input_complete, cap);
+        // The checks run in the order the bytes arrive in, so that the error
+        // reported does not depend on how reads were cut: the text inflated
+        // so far (even before invalid data), then its size, then the data.
         if message.kind == MessageKind::Text {
             message
                 .utf8
                 .feed(&progress.out[before..])
                 .map_err(|_| ProtocolError::InvalidUtf8)?;
         }
+        if progress.produced > max as u64 {
+            return Err(ProtocolError::MessageTooBig {
+                len: progress.produced,
+                max,
+            });
+        }
+        let (consumed, drained) = inflated.map_err(|_| ProtocolError::InvalidCompressedData)?;
+        input.advance(consumed);
+        frame.buffered -= consumed;
         let message_done = input_complete && drained;
         let frame_over = frame_done && drained;
         if message_done && message.kind == MessageKind::Text {

@@ -121,9 +121,10 @@ struct IncomingMessage {
     parts: BytesMut,
     /// Streaming mode: whether a fragment of this message went out already.
     delivered_any: bool,
-    /// A compressed message: the inflated bytes and the inflater's progress.
+    /// A compressed message: the inflated bytes and the inflater's progress
+    /// (boxed: most connections spend most of their life between messages).
     #[cfg(feature = "deflate")]
-    inflating: Option<Inflating>,
+    inflating: Option<Box<Inflating>>,
 }
 
 impl Connection {

@@ -206,7 +206,9 @@ impl Deflate {
     /// `progress.out` up to `cap` bytes in all.
     ///
     /// Returns how many bytes of `input` were taken (all of them once the
-    /// stream ended), and whether everything that has arrived is out.
+    /// stream ended), and whether everything that has arrived is out. On
+    /// invalid data, what was inflated before the error is still in
+    /// `progress.out` (and counted), so that the caller can check it first.
     pub(crate) fn inflate(
         &mut self,
         progress: &mut Inflating,
@@ -227,23 +229,26 @@ impl Deflate {
             }
         });
         let before = progress.out.len();
-        let step = inflater.inflate(input, &mut progress.out, cap)?;
-        let mut consumed = step.consumed;
-        let mut drained = consumed == input.len() && progress.out.len() < cap;
-        if step.stream_end {
-            progress.stream_ended = true;
-            consumed = input.len();
-            drained = progress.out.len() < cap;
-        } else if drained && input_complete && progress.trailer_taken < TRAILER.len() {
-            let rest = &TRAILER[progress.trailer_taken..];
-            let step = inflater.inflate(rest, &mut progress.out, cap)?;
-            progress.trailer_taken += step.consumed;
-            progress.stream_ended = step.stream_end;
-            drained = progress.out.len() < cap
-                && (step.stream_end || progress.trailer_taken == TRAILER.len());
-        }
+        let result = (|| {
+            let step = inflater.inflate(input, &mut progress.out, cap)?;
+            let mut consumed = step.consumed;
+            let mut drained = consumed == input.len() && progress.out.len() < cap;
+            if step.stream_end {
+                progress.stream_ended = true;
+                consumed = input.len();
+                drained = progress.out.len() < cap;
+            } else if drained && input_complete && progress.trailer_taken < TRAILER.len() {
+                let rest = &TRAILER[progress.trailer_taken..];
+                let step = inflater.inflate(rest, &mut progress.out, cap)?;
+                progress.trailer_taken += step.consumed;
+                progress.stream_ended = step.stream_end;
+                drained = progress.out.len() < cap
+                    && (step.stream_end || progress.trailer_taken == TRAILER.len());
+            }
+            Ok((consumed, drained))
+        })();
         progress.produced += (progress.out.len() - before) as u64;
-        Ok((consumed, drained))
+        result
     }
 
     /// The message being inflated is over: reset or give back the inflater
