@@ -3,6 +3,10 @@
 // argument. Run by scripts/browser-test.sh, which builds and starts the
 // server: `node tests/browser/chat.test.mjs http://127.0.0.1:PORT/`.
 //
+// Both pages' sockets must have negotiated permessage-deflate (the server's
+// default), and a message of about 2 KiB, compressed both ways, must reach
+// the other tab whole.
+//
 // Every wait has a timeout, so a broken server fails the test instead of
 // hanging it. On failure each page's screenshot goes to target/browser-test/
 // and its text, console and WebSocket frames are printed. alice's page is
@@ -78,6 +82,28 @@ async function say(page, text) {
   await page.click('#send');
 }
 
+// The extensions the page's socket (the page script's global `ws`)
+// negotiated; fails unless they include permessage-deflate.
+async function assertDeflate(page, who) {
+  const extensions = await page.evaluate(() => ws?.extensions);
+  if (!/(^|,\s*)permessage-deflate\b/.test(extensions ?? '')) {
+    throw new Error(`${who}'s socket negotiated ${JSON.stringify(extensions)}, not permessage-deflate`);
+  }
+  console.log(`     ${who}'s socket: extensions "${extensions}"`);
+}
+
+// Waits until #log has a .msg line whose whole text is `text`.
+async function logHasExactly(page, text) {
+  await page.waitForFunction(
+    (text) => [...document.querySelectorAll('#log .msg')].some((m) => m.textContent === text),
+    text, { timeout: TIMEOUT },
+  );
+}
+
+// About 2 KiB of text, mixed UTF-8: well above weir's 128-byte threshold,
+// so the server compresses it (and Chromium compresses every message).
+const LONG = ('héllo wörld 😀 ' + 'the quick brown fox jumps over the lazy dog. ').repeat(33);
+
 let alice, bob;
 const checks = [
   ['both tabs load the page and the socket opens', async () => {
@@ -87,6 +113,10 @@ const checks = [
     await bob.goto(url, { timeout: TIMEOUT });
     await textIs(alice, 'status', 'open');
     await textIs(bob, 'status', 'open');
+  }],
+  ['both sockets negotiated permessage-deflate', async () => {
+    await assertDeflate(alice, 'alice');
+    await assertDeflate(bob, 'bob');
   }],
   ['alice joins lobby and sees count 1', async () => {
     await joinRoom(alice, 'alice', 'lobby');
@@ -106,6 +136,11 @@ const checks = [
   ['alice sees bob\'s answer', async () => {
     await say(bob, 'hi alice');
     await logHas(alice, 'msg', /^bob: hi alice$/);
+  }],
+  [`a long message (${Buffer.byteLength(LONG)} bytes) from alice reaches bob whole`, async () => {
+    await say(alice, LONG);
+    await logHasExactly(bob, `alice: ${LONG}`);
+    await logHasExactly(alice, `alice: ${LONG}`);
   }],
   ['bob leaves; alice sees the notice and count 1', async () => {
     await bob.click('#leave');

@@ -158,10 +158,10 @@ impl Connection {
     /// buffered. Returns the payload length as a `usize`.
     ///
     /// A compressed message's limit applies to its inflated bytes, as they
-    /// come out of the inflater; its compressed bytes are only kept from
-    /// running on forever, with room for deflate's worst-case growth on
-    /// incompressible data (5 bytes per stored block, at most 1 in 1,000 with
-    /// zlib's blocks of 16 KiB or more).
+    /// come out of the inflater; its compressed frames and messages get room
+    /// for deflate's growth on incompressible data (see
+    /// `with_deflate_growth`), so that what fits uncompressed also fits
+    /// compressed.
     fn check_size_limits(
         &self,
         header: &FrameHeader,
@@ -172,7 +172,12 @@ impl Connection {
             max: self.config.max_frame_size,
         };
         let len = usize::try_from(header.payload_len).map_err(|_| too_big.clone())?;
-        if len > self.config.max_frame_size {
+        let max_frame = if compressed {
+            with_deflate_growth(self.config.max_frame_size)
+        } else {
+            self.config.max_frame_size
+        };
+        if len > max_frame {
             return Err(too_big);
         }
         if !header.opcode.is_control() {
@@ -180,7 +185,7 @@ impl Connection {
             let total = before.saturating_add(header.payload_len);
             let max = self.config.max_message_size as u64;
             let wire_max = if compressed {
-                max.saturating_add(max / 1024).saturating_add(1024)
+                with_deflate_growth(self.config.max_message_size) as u64
             } else {
                 max
             };
@@ -350,6 +355,16 @@ impl Connection {
             deflate.release_receive();
         }
     }
+}
+
+/// A size limit with room for deflate's growth on incompressible data. In
+/// stored blocks that is 5 bytes per block, but a compressor may also use
+/// fixed Huffman codes, of up to 9 bits per byte (zlib-ng's and zlib-rs's
+/// fastest level does): so an eighth, plus a little for the ends. The
+/// compressed bytes are inflated as they arrive, not buffered, so this
+/// costs no memory.
+fn with_deflate_growth(limit: usize) -> usize {
+    limit.saturating_add(limit / 8).saturating_add(1024)
 }
 
 /// RFC 6455 section 5.1: "The server MUST close the connection upon

@@ -56,11 +56,13 @@ impl Connection {
             .as_deref_mut()
             .filter(|d| may_compress && d.compresses(message.len()))
         {
-            let payload = deflate
-                .compress(message.payload(), true)
+            let compressed = deflate
+                .compress_message(message.payload())
                 .map_err(|_| SendError::CompressionFailed)?;
-            self.queue_frame(true, RSV1, opcode, &payload);
-            return Ok(());
+            if let Some(payload) = compressed {
+                self.queue_frame(true, RSV1, opcode, &payload);
+                return Ok(());
+            }
         }
         self.queue_frame(true, 0, opcode, message.payload());
         Ok(())
@@ -83,14 +85,16 @@ impl Connection {
             .as_deref_mut()
             .filter(|d| prepared.may_compress() && d.compresses(message.len()))
         {
-            let payload = if self.mask_keys.is_some() {
-                deflate.compress(message.payload(), true)
+            let compressed = if self.mask_keys.is_some() {
+                deflate.compress_message(message.payload())
             } else {
                 deflate.compress_shared(message.payload(), prepared.shared_compressed())
             }
             .map_err(|_| SendError::CompressionFailed)?;
-            self.queue_frame(true, RSV1, opcode, &payload);
-            return Ok(());
+            if let Some(payload) = compressed {
+                self.queue_frame(true, RSV1, opcode, &payload);
+                return Ok(());
+            }
         }
         if self.mask_keys.is_some() {
             self.queue_frame(true, 0, opcode, message.payload());

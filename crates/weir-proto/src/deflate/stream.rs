@@ -168,16 +168,35 @@ impl Deflate {
         Ok(end_of_message(out))
     }
 
+    /// A whole message's payload, compressed; or `None` when compression
+    /// did not make it smaller and this side resets its compressor after
+    /// every message, so that it can go uncompressed at no cost to the
+    /// peer's window (with context takeover, the compressed form must go:
+    /// the compressor's history already holds the message). Incompressible
+    /// data then never grows past a size limit the peer set for it.
+    pub(crate) fn compress_message(
+        &mut self,
+        data: &[u8],
+    ) -> Result<Option<Bytes>, CompressFailed> {
+        let out = self.compress(data, true)?;
+        Ok(self.worth_sending(out, data.len()))
+    }
+
+    fn worth_sending(&self, compressed: Bytes, original: usize) -> Option<Bytes> {
+        (compressed.len() < original || !self.own_no_context_takeover()).then_some(compressed)
+    }
+
     /// The payload of `prepared` compressed for this connection, from
     /// `shared` when a fresh compressor with this connection's key made it,
-    /// or by this connection's own compressor otherwise.
+    /// or by this connection's own compressor otherwise; `None` to send it
+    /// uncompressed, as for [`Deflate::compress_message`].
     pub(crate) fn compress_shared(
         &mut self,
         payload: &Bytes,
         shared: &std::sync::OnceLock<SharedCompressed>,
-    ) -> Result<Bytes, CompressFailed> {
+    ) -> Result<Option<Bytes>, CompressFailed> {
         if !self.own_no_context_takeover() {
-            return self.compress(payload, true);
+            return self.compress_message(payload);
         }
         let key = self.compressor_key();
         let made = shared.get_or_init(|| {
@@ -194,9 +213,9 @@ impl Deflate {
             }
         });
         if made.key == key {
-            Ok(made.payload.clone())
+            Ok(self.worth_sending(made.payload.clone(), payload.len()))
         } else {
-            self.compress(payload, true)
+            self.compress_message(payload)
         }
     }
 

@@ -444,3 +444,59 @@ fn prepared_messages_are_compressed_once_where_valid() {
     server.send_prepared(&secret).unwrap();
     assert_eq!(frames_of(&drain(server))[0].0, 0);
 }
+
+/// Bytes that deflate cannot shrink.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1d_u64;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn incompressible_messages_go_uncompressed_where_the_window_allows() {
+    let data = Message::Binary(noise(4096).into());
+    let local = DeflateConfig::default();
+    let reset = DeflateParams {
+        server_no_context_takeover: true,
+        ..DeflateParams::default()
+    };
+    let mut server = deflating(Role::Server, Config::default(), reset, &local);
+    server.send(data.clone()).unwrap();
+    assert_eq!(frames_of(&drain(&mut server))[0].0, 0, "sent as it is");
+    server.send(Message::from("x".repeat(4096))).unwrap();
+    assert_eq!(frames_of(&drain(&mut server))[0].0, 0b100);
+    // With context takeover the compressor has seen it: it must go compressed.
+    let mut keeps = deflating(
+        Role::Server,
+        Config::default(),
+        DeflateParams::default(),
+        &local,
+    );
+    keeps.send(data).unwrap();
+    let frames = frames_of(&drain(&mut keeps));
+    assert_eq!(frames[0].0, 0b100);
+    assert!(frames[0].2.len() > 4096);
+}
+
+#[test]
+fn compressed_frames_may_grow_past_the_frame_limit_by_deflate_overhead() {
+    // What fits the limit uncompressed also fits it compressed.
+    let data = noise(64 << 10);
+    let payload = compressed(&data);
+    assert!(payload.len() > data.len());
+    let config = Config::default()
+        .with_max_frame_size(64 << 10)
+        .with_max_message_size(64 << 10);
+    let mut conn = server_with(config, DeflateParams::default())();
+    conn.receive(&to_server(0xc2, &payload));
+    assert_eq!(
+        conn.poll_event(),
+        Some(Ok(Event::Message(Message::Binary(data.into()))))
+    );
+}
