@@ -14,11 +14,26 @@ set -uo pipefail
 
 SECONDS_EACH=${1:?usage: run.sh SECONDS [TARGET...]}
 shift
-ALL_TARGETS=(frame_server frame_client handshake_request handshake_response roundtrip utf8)
+ALL_TARGETS=(frame_server frame_client handshake_request handshake_response roundtrip utf8
+    deflate_frames deflate_negotiation)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 
 cd "$(dirname "$0")"
 TOOLCHAIN=${FUZZ_TOOLCHAIN:-+nightly}
+
+# cargo-fuzz needs nightly for -Zsanitizer (the machine image has it). If it
+# is missing, install it; where no toolchain can be fetched, fall back to
+# stable with RUSTC_BOOTSTRAP=1, which accepts the same -Z flags.
+if ! cargo "$TOOLCHAIN" --version >/dev/null 2>&1; then
+    echo "run.sh: no $TOOLCHAIN toolchain: installing nightly" >&2
+    if rustup toolchain install nightly --profile minimal >&2; then
+        TOOLCHAIN=+nightly
+    else
+        echo "run.sh: could not install nightly: using stable with RUSTC_BOOTSTRAP=1" >&2
+        TOOLCHAIN=+stable
+        export RUSTC_BOOTSTRAP=1
+    fi
+fi
 
 if ! cargo "$TOOLCHAIN" fuzz --version >/dev/null 2>&1; then
     echo "run.sh: installing cargo-fuzz" >&2

@@ -19,6 +19,7 @@ use weir_proto::handshake::{
     AcceptOptions, ClientHandshake, ClientOptions, HandshakeError, Incoming, ServerHandshake,
     DEFAULT_MAX_HEADER_BYTES,
 };
+use weir_proto::Config;
 
 #[derive(Debug, PartialEq)]
 enum Summary {
@@ -163,6 +164,9 @@ fn check_accept(u: &weir_proto::handshake::UpgradeRequest) {
         }
     }
     let chosen = protocols.first().cloned();
+    // The client's default offer of permessage-deflate is the most
+    // permissive one, so whatever the server answered to the fuzzed offers
+    // must pass it (deflate_negotiation checks answers to exact offers).
     let options = ClientOptions {
         protocols,
         ..Default::default()
@@ -170,18 +174,22 @@ fn check_accept(u: &weir_proto::handshake::UpgradeRequest) {
     let (mut client, _) =
         ClientHandshake::with_key("ws://example.com/", options, nonce).expect("client handshake");
     assert_eq!(client.key(), u.key());
-    let answer = u
-        .accept(&AcceptOptions {
-            protocol: chosen.clone(),
-            ..Default::default()
-        })
+    let accepted = u
+        .accept(
+            &AcceptOptions {
+                protocol: chosen.clone(),
+                ..Default::default()
+            },
+            Config::default(),
+        )
         .expect("accept with an offered protocol");
     let response = client
-        .receive(&answer)
+        .receive(&accepted.response)
         .expect("the server's 101 is valid")
         .expect("the server's 101 is complete");
     assert_eq!(response.status(), 101);
     assert_eq!(response.protocol(), chosen.as_deref());
+    assert_eq!(response.deflate(), accepted.connection.deflate());
     assert!(response.leftover().is_empty());
 }
 

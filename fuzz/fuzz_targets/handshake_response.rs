@@ -15,20 +15,20 @@
 
 use libfuzzer_sys::fuzz_target;
 use weir_fuzz::alloc;
+use weir_proto::deflate::DeflateConfig;
 use weir_proto::handshake::{
-    accept_key, ClientHandshake, ClientOptions, ExtensionOffer, HandshakeError, Response,
-    DEFAULT_MAX_HEADER_BYTES,
+    accept_key, ClientHandshake, ClientOptions, HandshakeError, Response, DEFAULT_MAX_HEADER_BYTES,
 };
 
 /// The nonce of RFC 6455 4.1's example ("AQIDBAUGBwgJCgsMDQ4PEA==").
 const NONCE: [u8; 16] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
 
 fn client(limit_arg: usize) -> ClientHandshake {
+    // The default DeflateConfig offers `permessage-deflate;
+    // client_max_window_bits`, as browsers do.
     let options = ClientOptions {
         protocols: vec!["chat".into(), "superchat".into()],
-        extensions: vec![
-            ExtensionOffer::new("permessage-deflate").with_param("client_max_window_bits", None)
-        ],
+        deflate: Some(DeflateConfig::default()),
         max_header_bytes: limit_arg,
         ..Default::default()
     };

@@ -3,14 +3,21 @@
 //! role in arbitrary reads; the receiver must report exactly what was sent.
 //! Then the receiver's answer (pongs, the Close echo) goes back, and both
 //! ends must agree that the connection is closed.
+//!
+//! The input may have the two ends negotiate permessage-deflate (through a
+//! real handshake, see `weir_fuzz::negotiated`) with parameters, level and
+//! threshold of its choice: then messages at or over the threshold and
+//! fragmented ones go compressed, with context takeover or without, and the
+//! same oracle must hold.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
+use weir_fuzz::negotiated;
 use weir_proto::{
-    CloseCode, CloseFrame, Config, Connection, Event, Message, MessageKind, Role, SendError, State,
-    MAX_CLOSE_REASON,
+    CloseCode, CloseFrame, Config, Connection, Event, Message, MessageKind, PreparedMessage, Role,
+    SendError, State, MAX_CLOSE_REASON,
 };
 
 #[derive(Arbitrary, Debug)]
@@ -28,15 +35,78 @@ enum Op {
     },
     Ping(Vec<u8>),
     Pong(Vec<u8>),
+    /// `send_uncompressed`: never compressed, even with deflate.
+    Uncompressed(Vec<u8>),
+    /// One `PreparedMessage` sent 1 to 3 times: with deflate and no context
+    /// takeover on the sender's side, the copies after the first reuse the
+    /// compressed form made once for every connection.
+    Prepared(String, u8),
+}
+
+/// permessage-deflate: the parameters (see `negotiated::params`), the
+/// sender's compression level (0 to 9) and threshold.
+#[derive(Arbitrary, Debug)]
+struct Deflate {
+    server_no_context_takeover: bool,
+    client_no_context_takeover: bool,
+    window_bits: u8,
+    level: u8,
+    threshold: u8,
 }
 
 #[derive(Arbitrary, Debug)]
 struct Input {
     sender_is_client: bool,
     streaming: bool,
+    deflate: Option<Deflate>,
     ops: Vec<Op>,
     close: Option<(u16, String)>,
     reads: Vec<u16>,
+}
+
+/// The sender and the receiver, with deflate negotiated if asked.
+fn connections(
+    deflate: &Option<Deflate>,
+    (sender_role, receiver_role): (Role, Role),
+    receiver_config: Config,
+) -> (Connection, Connection) {
+    let Some(d) = deflate else {
+        return (
+            Connection::with_mask_seed(sender_role, Config::default(), [3; 32]),
+            Connection::with_mask_seed(receiver_role, receiver_config, [4; 32]),
+        );
+    };
+    let params = negotiated::params(
+        d.server_no_context_takeover,
+        d.client_no_context_takeover,
+        d.window_bits,
+    );
+    let level = d.level % 10;
+    let threshold = d.threshold as usize;
+    match sender_role {
+        Role::Client => {
+            let (client, server) = negotiated::pair(
+                params,
+                level,
+                threshold,
+                Config::default(),
+                receiver_config,
+                [3; 32],
+            );
+            (client, server)
+        }
+        Role::Server => {
+            let (client, server) = negotiated::pair(
+                params,
+                level,
+                threshold,
+                receiver_config,
+                Config::default(),
+                [4; 32],
+            );
+            (server, client)
+        }
+    }
 }
 
 /// What the receiver should report, with fragments of a message joined.
@@ -151,9 +221,12 @@ fuzz_target!(|input: Input| {
     } else {
         (Role::Server, Role::Client)
     };
-    let mut sender = Connection::with_mask_seed(sender_role, Config::default(), [3; 32]);
     let receiver_config = Config::default().with_streaming(input.streaming);
-    let mut receiver = Connection::with_mask_seed(receiver_role, receiver_config, [4; 32]);
+    let (mut sender, mut receiver) = connections(
+        &input.deflate,
+        (sender_role, receiver_role),
+        receiver_config,
+    );
 
     let mut expected = Vec::new();
     for op in input.ops {
@@ -214,6 +287,19 @@ fuzz_target!(|input: Input| {
             Op::Pong(p) => {
                 let p = control(&mut sender, false, p);
                 expected.push(Seen::Pong(p));
+            }
+            Op::Uncompressed(b) => {
+                sender
+                    .send_uncompressed(b.clone())
+                    .expect("send uncompressed");
+                expected.push(Seen::Message(Message::from(b)));
+            }
+            Op::Prepared(s, times) => {
+                let prepared = PreparedMessage::new(s.as_str());
+                for _ in 0..times % 3 + 1 {
+                    sender.send_prepared(&prepared).expect("send prepared");
+                    expected.push(Seen::Message(Message::from(s.clone())));
+                }
             }
         }
     }

@@ -9,10 +9,18 @@
 //! | 1 | auto_pong off |
 //! | 2 | tiny limits (frame 64, message 256, send queue 128) instead of 4096 / 8192 / 1024 |
 //! | 3 | this endpoint calls `close(1000)` before anything arrives |
+//! | 4 | permessage-deflate negotiated (context takeover, 15-bit windows) |
 //! | 5-7 | how many read-size bytes follow |
+//!
+//! With deflate negotiated, everything is checked as without, except the
+//! comparison with the reference model (RFC 6455 only, so RSV1 is an error
+//! to it), made only when no text or binary frame carries RSV1 alone: on
+//! such streams negotiating deflate must change nothing. Compressed
+//! messages get their own target, deflate_frames.
 
 use bytes::Bytes;
-use weir_proto::frame::MAX_HEADER_LEN;
+use weir_proto::deflate::DeflateParams;
+use weir_proto::frame::{FrameHeader, OpCode, MAX_HEADER_LEN};
 use weir_proto::{
     CloseCode, CloseFrame, Config, Connection, Event, Fragment, MessageKind, ProtocolError, Role,
     State, Utf8Bytes,
@@ -20,6 +28,7 @@ use weir_proto::{
 
 use crate::alloc;
 use crate::chunks;
+use crate::negotiated::{self, ZLIB_RS_INFLATER};
 use crate::reference;
 
 /// Fixed masking seed: runs are deterministic.
@@ -29,11 +38,42 @@ const SEED: [u8; 32] = [7; 32];
 /// (clients) and 125 bytes of payload. MAX_HEADER_LEN covers the header.
 const MAX_CONTROL_FRAME: usize = MAX_HEADER_LEN + 125;
 
-type Events = Vec<Result<Event, ProtocolError>>;
+pub type Events = Vec<Result<Event, ProtocolError>>;
 
 struct Setup {
     config: Config,
     close_first: bool,
+    deflate: bool,
+}
+
+/// What the data frames of a stream ask of a connection with deflate, read
+/// from their headers alone. The walk goes on past frames a connection
+/// would reject, so both answers may say yes where a connection never gets
+/// that far.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// A text or binary frame has RSV1 set and no other RSV bit: with
+    /// deflate negotiated, it starts a compressed message.
+    pub compressed: bool,
+    /// A text or binary frame without RSV1 and without FIN: an uncompressed
+    /// message assembled from several frames.
+    pub uncompressed_fragmented: bool,
+}
+
+pub fn scan(data: &[u8]) -> Scan {
+    let mut scan = Scan::default();
+    let mut rest = data;
+    while let Ok(Some((header, header_len))) = FrameHeader::decode(rest) {
+        if matches!(header.opcode, OpCode::Text | OpCode::Binary) {
+            scan.compressed |= header.rsv == 0b100;
+            scan.uncompressed_fragmented |= header.rsv & 0b100 == 0 && !header.fin;
+        }
+        let len = usize::try_from(header.payload_len).unwrap_or(usize::MAX);
+        rest = rest
+            .get(header_len.saturating_add(len)..)
+            .unwrap_or_default();
+    }
+    scan
 }
 
 fn setup(flags: u8) -> Setup {
@@ -54,6 +94,22 @@ fn setup(flags: u8) -> Setup {
     Setup {
         config,
         close_first: flags & 8 != 0,
+        deflate: flags & 0x10 != 0,
+    }
+}
+
+/// A fresh connection for `role`: plain, or with deflate negotiated through
+/// a handshake.
+fn connection(role: Role, s: &Setup) -> Connection {
+    if !s.deflate {
+        return Connection::with_mask_seed(role, s.config.clone(), SEED);
+    }
+    let config = &s.config;
+    let params = DeflateParams::default();
+    let (client, server) = negotiated::pair(params, 1, 128, config.clone(), config.clone(), SEED);
+    match role {
+        Role::Client => client,
+        Role::Server => server,
     }
 }
 
@@ -76,9 +132,16 @@ fn max_capacity(config: &Config, largest_read: usize) -> usize {
 
 /// Bound on the heap a connection holds (measured by dropping it): its
 /// buffers as above, plus the parts of an unfinished message (non-streaming),
-/// at most `max_message_size`, doubled by growth.
-fn max_held(config: &Config, largest_read: usize) -> usize {
-    max_capacity(config, largest_read) + 2 * config.max_message_size + 1024
+/// at most `max_message_size`, doubled by growth; with deflate, also the
+/// inflater and the inflated part of a message (at most the limit + 1).
+fn max_held(s: &Setup, largest_read: usize) -> usize {
+    let config = &s.config;
+    let inflating = if s.deflate {
+        ZLIB_RS_INFLATER + config.max_message_size + 1
+    } else {
+        0
+    };
+    max_capacity(config, largest_read) + 2 * config.max_message_size + 1024 + inflating
 }
 
 struct Run {
@@ -97,7 +160,7 @@ struct Run {
 fn run(role: Role, s: &Setup, reads: &[&[u8]]) -> Run {
     let config = &s.config;
     let largest = chunks::largest(reads);
-    let mut conn = Connection::with_mask_seed(role, config.clone(), SEED);
+    let mut conn = connection(role, s);
     if s.close_first {
         conn.close(CloseCode::NORMAL, "")
             .expect("close on a fresh connection");
@@ -165,9 +228,9 @@ fn run(role: Role, s: &Setup, reads: &[&[u8]]) -> Run {
     };
     let held = alloc::held_by(conn);
     assert!(
-        held <= max_held(config, largest),
+        held <= max_held(s, largest),
         "the connection holds {held} heap bytes, over {}",
-        max_held(config, largest)
+        max_held(s, largest)
     );
     run
 }
@@ -217,7 +280,7 @@ fn normalized(events: Events) -> (Events, Option<Fragment>) {
 /// Checks that the streamed pieces of a text message, joined across any
 /// control frames between them, are always a valid UTF-8 prefix, and valid
 /// UTF-8 once the message ends.
-fn check_streamed_text(events: &Events) {
+pub fn check_streamed_text(events: &Events) {
     let mut text: Option<Vec<u8>> = None;
     for event in events {
         let Ok(Event::Fragment(f)) = event else {
@@ -243,7 +306,7 @@ fn check_streamed_text(events: &Events) {
 
 /// Compares two runs' events: equal, or in streaming mode equal once joined,
 /// with any message cut short by an error compared by prefix.
-fn assert_same_events(streaming: bool, shorter: &Events, longer: &Events, what: &str) {
+pub fn assert_same_events(streaming: bool, shorter: &Events, longer: &Events, what: &str) {
     if !streaming {
         assert_eq!(shorter, longer, "{what}");
         return;
@@ -353,14 +416,17 @@ pub fn check(role: Role, input: &[u8]) {
     let whole = run(role, &s, &[data]);
     let split = run(role, &s, &chunks::split(data, &sizes));
 
-    // 1. An independent model agrees with the whole-read run.
+    // 1. An independent model agrees with the whole-read run (with deflate
+    // negotiated: when nothing is compressed).
     let model = reference::receive(role, &s.config, data);
-    assert_same_events(
-        streaming,
-        &model.events,
-        &whole.events,
-        "model vs weir-proto",
-    );
+    if !s.deflate || !scan(data).compressed {
+        assert_same_events(
+            streaming,
+            &model.events,
+            &whole.events,
+            "model vs weir-proto",
+        );
+    }
     if streaming {
         check_streamed_text(&whole.events);
         check_streamed_text(&split.events);
