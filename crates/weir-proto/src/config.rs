@@ -23,14 +23,18 @@ pub struct Config {
     /// The largest frame payload accepted, in bytes. Default 16 MiB.
     ///
     /// Checked as soon as a header arrives, before any of the payload is
-    /// buffered; a larger frame fails the connection with 1009.
+    /// buffered; a larger frame fails the connection with 1009. Frames of a
+    /// compressed message may exceed it by deflate's growth on incompressible
+    /// data (an eighth): they are inflated as they arrive, not buffered.
     pub max_frame_size: usize,
     /// The largest message accepted, in bytes, summed over its fragments.
     /// Default 64 MiB.
     ///
     /// Checked at each frame header, before the frame's payload is buffered;
-    /// a larger message fails the connection with 1009. In streaming mode
-    /// nothing is buffered, so this can be raised freely.
+    /// a larger message fails the connection with 1009. A compressed message
+    /// (permessage-deflate) is held to it by its inflated bytes, while they
+    /// are inflated: the inflater never writes more than this plus one byte.
+    /// In streaming mode nothing is buffered, so this can be raised freely.
     pub max_message_size: usize,
     /// Answer pings with pongs automatically. Default on.
     ///
@@ -43,7 +47,8 @@ pub struct Config {
     /// arrive, instead of whole [`Message`](crate::Message)s. Default off.
     ///
     /// In streaming mode a message of any size passes through a buffer no
-    /// larger than one read.
+    /// larger than one read; a compressed one is inflated in pieces of at
+    /// most 16 KiB.
     pub streaming: bool,
     /// The send queue's high-water mark in bytes. Default 16 MiB.
     ///
