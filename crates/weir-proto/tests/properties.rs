@@ -1,6 +1,8 @@
 //! Properties of the whole connection, checked through the public API with
 //! proptest: what one role sends, the other receives exactly, however the
-//! bytes are cut into reads; and no input makes it panic.
+//! bytes are cut into reads; and no input makes it panic. With the `deflate`
+//! feature, the same round trips with permessage-deflate negotiated in every
+//! combination of parameters must give the same events.
 
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -12,6 +14,8 @@ use weir_proto::{
 #[derive(Clone, Debug)]
 enum Op {
     Whole(Message),
+    /// A whole message sent with `send_uncompressed`.
+    Uncompressed(Message),
     /// A message sent in pieces; text may be cut inside a character.
     Fragmented(MessageKind, Vec<Vec<u8>>),
     Ping(Vec<u8>),
@@ -30,11 +34,24 @@ fn cut(bytes: Vec<u8>, mut points: Vec<usize>) -> Vec<Vec<u8>> {
     pieces
 }
 
+/// Random bytes, or a short random pattern repeated (which compresses).
+fn payload() -> impl Strategy<Value = Vec<u8>> + Clone {
+    prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..300),
+        (prop::collection::vec(any::<u8>(), 1..12), 0..400usize)
+            .prop_map(|(unit, times)| unit.repeat(times)),
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
-    let payload = prop::collection::vec(any::<u8>(), 0..300);
+    let payload = payload();
     prop_oneof![
         ".{0,40}".prop_map(|s: String| Op::Whole(Message::from(s))),
+        ("[a-z{}\":, ]{1,12}", 0..60usize).prop_map(|(s, n)| Op::Whole(Message::from(s.repeat(n)))),
         payload.clone().prop_map(|b| Op::Whole(Message::from(b))),
+        payload
+            .clone()
+            .prop_map(|b| Op::Uncompressed(Message::from(b))),
         (".{0,40}", prop::collection::vec(any::<usize>(), 0..4)).prop_map(|(s, points)| {
             Op::Fragmented(MessageKind::Text, cut(s.into_bytes(), points))
         }),
@@ -55,15 +72,26 @@ fn peer(role: Role) -> Role {
     }
 }
 
-/// Sends `ops` from a `role` endpoint and returns the bytes and the events
-/// the peer should report for them.
+/// Sends `ops` from a `role` endpoint, then a Close, and returns the bytes
+/// and the events the peer should report for the ops.
 fn encode(role: Role, ops: &[Op]) -> (Vec<u8>, Vec<Event>) {
     let mut conn = Connection::with_mask_seed(role, Config::default(), [1; 32]);
+    let expected = send_ops(&mut conn, ops);
+    conn.close(CloseCode::NORMAL, "done").unwrap();
+    (drain(&mut conn), expected)
+}
+
+/// Queues `ops` on `conn`; returns the events the peer should report.
+fn send_ops(conn: &mut Connection, ops: &[Op]) -> Vec<Event> {
     let mut expected = Vec::new();
     for op in ops {
         match op {
             Op::Whole(message) => {
                 conn.send(message.clone()).unwrap();
+                expected.push(Event::Message(message.clone()));
+            }
+            Op::Uncompressed(message) => {
+                conn.send_uncompressed(message.clone()).unwrap();
                 expected.push(Event::Message(message.clone()));
             }
             Op::Fragmented(kind, pieces) => {
@@ -83,12 +111,16 @@ fn encode(role: Role, ops: &[Op]) -> (Vec<u8>, Vec<Event>) {
             }
         }
     }
-    conn.close(CloseCode::NORMAL, "done").unwrap();
+    expected
+}
+
+/// Everything `conn` has queued to write.
+fn drain(conn: &mut Connection) -> Vec<u8> {
     let mut bytes = Vec::new();
     while let Some(chunk) = conn.poll_transmit() {
         bytes.extend_from_slice(&chunk);
     }
-    (bytes, expected)
+    bytes
 }
 
 /// Feeds `bytes` to a fresh `role` endpoint in reads of the given sizes
@@ -100,6 +132,12 @@ fn receive(
     reads: &[usize],
 ) -> (Vec<Result<Event, ProtocolError>>, Connection) {
     let mut conn = Connection::with_mask_seed(role, config, [2; 32]);
+    let events = feed(&mut conn, bytes, reads);
+    (events, conn)
+}
+
+/// Feeds `bytes` to `conn` in reads of the given sizes (cycled).
+fn feed(conn: &mut Connection, bytes: &[u8], reads: &[usize]) -> Vec<Result<Event, ProtocolError>> {
     let mut events = Vec::new();
     let mut rest = bytes;
     let mut sizes = reads.iter().cycle();
@@ -116,7 +154,7 @@ fn receive(
             events.push(event);
         }
     }
-    (events, conn)
+    events
 }
 
 fn reads() -> impl Strategy<Value = Vec<usize>> {
@@ -225,4 +263,92 @@ fn joined(events: Vec<Result<Event, ProtocolError>>) -> Vec<Result<Event, Protoc
         out.push(event);
     }
     out
+}
+
+/// The same round trips with permessage-deflate negotiated through the real
+/// handshake, in every combination of the four parameters, levels and
+/// thresholds: the events must be those of a pair without compression.
+#[cfg(feature = "deflate")]
+mod deflate {
+    use super::*;
+    use weir_proto::deflate::DeflateConfig;
+    use weir_proto::handshake::{
+        AcceptOptions, ClientHandshake, ClientOptions, Incoming, ServerHandshake,
+    };
+
+    fn deflate_config() -> impl Strategy<Value = DeflateConfig> {
+        (
+            any::<bool>(),
+            any::<bool>(),
+            8u8..=15,
+            8u8..=15,
+            0u8..=9,
+            0usize..200,
+        )
+            .prop_map(
+                |(server_nct, client_nct, server_bits, client_bits, level, threshold)| {
+                    DeflateConfig::default()
+                        .with_no_context_takeover(server_nct, client_nct)
+                        .with_max_window_bits(server_bits, client_bits)
+                        .with_level(level)
+                        .with_threshold(threshold)
+                },
+            )
+    }
+
+    /// A client and a server connected through the handshake, with
+    /// compression as the two configurations negotiate it (`None`: off).
+    fn pair(
+        client: Option<DeflateConfig>,
+        server: Option<DeflateConfig>,
+    ) -> (Connection, Connection) {
+        let both = client.is_some() && server.is_some();
+        let options = ClientOptions::default().with_deflate(client);
+        let (mut handshake, request) =
+            ClientHandshake::with_key("ws://example.com/", options, [9; 16]).unwrap();
+        let Some(Incoming::Upgrade(upgrade)) = ServerHandshake::new().receive(&request).unwrap()
+        else {
+            panic!("not an upgrade");
+        };
+        let accept = AcceptOptions::default().with_deflate(server);
+        let accepted = upgrade.accept(&accept, Config::default()).unwrap();
+        let response = handshake.receive(&accepted.response).unwrap().unwrap();
+        let client = response
+            .connection_with_mask_seed(Config::default(), [4; 32])
+            .unwrap();
+        assert_eq!(client.deflate(), accepted.connection.deflate());
+        assert_eq!(client.deflate().is_some(), both);
+        (client, accepted.connection)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn compressed_round_trips_give_the_events_of_uncompressed_ones(
+            client in deflate_config(),
+            server in deflate_config(),
+            from_client: bool,
+            rounds in prop::collection::vec(prop::collection::vec(op(), 0..6), 1..4),
+            reads in reads(),
+        ) {
+            let (mut c, mut s) = pair(Some(client), Some(server));
+            let (mut plain_c, mut plain_s) = pair(None, None);
+            // Several rounds: context takeover carries history across them.
+            for ops in &rounds {
+                let ((sender, receiver), (plain_sender, plain_receiver)) = if from_client {
+                    ((&mut c, &mut s), (&mut plain_c, &mut plain_s))
+                } else {
+                    ((&mut s, &mut c), (&mut plain_s, &mut plain_c))
+                };
+                let expected: Vec<Result<Event, ProtocolError>> =
+                    send_ops(sender, ops).into_iter().map(Ok).collect();
+                let events = feed(receiver, &drain(sender), &reads);
+                prop_assert_eq!(&events, &expected);
+                send_ops(plain_sender, ops);
+                let plain_events = feed(plain_receiver, &drain(plain_sender), &reads);
+                prop_assert_eq!(events, plain_events);
+            }
+        }
+    }
 }
