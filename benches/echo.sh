@@ -1,52 +1,109 @@
 #!/usr/bin/env bash
 # Echo load test: weir's servers against tungstenite, tokio-tungstenite and
-# fastwebsockets, under the same load from benches/echo's `loadgen`.
+# fastwebsockets, and, with permessage-deflate, against yawc and Node's ws,
+# under the same load from benches/echo's `loadgen`.
 #
 #   bash benches/echo.sh [--seconds T] [--quick] [--inflight K] [--idle N]
+#                        [--rounds R] [--workload C:S[:MODE]]...
 #
 #   --seconds T   seconds per server and workload (default 10)
-#   --quick       2 seconds per workload, 200 idle connections (CI smoke)
+#   --quick       2 seconds per workload, 200 idle connections, 1 round, no
+#                 waiting for a quiet machine (CI smoke)
 #   --inflight K  messages in flight per connection (default 8)
-#   --idle N      idle connections for the memory test (default 1000;
-#                 0 skips the test)
-#   --workload C:S  run only this workload, C connections x S-byte messages
-#                 (repeatable; default 100:20 and 10:16384)
+#   --idle N      idle connections for the memory tests (default 1000;
+#                 0 skips them)
+#   --rounds R    run every server R times, interleaved (round 1 runs every
+#                 workload and server, then round 2, ...); tables show the
+#                 median of each column and the range of CPU per message
+#                 (default 1)
+#   --workload C:S[:MODE]  run only this workload, C connections x S-byte
+#                 messages (repeatable; default 100:20, 10:16384 and
+#                 100:1024:deflate). MODE:
+#                   (none)   binary messages, no compression offered; servers
+#                            weir-mio, weir-std, tungstenite,
+#                            tokio-tungstenite, fastwebsockets,
+#                            weir-std-batched
+#                   json     S bytes of JSON text, no compression offered;
+#                            the same servers
+#                   deflate  S bytes of JSON text, the load generator offers
+#                            permessage-deflate (`client_max_window_bits`,
+#                            as weir's clients) and fails if a server
+#                            declines; servers weir-mio (default
+#                            DeflateConfig::low_memory(): no context
+#                            takeover), weir-mio-takeover
+#                            (DeflateConfig::default()), yawc and
+#                            yawc-takeover (the same two set-ups), node-ws
+#                            and node-ws-takeover (Node's ws, likewise; run
+#                            when `node` is installed: `npm ci` in
+#                            benches/node the first time)
 #
-# Builds benches/echo in release, then for each workload runs every server
-# in turn, each freshly started: server pinned to CPU 0, load generator to
-# CPU 1 (`taskset -c`, when the machine has two CPUs or more). Prints one
-# Markdown table per workload, with ratios to weir-mio, and one for idle
-# connections. "other CPU %" is what the rest of the machine used during a
-# run (all CPUs, minus server and load generator): above a few %, the run was
-# disturbed. Before each run the script waits (up to 30 s) for the machine
-# to be quiet (not with --quick). Exits non-zero if any run failed (e.g. a wrong echo).
+# Builds benches/echo in release, then for each round and workload runs
+# every server in turn, each freshly started: server pinned to CPU 0, load
+# generator to CPU 1 (`taskset -c`, when the machine has two CPUs or more).
+# Prints one Markdown table per workload, with ratios to weir-mio: server
+# CPU per echoed message as user, system and total; for every workload the
+# bytes on the wire per message each way and the ratio payload / wire (what
+# compression saved; frame headers and masks included), and what
+# permessage-deflate was agreed. "other CPU %" is what the rest of the
+# machine used during a run (all CPUs, minus server and load generator):
+# above a few %, the run was disturbed. Before each run the script waits (up
+# to 30 s) for the machine to be quiet (not with --quick).
+#
+# Idle memory (VmRSS growth per connection, N connections held open):
+# without compression, after the handshake only, for the first set of
+# servers (when a workload without MODE or with json runs); with deflate
+# (when a deflate workload runs), each connection first exchanges one
+# compressed S-byte JSON message, then sits idle, for the deflate servers
+# and for weir-mio with compression not offered ("weir-mio-off", the same
+# exchange uncompressed), the baseline of the "vs off" column. Before the
+# idle connections, one connection makes the same exchange and closes
+# ("warm-up": what a server allocates once, e.g. per-thread compressor
+# pools, is reported apart and not spread over the connections).
+# Exits non-zero if any run failed (e.g. a wrong echo).
 set -euo pipefail
 
 seconds=10
 inflight=8
 idle=1000
 quick=0
+rounds=1
 only=()
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
         --inflight) inflight="$2"; shift 2 ;;
         --idle) idle="$2"; shift 2 ;;
-        --quick) quick=1; seconds=2; idle=200; shift ;;
+        --rounds) rounds="$2"; shift 2 ;;
+        --quick) quick=1; seconds=2; idle=200; rounds=1; shift ;;
         --workload) only+=("$2"); shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,62p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
 
-servers=(weir-mio weir-std tungstenite tokio-tungstenite fastwebsockets weir-std-batched)
+plain_servers=(weir-mio weir-std tungstenite tokio-tungstenite fastwebsockets weir-std-batched)
 # weir-std-batched is a variant of weir-std (`write` instead of `send`: the
 # echoes of one read leave in one write), listed last, outside the comparison.
-# connections:size
-workloads=("100:20" "10:16384")
+deflate_servers=(weir-mio weir-mio-takeover yawc yawc-takeover node-ws node-ws-takeover)
+# connections:size[:mode]
+workloads=("100:20" "10:16384" "100:1024:deflate")
 if [ "${#only[@]}" -gt 0 ]; then
     workloads=("${only[@]}")
 fi
+plain_idle=0
+deflate_idle=0
+deflate_idle_size=""
+for workload in "${workloads[@]}"; do
+    if ! [[ "$workload" =~ ^[0-9]+:[0-9]+(:json|:deflate)?$ ]]; then
+        echo "bad workload: $workload (C:S, C:S:json or C:S:deflate)" >&2
+        exit 2
+    fi
+    IFS=: read -r conns size mode <<<"$workload"
+    case "${mode:-}" in
+        "" | json) plain_idle=1 ;;
+        deflate) deflate_idle=1; deflate_idle_size="${deflate_idle_size:-$size}" ;;
+    esac
+done
 
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
@@ -55,6 +112,24 @@ cargo build --release -q -p weir-bench-echo
 target_dir="$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
     | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 bin="${target_dir:-$here/target}/release"
+
+# Node's ws, for the deflate workload: installed from benches/node's lock
+# file the first time.
+node_note=""
+if [ "$deflate_idle" = 1 ]; then
+    if ! command -v node >/dev/null; then
+        node_note="node-ws skipped: node is not installed"
+    elif [ ! -d "$here/node/node_modules/ws" ]; then
+        echo "installing Node's ws (npm ci in benches/node)..." >&2
+        if ! (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error >&2); then
+            node_note="node-ws skipped: npm ci failed in benches/node"
+        fi
+    fi
+    if [ -n "$node_note" ]; then
+        echo "$node_note" >&2
+        deflate_servers=(weir-mio weir-mio-takeover yawc yawc-takeover)
+    fi
+fi
 
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
     pin_server=(taskset -c 0)
@@ -81,11 +156,25 @@ port=$((20000 + RANDOM % 20000))
 failed=0
 
 # start_server NAME: starts it on a fresh port; sets server_pid and port.
+# NAME-takeover runs NAME's server with the argument `takeover`;
+# weir-mio-off is weir-mio (the load generator does not offer compression).
 start_server() {
+    local name="$1" arg=""
     port=$((port + 1))
-    "${pin_server[@]}" "$bin/echo-$1" "$port" >"$work/server.log" 2>&1 &
+    case "$name" in
+        *-takeover) name="${name%-takeover}"; arg=takeover ;;
+        weir-mio-off) name=weir-mio ;;
+    esac
+    local cmd
+    if [ "$name" = node-ws ]; then
+        cmd=(node "$here/node/echo-ws.js" "$port")
+    else
+        cmd=("$bin/echo-$name" "$port")
+    fi
+    [ -n "$arg" ] && cmd+=("$arg")
+    "${pin_server[@]}" "${cmd[@]}" >"$work/server.log" 2>&1 &
     server_pid=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 200); do
         grep -q listening "$work/server.log" 2>/dev/null && return 0
         sleep 0.05
     done
@@ -115,22 +204,6 @@ busy_ticks() {
     awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
-# wait_quiet: waits (at most 60 s) until no other process uses over 10 % of
-# a CPU, so that runs do not overlap other work on the machine.
-wait_quiet() {
-    [ "$quick" = 1 ] && return 0
-    for _ in $(seq 30); do
-        [ -z "$(busy_processes)" ] && return 0
-        sleep 1
-    done
-    echo "  (machine still busy; measuring anyway)" >&2
-}
-
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
-    "kernel $(uname -r)"
-echo "pinning: $pinning; $inflight messages in flight per connection;" \
-    "$seconds s per run"
 # busy_processes: processes that used over 10 % of a CPU in the last second.
 busy_processes() {
     snapshot() {
@@ -153,81 +226,118 @@ busy_processes() {
             printf "%s (pid %s, %d%% CPU) ", $2, $1, ($3 - before[$1]) * 100 / hz }
     ' "$work/cpu-a" "$work/cpu-b"
 }
+
+# wait_quiet: waits (at most 30 s) until no other process uses over 10 % of
+# a CPU, so that runs do not overlap other work on the machine.
+wait_quiet() {
+    [ "$quick" = 1 ] && return 0
+    for _ in $(seq 30); do
+        [ -z "$(busy_processes)" ] && return 0
+        sleep 1
+    done
+    echo "  (machine still busy; measuring anyway)" >&2
+}
+
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
+    "kernel $(uname -r)"
+echo "pinning: $pinning; $inflight messages in flight per connection;" \
+    "$seconds s per run; $rounds round(s), interleaved"
+if command -v node >/dev/null; then
+    echo "node $(node --version)$( [ -f "$here/node/node_modules/ws/package.json" ] \
+        && sed -n 's/^ *"version": "\([^"]*\)".*/, ws \1/p' "$here/node/node_modules/ws/package.json")"
+fi
+[ -n "$node_note" ] && echo "$node_note"
 busy="$(busy_processes)"
 if [ -n "$busy" ]; then
     echo "WARNING: other busy processes at the start: $busy"
 fi
 echo
 
-for workload in "${workloads[@]}"; do
-    conns="${workload%%:*}"
-    size="${workload##*:}"
-    rows="$work/rows-$conns-$size"
-    : >"$rows"
-    for server in "${servers[@]}"; do
-        wait_quiet
-        start_server "$server"
-        echo "running $server: $conns connections x $size B..." >&2
-        machine_before="$(busy_ticks)"
-        run_start="$(date +%s.%N)"
-        if ! line="$("${pin_load[@]}" "$bin/loadgen" --url "ws://127.0.0.1:$port/" \
-            --connections "$conns" --size "$size" --inflight "$inflight" \
-            --seconds "$seconds" --server-pid "$server_pid" --label "$server" \
-            2>"$work/loadgen.err" | grep '^RESULT')"; then
-            echo "  $server FAILED:" >&2
+# run_load ROUND WORKLOAD SERVER: one load run; appends a row to the
+# workload's rows file.
+run_load() {
+    local round="$1" workload="$2" server="$3"
+    local conns size mode
+    IFS=: read -r conns size mode <<<"$workload"
+    local flags=()
+    case "${mode:-}" in
+        json) flags=(--json) ;;
+        deflate) flags=(--json --deflate) ;;
+    esac
+    wait_quiet
+    start_server "$server"
+    echo "round $round: $server, $conns connections x $size B ${mode:-binary}..." >&2
+    local machine_before run_start line="" machine_after run_end hwm
+    machine_before="$(busy_ticks)"
+    run_start="$(date +%s.%N)"
+    if ! line="$("${pin_load[@]}" "$bin/loadgen" --url "ws://127.0.0.1:$port/" \
+        --connections "$conns" --size "$size" --inflight "$inflight" \
+        --seconds "$seconds" --server-pid "$server_pid" --label "$server" "${flags[@]}" \
+        2>"$work/loadgen.err" | grep '^RESULT')"; then
+        echo "  $server FAILED:" >&2
+        cat "$work/loadgen.err" >&2
+        failed=1
+        line=""
+    fi
+    machine_after="$(busy_ticks)"
+    run_end="$(date +%s.%N)"
+    hwm="$(status_kib VmHWM)"
+    stop_server
+    [ -n "$line" ] || return 0
+    local other
+    other="$(awk -v a="$machine_before" -v b="$machine_after" -v s="$run_start" \
+        -v e="$run_end" -v hz="$(getconf CLK_TCK)" \
+        -v srv="$(field "$line" server_cpu_pct)" -v lg="$(field "$line" loadgen_cpu_pct)" \
+        'BEGIN { o = (b - a) * 100 / hz / (e - s) - srv - lg; printf "%.0f", o < 0 ? 0 : o }')"
+    # Columns: see print_load_table.
+    echo "$server $(field "$line" deflate) $(field "$line" msgs_per_s)" \
+        "$(field "$line" p50_us) $(field "$line" p99_us)" \
+        "$(field "$line" server_user_us_per_msg) $(field "$line" server_sys_us_per_msg)" \
+        "$(field "$line" server_cpu_us_per_msg) $(field "$line" server_cpu_pct)" \
+        "$(field "$line" loadgen_cpu_pct) $other" \
+        "$(field "$line" up_wire_bytes_per_msg) $(field "$line" down_wire_bytes_per_msg)" \
+        "$(field "$line" up_ratio) $(field "$line" down_ratio) $hwm $(field "$line" errors)" \
+        >>"$work/rows-$workload"
+}
+
+# run_idle ROUND KIND SERVER: one idle test (KIND plain or deflate); appends
+# "SERVER DEFLATE BEFORE AFTER THREADS" to the kind's rows file.
+run_idle() {
+    local round="$1" kind="$2" server="$3"
+    local flags=()
+    if [ "$kind" = deflate ]; then
+        flags=(--json --size "$deflate_idle_size" --idle-messages 1)
+        [ "$server" = weir-mio-off ] || flags+=(--deflate)
+    fi
+    wait_quiet
+    start_server "$server"
+    echo "round $round: idle test ($kind) $server, $idle connections..." >&2
+    sleep 0.3
+    local before after="" threads agreed warmup=0
+    before="$(status_kib VmRSS)"
+    if [ "$kind" = deflate ]; then
+        # Warm-up: one connection makes the same exchange and closes, so
+        # that what a server allocates once (per-thread compressor pools,
+        # code paths run for the first time) is not spread over the idle
+        # connections; reported apart.
+        if ! "${pin_load[@]}" "$bin/loadgen" --url "ws://127.0.0.1:$port/" --idle 1 \
+            --seconds 0 "${flags[@]}" </dev/null >/dev/null 2>"$work/loadgen.err"; then
+            echo "  $server: warm-up FAILED:" >&2
             cat "$work/loadgen.err" >&2
             failed=1
         fi
-        machine_after="$(busy_ticks)"
-        run_end="$(date +%s.%N)"
-        hwm="$(status_kib VmHWM)"
-        stop_server
-        if [ -n "$line" ]; then
-            echo "$server $(field "$line" msgs_per_s) $(field "$line" mb_per_s)" \
-                "$(field "$line" p50_us) $(field "$line" p99_us) $(field "$line" max_us)" \
-                "$(field "$line" server_cpu_us_per_msg) $(field "$line" server_cpu_pct)" \
-                "$(field "$line" loadgen_cpu_pct) $hwm $(field "$line" errors)" \
-                "$(awk -v a="$machine_before" -v b="$machine_after" -v s="$run_start" \
-                    -v e="$run_end" -v hz="$(getconf CLK_TCK)" \
-                    -v srv="$(field "$line" server_cpu_pct)" -v lg="$(field "$line" loadgen_cpu_pct)" \
-                    'BEGIN { o = (b - a) * 100 / hz / (e - s) - srv - lg; printf "%.0f", o < 0 ? 0 : o }')" \
-                >>"$rows"
-        fi
-    done
-    echo "### $conns connections x $size B messages, $inflight in flight per connection, $seconds s"
-    echo
-    awk '
-        NR == 1 { base_rate = $2; base_cpu = $7 }
-        function ratio(v, b) { return (b > 0 && v != "na") ? sprintf("%.2f", v / b) : "-" }
-        BEGIN {
-            print "| server | msgs/s | vs weir-mio | MB/s | p50 ms | p99 ms | max ms | server CPU us/msg | vs weir-mio | server CPU % | loadgen CPU % | other CPU % | peak RSS MiB | errors |"
-            print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        }
-        {
-            printf "| %s | %d | %s | %.1f | %.2f | %.2f | %.2f | %s | %s | %s | %s | %s | %.1f | %s |\n",
-                $1, $2, ratio($2, base_rate), $3, $4 / 1000, $5 / 1000, $6 / 1000,
-                $7, ratio($7, base_cpu), $8, $9, $12, $10 / 1024, $11
-        }' "$rows"
-    echo
-done
-
-# Idle connections: VmRSS before and after opening them, handshakes done.
-if [ "$idle" -gt 0 ]; then
-rows="$work/rows-idle"
-: >"$rows"
-for server in "${servers[@]}"; do
-    wait_quiet
-    start_server "$server"
-    echo "idle test $server: $idle connections..." >&2
-    sleep 0.3
-    before="$(status_kib VmRSS)"
+        sleep 0.5
+        warmup="$before"
+        before="$(status_kib VmRSS)"
+        warmup=$((before - warmup))
+    fi
     rm -f "$work/fifo" "$work/idle.out"
     mkfifo "$work/fifo"
     "${pin_load[@]}" "$bin/loadgen" --url "ws://127.0.0.1:$port/" --idle "$idle" \
-        --seconds 120 <"$work/fifo" >"$work/idle.out" 2>"$work/loadgen.err" &
+        --seconds 120 "${flags[@]}" <"$work/fifo" >"$work/idle.out" 2>"$work/loadgen.err" &
     loadgen_pid=$!
     exec 3>"$work/fifo"
-    after=""
     for _ in $(seq 600); do
         if grep -q IDLE_READY "$work/idle.out" 2>/dev/null; then
             sleep 1 # let the server settle
@@ -246,24 +356,138 @@ for server in "${servers[@]}"; do
         echo "  $server: idle connections FAILED:" >&2
         cat "$work/loadgen.err" >&2
         failed=1
-        continue
+        return 0
     fi
-    echo "$server $before $after $threads" >>"$rows"
+    agreed="$(tr ' ' '\n' <"$work/idle.out" | sed -n 's/^deflate=//p' | head -1)"
+    echo "$server ${agreed:-off} $before $after $threads $warmup" >>"$work/idle-$kind"
+}
+
+# The median and range of columns, per server, over the rounds: reads rows
+# "SERVER TEXT NUM NUM ...", prints "SERVER TEXT MEDIANS... RUNS MIN MAX"
+# where MIN and MAX are those of column RANGE_COL (1-based, numeric
+# columns counted from 3), in the order servers first appear. Text fields
+# are taken from the first row.
+medians() {
+    awk -v range_col="$1" '
+        function median(list,    n, v, i, j, t) {
+            n = split(list, v, " ")
+            for (i = 2; i <= n; i++) {
+                t = v[i] + 0
+                for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]
+                v[j + 1] = t
+            }
+            if (n % 2) return v[(n + 1) / 2]
+            return (v[n / 2] + v[n / 2 + 1]) / 2
+        }
+        {
+            if (!($1 in runs)) { order[++count] = $1; text[$1] = $2; width = NF }
+            runs[$1]++
+            for (c = 3; c <= NF; c++) values[$1, c] = values[$1, c] " " $c
+            v = $(range_col + 2) + 0
+            if (runs[$1] == 1 || v < lo[$1]) lo[$1] = v
+            if (runs[$1] == 1 || v > hi[$1]) hi[$1] = v
+            if ($NF + 0 > worst[$1] + 0) worst[$1] = $NF
+        }
+        END {
+            for (k = 1; k <= count; k++) {
+                s = order[k]
+                line = s " " text[s]
+                for (c = 3; c < width; c++) line = line " " median(values[s, c])
+                line = line " " (worst[s] + 0) " " runs[s] " " lo[s] " " hi[s]
+                print line
+            }
+        }'
+}
+
+for round in $(seq "$rounds"); do
+    for workload in "${workloads[@]}"; do
+        case "$workload" in
+            *:deflate) servers=("${deflate_servers[@]}") ;;
+            *) servers=("${plain_servers[@]}") ;;
+        esac
+        for server in "${servers[@]}"; do
+            run_load "$round" "$workload" "$server"
+        done
+    done
+    if [ "$idle" -gt 0 ] && [ "$plain_idle" = 1 ]; then
+        for server in "${plain_servers[@]}"; do
+            run_idle "$round" plain "$server"
+        done
+    fi
+    if [ "$idle" -gt 0 ] && [ "$deflate_idle" = 1 ]; then
+        for server in weir-mio-off "${deflate_servers[@]}"; do
+            run_idle "$round" deflate "$server"
+        done
+    fi
 done
-echo "### $idle idle connections (after the handshake): VmRSS growth"
-echo
-awk -v n="$idle" '
-    BEGIN {
-        print "| server | VmRSS before KiB | VmRSS with idle conns KiB | KiB per idle connection | vs weir-mio |"
-        print "|---|---:|---:|---:|---:|"
-    }
-    { per = ($3 - $2) / n }
-    NR == 1 { base = per }
-    {
-        printf "| %s | %d | %d | %.2f | %s |\n", $1, $2, $3, per,
-            (base > 0 ? sprintf("%.2f", per / base) : "-")
-    }' "$rows"
-echo
+
+range_note=""
+[ "$rounds" -gt 1 ] && range_note=", medians of $rounds rounds"
+for workload in "${workloads[@]}"; do
+    IFS=: read -r conns size mode <<<"$workload"
+    case "${mode:-}" in
+        "") what="binary messages" ;;
+        json) what="JSON text messages, no compression offered" ;;
+        deflate) what="JSON text messages, permessage-deflate" ;;
+    esac
+    echo "### $conns connections x $size B $what, $inflight in flight per connection, $seconds s$range_note"
+    echo
+    [ -f "$work/rows-$workload" ] || { echo "(no successful run)"; echo; continue; }
+    # Row columns: server deflate | msgs p50 p99 user sys total srv% lg%
+    # other up down up_ratio down_ratio hwm errors | runs lo hi (of total).
+    medians 6 <"$work/rows-$workload" | awk '
+        NR == 1 { base_rate = $3; base_cpu = $8 }
+        function ratio(v, b) { return (b > 0 && v != "na") ? sprintf("%.2f", v / b) : "-" }
+        BEGIN {
+            print "| server | deflate agreed | msgs/s | vs weir-mio | p50 ms | p99 ms | server user us/msg | server sys us/msg | server CPU us/msg | vs weir-mio | CPU us/msg min-max (runs) | server CPU % | loadgen CPU % | other CPU % | wire B/msg up | wire B/msg down | payload/wire up | payload/wire down | peak RSS MiB | errors |"
+            print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        }
+        {
+            printf "| %s | %s | %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %.2f-%.2f (%d) | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.1f | %d |\n",
+                $1, $2, $3, ratio($3, base_rate), $4 / 1000, $5 / 1000, $6, $7, $8,
+                ratio($8, base_cpu), $19, $20, $18, $9, $10, $11, $12, $13, $14, $15,
+                $16 / 1024, $17
+        }'
+    echo
+done
+
+if [ "$idle" -gt 0 ] && [ -f "$work/idle-plain" ]; then
+    echo "### $idle idle connections (after the handshake), no compression: VmRSS growth$range_note"
+    echo
+    # Rows: server deflate | before after threads | (worst) runs lo hi.
+    awk -v n="$idle" '{ print $1, $2, $3, $4, $5, ($4 - $3) / n, 0 }' "$work/idle-plain" \
+        | medians 4 | awk '
+        BEGIN {
+            print "| server | VmRSS before KiB | VmRSS with idle conns KiB | KiB per idle connection | min-max (runs) | vs weir-mio |"
+            print "|---|---:|---:|---:|---:|---:|"
+        }
+        NR == 1 { base = $6 }
+        {
+            printf "| %s | %d | %d | %.2f | %.2f-%.2f (%d) | %s |\n", $1, $3, $4, $6,
+                $9, $10, $8, (base > 0 ? sprintf("%.2f", $6 / base) : "-")
+        }'
+    echo
+fi
+if [ "$idle" -gt 0 ] && [ -f "$work/idle-deflate" ]; then
+    echo "### $idle idle connections, each after one $deflate_idle_size-byte JSON echo: VmRSS growth$range_note"
+    echo
+    echo "weir-mio-off: weir-mio with compression not offered (same exchange, uncompressed)."
+    echo "\"warm-up\": VmRSS growth from one connection making the same exchange and"
+    echo "closing, before the idle ones open (\"before\" is measured after it)."
+    echo
+    # Rows: server deflate | before after threads warmup per | (0) runs lo hi.
+    awk -v n="$idle" '{ print $1, $2, $3, $4, $5, $6, ($4 - $3) / n, 0 }' "$work/idle-deflate" \
+        | medians 5 | awk '
+        BEGIN {
+            print "| server | deflate agreed | warm-up KiB | VmRSS before KiB | VmRSS with idle conns KiB | KiB per idle connection | min-max (runs) | vs weir-mio-off, KiB |"
+            print "|---|---|---:|---:|---:|---:|---:|---:|"
+        }
+        $1 == "weir-mio-off" { base = $7; have = 1 }
+        {
+            printf "| %s | %s | %d | %d | %d | %.2f | %.2f-%.2f (%d) | %s |\n", $1, $2, $6, $3,
+                $4, $7, $10, $11, $9, (have ? sprintf("%+.2f", $7 - base) : "-")
+        }'
+    echo
 fi
 busy="$(busy_processes)"
 if [ -n "$busy" ]; then

@@ -472,7 +472,15 @@ Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\
 fn weir_handshake(request: &[u8], options: &AcceptOptions) -> Vec<u8> {
     let mut handshake = ServerHandshake::new();
     match handshake.receive(request).expect("valid request") {
-        Some(Incoming::Upgrade(upgrade)) => upgrade.accept(options).expect("accept"),
+        // `accept` also builds the server's Connection (and, when the
+        // request offers permessage-deflate and `options` accept it, its
+        // compression slot), as a server needs it anyway.
+        Some(Incoming::Upgrade(upgrade)) => {
+            upgrade
+                .accept(options, Config::default())
+                .expect("accept")
+                .response
+        }
         other => panic!("weir: unexpected {other:?}"),
     }
 }

@@ -4,6 +4,10 @@
 //! binary as binary, and sets TCP_NODELAY on its sockets (as the load
 //! generator does), so Nagle's algorithm does not skew anyone's latency.
 //!
+//! The servers that compress (weir-mio, yawc) also take a second argument,
+//! `takeover`: permessage-deflate with context takeover both ways instead of
+//! their no-context-takeover default for many connections.
+//!
 //! `bash benches/echo.sh` builds and runs the whole comparison.
 
 /// The port from the first argument (default 9001).
@@ -18,6 +22,12 @@ pub fn port_arg() -> u16 {
         }),
         None => 9001,
     }
+}
+
+/// Whether the second argument is `takeover` (permessage-deflate with
+/// context takeover instead of the server's low-memory default).
+pub fn takeover_arg() -> bool {
+    std::env::args().nth(2).as_deref() == Some("takeover")
 }
 
 /// Tells the driver script that the server is listening.

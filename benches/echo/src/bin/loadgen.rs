@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! loadgen --url ws://127.0.0.1:PORT/ --connections 100 --size 20 \
-//!         --inflight 8 --seconds 10 [--server-pid PID] [--label NAME]
-//! loadgen --url ws://127.0.0.1:PORT/ --idle 1000 --seconds 5
+//!         --inflight 8 --seconds 10 [--server-pid PID] [--label NAME] \
+//!         [--json] [--deflate]
+//! loadgen --url ws://127.0.0.1:PORT/ --idle 1000 --seconds 5 \
+//!         [--idle-messages M] [--json] [--deflate]
 //! ```
 //!
 //! The clients are weir's own: weir-proto's `ClientHandshake` and
@@ -15,23 +17,43 @@
 //! and then each touched connection is written once, with one vectored
 //! write, so the K messages of a connection leave together.
 //!
-//! Every echo is checked: binary, S bytes, the sequence number the
-//! connection expects next (order), and the whole payload against what was
-//! sent (content). A mismatch is an error: the run fails (exit 1).
+//! Payloads: binary by default (a 12-byte header, sequence number and
+//! connection index, then a fixed pattern at an offset that moves with the
+//! sequence number). With `--json`, text: S bytes of JSON, a page of user
+//! records (ids, user names, roles, booleans, scores, timestamps, tags) drawn
+//! from a seeded generator, one of 1024 pages per message, with the
+//! connection index and sequence number in its first field (see
+//! `JsonPages`). zlib level 1 makes a 1 KiB page about 2.7x smaller on its
+//! own and about 5x smaller with the previous pages in the window.
+//!
+//! Every echo is checked: kind (binary or text), S bytes, the sequence
+//! number the connection expects next (order), and the whole payload against
+//! what was sent (content). A mismatch is an error: the run fails (exit 1).
+//!
+//! Compression: by default the clients offer no extension. With
+//! `--deflate` they offer permessage-deflate as weir's clients do by default
+//! (`permessage-deflate; client_max_window_bits`, `DeflateConfig::default()`:
+//! level 1, messages under 128 bytes uncompressed), accept any valid answer
+//! (weir-proto's handshake checks it), and compress and inflate as agreed;
+//! a server that declines fails the run. The loadgen counts the bytes it
+//! writes to and reads from the sockets during the run: wire bytes per
+//! message each way, against the payload bytes (`up_ratio`, `down_ratio`:
+//! payload / wire, frame headers and masks included).
 //!
 //! Messages are timed from the loop turn that queued them to the turn that
 //! parsed their echo (one clock read per turn). At T seconds no new message
 //! is sent; the run ends when every message in flight has come back.
 //!
-//! With `--server-pid`, the server's CPU time (utime + stime of
+//! With `--server-pid`, the server's CPU time (utime and stime of
 //! /proc/PID/stat, all its threads) is read when the last connection opens
 //! and when the last echo arrives; divided by the messages echoed, it gives
-//! the server's CPU time per echoed message.
+//! the server's user and system CPU time per echoed message.
 //!
-//! `--idle N` opens N connections, completes their handshakes, prints
-//! `IDLE_READY connections=N`, then holds them open (answering pings) for
-//! `--seconds` or until stdin reaches end of file, and exits: for measuring
-//! a server's memory per idle connection.
+//! `--idle N` opens N connections, completes their handshakes, has each
+//! exchange `--idle-messages` messages (default 0) and waits for their
+//! echoes, prints `IDLE_READY connections=N`, then holds them open
+//! (answering pings) for `--seconds` or until stdin reaches end of file, and
+//! exits: for measuring a server's memory per idle connection.
 //!
 //! Output: a human-readable report on stderr and one line on stdout:
 //! `RESULT key=value ...` (see `print_result`).
@@ -47,8 +69,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use weir_proto::deflate::{DeflateConfig, DeflateParams};
 use weir_proto::handshake::{ClientHandshake, ClientOptions};
-use weir_proto::{Config, Connection, Event, Message, Role};
+use weir_proto::{Config, Connection, Event, Message};
 
 /// Bytes of the per-message header: sequence number (u64) and connection
 /// index (u32), little endian. Shorter messages carry a prefix of it.
@@ -63,6 +86,9 @@ const CONNECT_WINDOW: usize = 64;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the connections may take to open.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many different JSON pages there are; message `seq` of connection
+/// `conn` is page `(seq + 7 * conn) % JSON_PAGES`.
+const JSON_PAGES: usize = 1024;
 
 struct Args {
     url: String,
@@ -73,12 +99,16 @@ struct Args {
     server_pid: Option<u32>,
     label: String,
     idle: Option<usize>,
+    idle_messages: usize,
+    json: bool,
+    deflate: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen --url ws://HOST:PORT/PATH [--connections N] [--size BYTES] \
-         [--inflight K] [--seconds T] [--server-pid PID] [--label NAME] [--idle N]"
+         [--inflight K] [--seconds T] [--server-pid PID] [--label NAME] [--idle N] \
+         [--idle-messages M] [--json] [--deflate]"
     );
     exit(2)
 }
@@ -93,6 +123,9 @@ fn parse_args() -> Args {
         server_pid: None,
         label: "server".into(),
         idle: None,
+        idle_messages: 0,
+        json: false,
+        deflate: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -109,12 +142,29 @@ fn parse_args() -> Args {
             "--server-pid" => args.server_pid = Some(num(value())),
             "--label" => args.label = value(),
             "--idle" => args.idle = Some(num(value())),
+            "--idle-messages" => args.idle_messages = num(value()),
+            "--json" => args.json = true,
+            "--deflate" => args.deflate = true,
             "--help" | "-h" => usage(),
             _ => usage(),
         }
     }
     if args.url.is_empty() || args.connections == 0 || args.inflight == 0 {
         usage();
+    }
+    if args.json && args.size < JsonPages::MIN_SIZE {
+        eprintln!(
+            "loadgen: --json needs --size {} or more",
+            JsonPages::MIN_SIZE
+        );
+        exit(2);
+    }
+    if args.json && args.idle.unwrap_or(args.connections) > JsonPages::MAX_CONNECTIONS {
+        eprintln!(
+            "loadgen: --json takes at most {} connections",
+            JsonPages::MAX_CONNECTIONS
+        );
+        exit(2);
     }
     args
 }
@@ -182,14 +232,65 @@ impl Histogram {
     }
 }
 
-/// The payloads: a header (sequence, connection) then a slice of a fixed
+/// The messages of a run: binary or JSON text, all of the same size.
+enum Payloads {
+    Binary(BinaryPayloads),
+    Json(JsonPages),
+}
+
+impl Payloads {
+    fn new(size: usize, json: bool) -> Self {
+        if json {
+            Self::Json(JsonPages::new(size))
+        } else {
+            Self::Binary(BinaryPayloads::new(size))
+        }
+    }
+
+    fn size(&self) -> usize {
+        match self {
+            Self::Binary(p) => p.size,
+            Self::Json(p) => p.size,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Binary(_) => "binary",
+            Self::Json(_) => "json",
+        }
+    }
+
+    /// Message `seq` of connection `conn`.
+    fn make(&self, seq: u64, conn: u32) -> Message {
+        match self {
+            Self::Binary(p) => Message::Binary(p.make(seq, conn)),
+            Self::Json(p) => match weir_proto::Utf8Bytes::try_from(p.make(seq, conn)) {
+                Ok(text) => Message::Text(text),
+                Err(_) => unreachable!("the JSON pages are ASCII"),
+            },
+        }
+    }
+
+    /// Whether `message` is message `seq` of connection `conn`: same kind,
+    /// same bytes.
+    fn matches(&self, message: &Message, seq: u64, conn: u32) -> bool {
+        match (self, message) {
+            (Self::Binary(p), Message::Binary(payload)) => p.matches(payload, seq, conn),
+            (Self::Json(p), Message::Text(text)) => p.matches(text.as_bytes(), seq, conn),
+            _ => false,
+        }
+    }
+}
+
+/// Binary payloads: a header (sequence, connection) then a slice of a fixed
 /// pattern that starts at an offset given by the sequence number.
-struct Payloads {
+struct BinaryPayloads {
     size: usize,
     pattern: Vec<u8>,
 }
 
-impl Payloads {
+impl BinaryPayloads {
     fn new(size: usize) -> Self {
         let len = size + PATTERN_PERIOD;
         let pattern = (0..len).map(|i| (i * 131 + 7) as u8).collect();
@@ -227,6 +328,182 @@ impl Payloads {
     }
 }
 
+/// JSON text payloads: [`JSON_PAGES`] pages of user records, each exactly
+/// `size` bytes of valid JSON, made once from a fixed seed, e.g.
+///
+/// ```text
+/// {"id":"c00042-s000000000123","type":"users.page","page":260,"per_page":5,
+///  "items":[{"id":842991,"user":"ivan.okafor","role":"admin","status":"offline",
+///  "verified":true,"score":83,"seen":"2026-11-15T14:35:02Z","tags":["mobile","beta"]},
+///  ...],"note":"do dolor ut amet magna"}
+/// ```
+///
+/// Records are added while they fit; `note` (words) pads to the exact size.
+/// Message `seq` of connection `conn` is page `(seq + 7 * conn) % JSON_PAGES`
+/// with `c{conn:05}-s{seq:012}` written over the placeholder of its first
+/// field, so consecutive messages of a connection differ and repeat only
+/// after 1024 messages (far outside a 32 KiB window).
+struct JsonPages {
+    size: usize,
+    pages: Vec<Vec<u8>>,
+}
+
+impl JsonPages {
+    /// Where the `c00000-s000000000000` placeholder starts (after `{"id":"`).
+    const ID_AT: usize = 7;
+    const ID_LEN: usize = 20;
+    const MIN_SIZE: usize = 128;
+    const MAX_CONNECTIONS: usize = 100_000;
+
+    fn new(size: usize) -> Self {
+        let pages = (0..JSON_PAGES as u64)
+            .map(|i| Self::page(i + 1, size))
+            .collect();
+        Self { size, pages }
+    }
+
+    /// The page of seed `seed`, `size` bytes long.
+    fn page(seed: u64, size: usize) -> Vec<u8> {
+        const FIRST: [&str; 20] = [
+            "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
+            "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter",
+            "yasmin",
+        ];
+        const LAST: [&str; 16] = [
+            "martin", "garcia", "nguyen", "smith", "kowalski", "rossi", "dubois", "tanaka",
+            "silva", "okafor", "larsen", "novak", "haddad", "kim", "meyer", "murphy",
+        ];
+        const ROLES: [&str; 5] = ["member", "member", "member", "admin", "guest"];
+        const STATUS: [&str; 3] = ["online", "offline", "away"];
+        const TAGS: [&str; 12] = [
+            "alpha", "beta", "gamma", "red", "green", "blue", "vip", "trial", "new", "legacy",
+            "mobile", "web",
+        ];
+        const WORDS: [&str; 19] = [
+            "lorem",
+            "ipsum",
+            "dolor",
+            "sit",
+            "amet",
+            "consectetur",
+            "adipiscing",
+            "elit",
+            "sed",
+            "do",
+            "eiusmod",
+            "tempor",
+            "incididunt",
+            "ut",
+            "labore",
+            "et",
+            "dolore",
+            "magna",
+            "aliqua",
+        ];
+        let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut id = 100_000 + rng.below(900_000);
+        let mut t = rng.below(20 * 3600);
+        let day = 1 + rng.below(28);
+        let mut page = format!(
+            r#"{{"id":"c00000-s000000000000","type":"users.page","page":{},"per_page":5,"items":["#,
+            rng.below(1000)
+        );
+        const TAIL: &str = r#"],"note":""}"#;
+        let mut first = true;
+        loop {
+            id += 1 + rng.below(3);
+            t += rng.below(5);
+            let tags: Vec<String> = (0..1 + rng.below(2))
+                .map(|_| format!("\"{}\"", TAGS[rng.below(TAGS.len())]))
+                .collect();
+            let record = format!(
+                r#"{}{{"id":{id},"user":"{}.{}","role":"{}","status":"{}","verified":{},"score":{},"seen":"2026-11-{day:02}T{:02}:{:02}:{:02}Z","tags":[{}]}}"#,
+                if first { "" } else { "," },
+                FIRST[rng.below(FIRST.len())],
+                LAST[rng.below(LAST.len())],
+                ROLES[rng.below(ROLES.len())],
+                STATUS[rng.below(STATUS.len())],
+                rng.below(4) != 0,
+                rng.below(100),
+                t / 3600 % 24,
+                t / 60 % 60,
+                t % 60,
+                tags.join(","),
+            );
+            if page.len() + record.len() + TAIL.len() > size {
+                break;
+            }
+            page.push_str(&record);
+            first = false;
+        }
+        let room = size.saturating_sub(page.len() + TAIL.len());
+        let mut note = String::new();
+        while note.len() < room {
+            note.push_str(WORDS[rng.below(WORDS.len())]);
+            note.push(' ');
+        }
+        note.truncate(room);
+        page.push_str(r#"],"note":""#);
+        page.push_str(&note);
+        page.push_str(r#""}"#);
+        debug_assert_eq!(page.len(), size);
+        page.into_bytes()
+    }
+
+    /// `c{conn:05}-s{seq:012}`, the first field's value.
+    fn id(seq: u64, conn: u32) -> [u8; Self::ID_LEN] {
+        let mut id = *b"c00000-s000000000000";
+        let mut digits = |mut value: u64, range: std::ops::Range<usize>| {
+            for slot in id[range].iter_mut().rev() {
+                *slot = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        digits(u64::from(conn), 1..6);
+        digits(seq, 8..20);
+        id
+    }
+
+    fn page_of(&self, seq: u64, conn: u32) -> &[u8] {
+        let index = (seq.wrapping_add(7 * u64::from(conn)) % JSON_PAGES as u64) as usize;
+        &self.pages[index]
+    }
+
+    fn make(&self, seq: u64, conn: u32) -> Bytes {
+        let mut payload = self.page_of(seq, conn).to_vec();
+        payload[Self::ID_AT..Self::ID_AT + Self::ID_LEN].copy_from_slice(&Self::id(seq, conn));
+        Bytes::from(payload)
+    }
+
+    fn matches(&self, payload: &[u8], seq: u64, conn: u32) -> bool {
+        let page = self.page_of(seq, conn);
+        let (at, end) = (Self::ID_AT, Self::ID_AT + Self::ID_LEN);
+        payload.len() == self.size
+            && payload[..at] == page[..at]
+            && payload[at..end] == Self::id(seq, conn)
+            && payload[end..] == page[end..]
+    }
+}
+
+/// xorshift64: the JSON pages' generator.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number below `n`.
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
 enum Phase {
     /// TCP connect in progress; the request waits.
     Connecting(Box<ClientHandshake>, Vec<u8>),
@@ -260,8 +537,8 @@ fn fail_run(message: impl std::fmt::Display) -> ! {
     exit(1)
 }
 
-/// utime + stime of a process (all its threads), in clock ticks.
-fn cpu_ticks(pid: &str) -> Option<u64> {
+/// utime and stime of a process (all its threads), in clock ticks.
+fn cpu_ticks(pid: &str) -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name, which is in parentheses.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -269,7 +546,7 @@ fn cpu_ticks(pid: &str) -> Option<u64> {
     // rest[0] is field 3 (state); utime is field 14, stime field 15.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
 /// Clock ticks per second of /proc/PID/stat (USER_HZ), from `getconf`.
@@ -290,6 +567,14 @@ struct Loadgen {
     url: String,
     scratch: Box<[u8]>,
     payloads: Payloads,
+    /// Offer permessage-deflate, and require it.
+    deflate: bool,
+    /// What the first connection agreed on (every connection must agree the
+    /// same): `None` before any opened.
+    agreed: Option<Option<DeflateParams>>,
+    /// Bytes read from and written to the sockets so far, all connections.
+    wire_read: u64,
+    wire_written: u64,
     stats: Stats,
     /// Whether echoes are answered with new messages.
     sending: bool,
@@ -303,7 +588,10 @@ impl Loadgen {
     fn connect_more(&mut self, target: usize) {
         while self.clients.len() < target && self.pending_connects < CONNECT_WINDOW {
             let index = self.clients.len();
-            let (handshake, request) = ClientHandshake::new(&self.url, ClientOptions::default())
+            // weir's client default offer when compressing, none otherwise.
+            let deflate = self.deflate.then(DeflateConfig::default);
+            let options = ClientOptions::default().with_deflate(deflate);
+            let (handshake, request) = ClientHandshake::new(&self.url, options)
                 .unwrap_or_else(|e| fail_run(format!("bad url {}: {e}", self.url)));
             let mut socket = TcpStream::connect(self.addr)
                 .unwrap_or_else(|e| fail_run(format!("connect {}: {e}", self.addr)));
@@ -358,7 +646,10 @@ impl Loadgen {
         if let Phase::Handshaking(_, request, written) = &mut client.phase {
             while *written < request.len() {
                 match (&client.socket).write(&request[*written..]) {
-                    Ok(n) => *written += n,
+                    Ok(n) => {
+                        *written += n;
+                        self.wire_written += n as u64;
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => fail_run(format!("writing the request: {e}")),
@@ -397,12 +688,28 @@ impl Loadgen {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => fail_run(format!("connection {index}: read: {e}")),
             };
+            self.wire_read += n as u64;
             match &mut client.phase {
                 Phase::Handshaking(handshake, ..) => match handshake.receive(&self.scratch[..n]) {
                     Ok(None) => {}
                     Ok(Some(response)) => {
-                        let mut core = Connection::new(Role::Client, Config::default());
-                        core.receive(response.leftover());
+                        // Speaks what was agreed, and has taken the leftover.
+                        let core = response.connection(Config::default()).unwrap_or_else(|e| {
+                            fail_run(format!("connection {index}: connection: {e}"))
+                        });
+                        let agreed = core.deflate().copied();
+                        if self.deflate && agreed.is_none() {
+                            fail_run(format!(
+                                "connection {index}: the server declined permessage-deflate"
+                            ));
+                        }
+                        match self.agreed {
+                            None => self.agreed = Some(agreed),
+                            Some(first) if first != agreed => fail_run(format!(
+                                "connection {index}: agreed {agreed:?}, the first {first:?}"
+                            )),
+                            Some(_) => {}
+                        }
                         client.phase = Phase::Open(Box::new(core));
                         self.open += 1;
                         self.pending_connects -= 1;
@@ -431,15 +738,17 @@ impl Loadgen {
         };
         while let Some(event) = core.poll_event() {
             match event {
-                Ok(Event::Message(Message::Binary(payload))) => {
+                Ok(Event::Message(message)) => {
                     let seq = client.next_echo;
-                    if !self.payloads.matches(&payload, seq, index as u32) {
+                    if !self.payloads.matches(&message, seq, index as u32) {
                         self.stats.errors += 1;
                         fail_run(format!(
                             "connection {index}: echo {seq} differs from what was sent \
-                             ({} bytes, expected {})",
-                            payload.len(),
-                            self.payloads.size
+                             ({:?}, {} bytes; expected {}, {} bytes)",
+                            message.kind(),
+                            message.len(),
+                            self.payloads.kind(),
+                            self.payloads.size()
                         ));
                     }
                     let Some(sent) = client.sent_at.pop_front() else {
@@ -451,8 +760,8 @@ impl Loadgen {
                     let nanos = now.saturating_duration_since(sent).as_nanos() as u64;
                     self.stats.latency.record(nanos);
                     if self.sending {
-                        let payload = self.payloads.make(client.next_send, index as u32);
-                        if let Err(e) = core.send(Message::Binary(payload)) {
+                        let message = self.payloads.make(client.next_send, index as u32);
+                        if let Err(e) = core.send(message) {
                             fail_run(format!("connection {index}: send: {e}"));
                         }
                         client.next_send += 1;
@@ -460,9 +769,6 @@ impl Loadgen {
                         self.inflight_total += 1;
                     }
                 }
-                Ok(Event::Message(Message::Text(_))) => fail_run(format!(
-                    "connection {index}: a text echo for a binary message"
-                )),
                 Ok(Event::Ping(_) | Event::Pong(_) | Event::Fragment(_)) => {}
                 Ok(Event::Close(frame)) => {
                     if self.sending || !client.sent_at.is_empty() {
@@ -482,8 +788,8 @@ impl Loadgen {
             return;
         };
         for _ in 0..count {
-            let payload = self.payloads.make(client.next_send, index as u32);
-            if let Err(e) = core.send(Message::Binary(payload)) {
+            let message = self.payloads.make(client.next_send, index as u32);
+            if let Err(e) = core.send(message) {
                 fail_run(format!("connection {index}: send: {e}"));
             }
             client.next_send += 1;
@@ -509,7 +815,10 @@ impl Loadgen {
                     break;
                 }
                 match (&client.socket).write_vectored(&slices[..count]) {
-                    Ok(n) => core.advance_transmit(n),
+                    Ok(n) => {
+                        core.advance_transmit(n);
+                        self.wire_written += n as u64;
+                    }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => fail_run(format!("connection {index}: write: {e}")),
@@ -565,7 +874,11 @@ fn main() {
         addr,
         url: args.url.clone(),
         scratch: vec![0; 256 * 1024].into_boxed_slice(),
-        payloads: Payloads::new(args.size),
+        payloads: Payloads::new(args.size, args.json),
+        deflate: args.deflate,
+        agreed: None,
+        wire_read: 0,
+        wire_written: 0,
         stats: Stats {
             echoed: 0,
             errors: 0,
@@ -594,6 +907,7 @@ fn main() {
     let open_time = opening.elapsed();
 
     if args.idle.is_some() {
+        exchange_before_idle(&mut lg, &mut events, args.idle_messages);
         return hold_idle(&mut lg, &mut events, args.seconds, open_time);
     }
 
@@ -601,6 +915,7 @@ fn main() {
     let server_pid = args.server_pid.map(|pid| pid.to_string());
     let server_before = server_pid.as_deref().and_then(cpu_ticks);
     let self_before = cpu_ticks("self");
+    let wire_before = (lg.wire_written, lg.wire_read);
 
     // Run: K messages in flight per connection for T seconds.
     let start = Instant::now();
@@ -633,15 +948,33 @@ fn main() {
     let elapsed = start.elapsed();
     let server_after = server_pid.as_deref().and_then(cpu_ticks);
     let self_after = cpu_ticks("self");
+    let wire = Wire {
+        up: lg.wire_written - wire_before.0,
+        down: lg.wire_read - wire_before.1,
+    };
     lg.close_all();
 
-    let cpu_seconds = |before: Option<u64>, after: Option<u64>| match (before, after) {
-        (Some(b), Some(a)) => Some((a - b) as f64 / ticks_per_second),
+    let cpu_seconds = |before: Option<(u64, u64)>, after: Option<(u64, u64)>| match (before, after)
+    {
+        (Some(b), Some(a)) => Some(Cpu {
+            user: (a.0 - b.0) as f64 / ticks_per_second,
+            system: (a.1 - b.1) as f64 / ticks_per_second,
+        }),
         _ => None,
     };
     let server_cpu = cpu_seconds(server_before, server_after);
     let self_cpu = cpu_seconds(self_before, self_after);
-    print_result(&args, &lg.stats, elapsed, server_cpu, self_cpu);
+    let agreed = lg.agreed.flatten();
+    let run = Run {
+        stats: &lg.stats,
+        elapsed,
+        server_cpu,
+        self_cpu,
+        wire,
+        payload: lg.payloads.kind(),
+        deflate: deflate_label(agreed.as_ref()),
+    };
+    print_result(&args, &run);
     // Give the servers a moment to read the Close frames before the sockets go.
     let linger = Instant::now();
     while linger.elapsed() < Duration::from_millis(200) {
@@ -652,36 +985,97 @@ fn main() {
     }
 }
 
-fn print_result(
-    args: &Args,
-    stats: &Stats,
+/// CPU seconds, user and system.
+#[derive(Clone, Copy)]
+struct Cpu {
+    user: f64,
+    system: f64,
+}
+
+impl Cpu {
+    fn total(self) -> f64 {
+        self.user + self.system
+    }
+}
+
+/// Bytes written (up) and read (down) at the sockets during the run.
+struct Wire {
+    up: u64,
+    down: u64,
+}
+
+/// What a run measured.
+struct Run<'a> {
+    stats: &'a Stats,
     elapsed: Duration,
-    server_cpu: Option<f64>,
-    self_cpu: Option<f64>,
-) {
-    let secs = elapsed.as_secs_f64();
+    server_cpu: Option<Cpu>,
+    self_cpu: Option<Cpu>,
+    wire: Wire,
+    payload: &'static str,
+    deflate: String,
+}
+
+/// The agreed permessage-deflate, in short: `off`, or which sides keep
+/// their context (`takeover`, `no-takeover`, `server-no-takeover`,
+/// `client-no-takeover`) and the windows, server/client.
+fn deflate_label(params: Option<&DeflateParams>) -> String {
+    let Some(p) = params else {
+        return "off".into();
+    };
+    let takeover = match (p.server_no_context_takeover, p.client_no_context_takeover) {
+        (false, false) => "takeover",
+        (true, true) => "no-takeover",
+        (true, false) => "server-no-takeover",
+        (false, true) => "client-no-takeover",
+    };
+    format!(
+        "{takeover},w{}/{}",
+        p.server_max_window_bits, p.client_max_window_bits
+    )
+}
+
+fn print_result(args: &Args, run: &Run<'_>) {
+    let stats = run.stats;
+    let secs = run.elapsed.as_secs_f64();
     let rate = stats.echoed as f64 / secs;
     let mbps = rate * args.size as f64 / 1e6;
     let us = |nanos: u64| nanos as f64 / 1000.0;
     let p50 = us(stats.latency.quantile(0.50));
     let p99 = us(stats.latency.quantile(0.99));
     let max = us(stats.latency.max);
-    let per_msg = |cpu: Option<f64>| cpu.map(|c| c * 1e6 / stats.echoed.max(1) as f64);
+    let messages = stats.echoed.max(1) as f64;
+    let per_msg = |seconds: f64| seconds * 1e6 / messages;
     let fmt = |v: Option<f64>, digits: usize| match v {
         Some(v) => format!("{v:.digits$}"),
         None => "na".into(),
     };
-    let server_us = per_msg(server_cpu);
-    let client_us = per_msg(self_cpu);
-    let server_pct = server_cpu.map(|c| c * 100.0 / secs);
-    let client_pct = self_cpu.map(|c| c * 100.0 / secs);
+    let server_us = run.server_cpu.map(|c| per_msg(c.total()));
+    let server_user_us = run.server_cpu.map(|c| per_msg(c.user));
+    let server_sys_us = run.server_cpu.map(|c| per_msg(c.system));
+    let client_us = run.self_cpu.map(|c| per_msg(c.total()));
+    let server_pct = run.server_cpu.map(|c| c.total() * 100.0 / secs);
+    let client_pct = run.self_cpu.map(|c| c.total() * 100.0 / secs);
+    // Every message sent during the run was echoed (else errors > 0), so
+    // both directions carried `echoed` messages.
+    let up_per_msg = run.wire.up as f64 / messages;
+    let down_per_msg = run.wire.down as f64 / messages;
+    let ratio = |wire: f64| {
+        if wire > 0.0 {
+            args.size as f64 / wire
+        } else {
+            0.0
+        }
+    };
     eprintln!(
-        "{}: {} connections x {} B, {} in flight each, {:.2} s: {} echoes, {:.0} msg/s, \
-         {:.2} MB/s; latency p50 {:.0} us, p99 {:.0} us, max {:.0} us; server CPU {} us/msg \
-         ({} %), loadgen CPU {} us/msg ({} %); {} errors",
+        "{}: {} connections x {} B {}, deflate {}, {} in flight each, {:.2} s: {} echoes, \
+         {:.0} msg/s, {:.2} MB/s; latency p50 {:.0} us, p99 {:.0} us, max {:.0} us; server CPU \
+         {} us/msg (user {}, system {}; {} %), loadgen CPU {} us/msg ({} %); wire {:.1} B/msg \
+         up ({:.2}x), {:.1} B/msg down ({:.2}x); {} errors",
         args.label,
         args.connections,
         args.size,
+        run.payload,
+        run.deflate,
         args.inflight,
         secs,
         stats.echoed,
@@ -691,19 +1085,29 @@ fn print_result(
         p99,
         max,
         fmt(server_us, 2),
+        fmt(server_user_us, 2),
+        fmt(server_sys_us, 2),
         fmt(server_pct, 0),
         fmt(client_us, 2),
         fmt(client_pct, 0),
+        up_per_msg,
+        ratio(up_per_msg),
+        down_per_msg,
+        ratio(down_per_msg),
         stats.errors
     );
     println!(
-        "RESULT label={} connections={} size={} inflight={} seconds={:.3} messages={} \
-         msgs_per_s={:.0} mb_per_s={:.3} p50_us={:.1} p99_us={:.1} max_us={:.1} \
-         server_cpu_us_per_msg={} server_cpu_pct={} loadgen_cpu_us_per_msg={} \
-         loadgen_cpu_pct={} errors={}",
+        "RESULT label={} connections={} size={} payload={} deflate={} inflight={} seconds={:.3} \
+         messages={} msgs_per_s={:.0} mb_per_s={:.3} p50_us={:.1} p99_us={:.1} max_us={:.1} \
+         server_cpu_us_per_msg={} server_user_us_per_msg={} server_sys_us_per_msg={} \
+         server_cpu_pct={} loadgen_cpu_us_per_msg={} loadgen_cpu_pct={} \
+         up_wire_bytes_per_msg={:.1} down_wire_bytes_per_msg={:.1} up_ratio={:.3} \
+         down_ratio={:.3} errors={}",
         args.label,
         args.connections,
         args.size,
+        run.payload,
+        run.deflate,
         args.inflight,
         secs,
         stats.echoed,
@@ -713,21 +1117,52 @@ fn print_result(
         p99,
         max,
         fmt(server_us, 3),
+        fmt(server_user_us, 3),
+        fmt(server_sys_us, 3),
         fmt(server_pct, 1),
         fmt(client_us, 3),
         fmt(client_pct, 1),
+        up_per_msg,
+        down_per_msg,
+        ratio(up_per_msg),
+        ratio(down_per_msg),
         stats.errors
     );
     let _ = io::stdout().flush();
+}
+
+/// Idle mode, before the connections go idle: each sends `count` messages
+/// and the echoes are awaited (and checked).
+fn exchange_before_idle(lg: &mut Loadgen, events: &mut Events, count: usize) {
+    if count == 0 {
+        return;
+    }
+    let now = Instant::now();
+    for index in 0..lg.clients.len() {
+        lg.send_burst(index, count, now);
+    }
+    lg.flush_dirty();
+    let deadline = now + OPEN_TIMEOUT;
+    while lg.inflight_total > 0 {
+        if Instant::now() > deadline {
+            fail_run(format!(
+                "{} messages of the idle connections never came back",
+                lg.inflight_total
+            ));
+        }
+        lg.turn(events, Duration::from_millis(100));
+    }
 }
 
 /// Idle mode: report readiness, then keep the connections open (answering
 /// pings) for `seconds` or until stdin ends.
 fn hold_idle(lg: &mut Loadgen, events: &mut Events, seconds: f64, open_time: Duration) {
     println!(
-        "IDLE_READY connections={} open_ms={}",
+        "IDLE_READY connections={} open_ms={} deflate={} echoed={}",
         lg.open,
-        open_time.as_millis()
+        open_time.as_millis(),
+        deflate_label(lg.agreed.flatten().as_ref()),
+        lg.stats.echoed
     );
     let _ = io::stdout().flush();
     let stdin_closed = Arc::new(AtomicBool::new(false));
@@ -790,7 +1225,7 @@ mod tests {
     #[test]
     fn payloads_check_sequence_connection_and_content() {
         for size in [0, 5, 12, 20, 16384] {
-            let p = Payloads::new(size);
+            let p = BinaryPayloads::new(size);
             let payload = p.make(42, 7);
             assert_eq!(payload.len(), size);
             assert!(p.matches(&payload, 42, 7));
@@ -805,5 +1240,57 @@ mod tests {
                 assert!(!p.matches(&payload[..size - 1], 42, 7));
             }
         }
+    }
+
+    #[test]
+    fn json_pages_are_exact_size_ascii_json_and_checked() {
+        for size in [128, 200, 1024, 4096] {
+            let pages = JsonPages::new(size);
+            let payloads = Payloads::Json(JsonPages::new(size));
+            for page in &pages.pages {
+                assert_eq!(page.len(), size);
+                assert!(page.is_ascii());
+                assert!(page.starts_with(br#"{"id":"c00000-s000000000000","#));
+                assert!(page.ends_with(br#""}"#));
+                // Balanced brackets outside strings (no escapes are made).
+                let mut depth = 0i32;
+                let mut in_string = false;
+                for &b in page {
+                    match b {
+                        b'"' => in_string = !in_string,
+                        b'{' | b'[' if !in_string => depth += 1,
+                        b'}' | b']' if !in_string => depth -= 1,
+                        _ => {}
+                    }
+                    assert!(depth >= 0);
+                }
+                assert_eq!(depth, 0);
+                assert!(!in_string);
+            }
+            let message = payloads.make(123_456, 42);
+            let Message::Text(text) = &message else {
+                panic!("not text")
+            };
+            assert!(text
+                .as_str()
+                .starts_with(r#"{"id":"c00042-s000000123456","#));
+            assert!(payloads.matches(&message, 123_456, 42));
+            assert!(!payloads.matches(&message, 123_457, 42));
+            assert!(!payloads.matches(&message, 123_456, 43));
+            let mut bad = text.as_bytes().to_vec();
+            bad[size - 3] ^= 1;
+            let bad = Message::Binary(Bytes::from(bad));
+            assert!(!payloads.matches(&bad, 123_456, 42));
+            let binary = Message::Binary(text.as_bytes().clone());
+            assert!(!payloads.matches(&binary, 123_456, 42));
+        }
+        // Pages differ, and records fill most of a 1 KiB page.
+        let pages = JsonPages::new(1024);
+        assert_ne!(pages.pages[0], pages.pages[1]);
+        let records = pages.pages[0]
+            .windows(7)
+            .filter(|w| w == b"\"user\":")
+            .count();
+        assert!(records >= 5, "{records} records");
     }
 }
