@@ -4,6 +4,7 @@
 # under the same load from benches/echo's `loadgen`.
 #
 #   bash benches/echo.sh [--seconds T] [--quick] [--inflight K] [--idle N]
+#                        [--servers A,B]
 #                        [--rounds R] [--workload C:S[:MODE]]...
 #
 #   --seconds T   seconds per server and workload (default 10)
@@ -36,6 +37,8 @@
 #                            and node-ws-takeover (Node's ws, likewise; run
 #                            when `node` is installed: `npm ci` in
 #                            benches/node the first time)
+#   --servers A,B run only these servers (names as in the lists below, and
+#                 weir-mio-off for the idle test after a deflate workload)
 #
 # Builds benches/echo in release, then for each round and workload runs
 # every server in turn, each freshly started: server pinned to CPU 0, load
@@ -68,6 +71,7 @@ idle=1000
 quick=0
 rounds=1
 only=()
+server_filter=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
@@ -76,7 +80,8 @@ while [ $# -gt 0 ]; do
         --rounds) rounds="$2"; shift 2 ;;
         --quick) quick=1; seconds=2; idle=200; rounds=1; shift ;;
         --workload) only+=("$2"); shift 2 ;;
-        -h|--help) sed -n '2,62p' "$0"; exit 0 ;;
+        --servers) server_filter=",$2,"; shift 2 ;;
+        -h|--help) sed -n '2,65p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -85,6 +90,10 @@ plain_servers=(weir-mio weir-std tungstenite tokio-tungstenite fastwebsockets we
 # weir-std-batched is a variant of weir-std (`write` instead of `send`: the
 # echoes of one read leave in one write), listed last, outside the comparison.
 deflate_servers=(weir-mio weir-mio-takeover yawc yawc-takeover node-ws node-ws-takeover)
+# selected SERVER: whether --servers (if given) names it.
+selected() {
+    [ -z "$server_filter" ] || [[ "$server_filter" == *",$1,"* ]]
+}
 # connections:size[:mode]
 workloads=("100:20" "10:16384" "100:1024:deflate")
 if [ "${#only[@]}" -gt 0 ]; then
@@ -406,16 +415,19 @@ for round in $(seq "$rounds"); do
             *) servers=("${plain_servers[@]}") ;;
         esac
         for server in "${servers[@]}"; do
+            selected "$server" || continue
             run_load "$round" "$workload" "$server"
         done
     done
     if [ "$idle" -gt 0 ] && [ "$plain_idle" = 1 ]; then
         for server in "${plain_servers[@]}"; do
+            selected "$server" || continue
             run_idle "$round" plain "$server"
         done
     fi
     if [ "$idle" -gt 0 ] && [ "$deflate_idle" = 1 ]; then
         for server in weir-mio-off "${deflate_servers[@]}"; do
+            selected "$server" || continue
             run_idle "$round" deflate "$server"
         done
     fi

@@ -33,11 +33,9 @@ impl Connection {
             deflate,
             ..
         } = self;
-        let (Some(frame), Some(message), Some(deflate)) = (
-            frame_slot.as_mut(),
-            message_slot.as_mut(),
-            deflate.as_deref_mut(),
-        ) else {
+        let (Some(frame), Some(message), Some(deflate)) =
+            (frame_slot.as_mut(), message_slot.as_mut(), deflate.as_mut())
+        else {
             return Ok(None);
         };
         let Some(progress) = message.inflating.as_mut() else {

@@ -86,7 +86,7 @@ pub struct Connection {
     /// permessage-deflate, when negotiated: RSV1 on the first frame of a
     /// data message means compressed (RFC 7692 section 6).
     #[cfg(feature = "deflate")]
-    deflate: Option<Box<Deflate>>,
+    deflate: Option<Deflate>,
     /// The fragmented message being sent is compressed.
     #[cfg(feature = "deflate")]
     outgoing_compressed: bool,
@@ -189,21 +189,22 @@ impl Connection {
     /// handoff calls this; nothing else should.
     #[cfg(feature = "deflate")]
     pub(crate) fn use_deflate(&mut self, params: DeflateParams, config: &DeflateConfig) {
-        self.deflate = Some(Box::new(Deflate::new(self.role, params, config)));
+        self.deflate = Some(Deflate::new(self.role, params, config));
     }
 
     /// The permessage-deflate parameters in use, if it was negotiated.
     #[cfg(feature = "deflate")]
     pub fn deflate(&self) -> Option<&DeflateParams> {
-        self.deflate.as_deref().map(Deflate::params)
+        self.deflate.as_ref().map(Deflate::params)
     }
 
     /// Whether this connection holds a compressor or an inflater right now.
     /// With no context takeover (both ways), it holds neither between
-    /// messages: they are borrowed per message from a per-thread pool.
+    /// messages, nor any other heap memory for compression: they are
+    /// borrowed per message from a per-thread pool.
     #[cfg(feature = "deflate")]
     pub fn holds_compression_state(&self) -> bool {
-        self.deflate.as_deref().is_some_and(Deflate::holds_state)
+        self.deflate.as_ref().is_some_and(Deflate::holds_state)
     }
 
     /// This endpoint's role.

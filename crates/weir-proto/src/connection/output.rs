@@ -108,10 +108,13 @@ impl Output {
     }
 
     /// Once everything is written, gives the staging buffer back: an idle
-    /// connection holds no send memory.
+    /// connection holds no send memory. With no spare capacity left, the
+    /// staging buffer may still share the allocation of the chunks split
+    /// from it, so it is dropped whatever its capacity.
     fn release_if_drained(&mut self) {
-        if self.len == 0 && self.staging.capacity() > 0 {
+        if self.len == 0 {
             self.staging = BytesMut::new();
+            self.chunks = VecDeque::new();
         }
     }
 

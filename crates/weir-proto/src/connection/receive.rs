@@ -338,9 +338,11 @@ impl Connection {
 
     /// Between frames with nothing buffered, gives the read buffer back: an
     /// idle connection holds no receive memory. Payloads already handed out
-    /// keep their own reference to it.
+    /// keep their own reference to it. An empty buffer is dropped even when
+    /// it has no spare capacity: after `split_to` it may still share, and
+    /// keep alive, the allocation the payloads came from.
     fn release_idle_input(&mut self) {
-        if self.input.is_empty() && self.input.capacity() > 0 {
+        if self.input.is_empty() {
             self.input = BytesMut::new();
         }
     }

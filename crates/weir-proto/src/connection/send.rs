@@ -53,7 +53,7 @@ impl Connection {
         #[cfg(feature = "deflate")]
         if let Some(deflate) = self
             .deflate
-            .as_deref_mut()
+            .as_mut()
             .filter(|d| may_compress && d.compresses(message.len()))
         {
             let compressed = deflate
@@ -82,7 +82,7 @@ impl Connection {
         #[cfg(feature = "deflate")]
         if let Some(deflate) = self
             .deflate
-            .as_deref_mut()
+            .as_mut()
             .filter(|d| prepared.may_compress() && d.compresses(message.len()))
         {
             let compressed = if self.mask_keys.is_some() {
@@ -159,7 +159,7 @@ impl Connection {
         is_last: bool,
     ) -> Result<Option<(u8, Bytes)>, SendError> {
         #[cfg(feature = "deflate")]
-        if let Some(deflate) = self.deflate.as_deref_mut() {
+        if let Some(deflate) = self.deflate.as_mut() {
             let first = opcode != OpCode::Continuation;
             if first {
                 self.outgoing_compressed = deflate.compresses_fragments();

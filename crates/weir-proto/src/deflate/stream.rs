@@ -27,13 +27,25 @@ use crate::config::Role;
 /// "Per-Message Compressed" (RFC 7692 section 6).
 pub(crate) const RSV1: u8 = 0b100;
 
-/// Per-connection permessage-deflate state.
+/// Per-connection permessage-deflate state: the agreed parameters inline,
+/// and the streams boxed apart, only while one is held (see [`Streams`]).
 #[derive(Debug)]
 pub(crate) struct Deflate {
     role: Role,
     params: DeflateParams,
     level: u8,
     threshold: usize,
+    /// Compression failed once: later messages go uncompressed, which is
+    /// always valid, so the peer's window never misses our history.
+    send_disabled: bool,
+    /// `None` whenever [`Streams`] would be empty: an idle connection with
+    /// no context takeover either way allocates nothing for compression.
+    streams: Option<Box<Streams>>,
+}
+
+/// The compressor and inflater a connection holds between calls.
+#[derive(Debug, Default)]
+struct Streams {
     /// The compressor: kept across messages with context takeover, held
     /// only during a fragmented message without.
     compressor: Option<Compressor>,
@@ -42,9 +54,12 @@ pub(crate) struct Deflate {
     /// The inflater: kept across messages with context takeover on the
     /// peer's side, held only during a message without.
     inflater: Option<Inflater>,
-    /// Compression failed once: later messages go uncompressed, which is
-    /// always valid, so the peer's window never misses our history.
-    send_disabled: bool,
+}
+
+impl Streams {
+    fn is_empty(&self) -> bool {
+        self.compressor.is_none() && self.inflater.is_none() && self.held.is_empty()
+    }
 }
 
 /// A compressed message being received.
@@ -78,10 +93,20 @@ impl Deflate {
             params,
             level: config.level.min(9),
             threshold: config.threshold,
-            compressor: None,
-            held: Vec::new(),
-            inflater: None,
             send_disabled: false,
+            streams: None,
+        }
+    }
+
+    /// The streams, boxed on first use.
+    fn streams(&mut self) -> &mut Streams {
+        self.streams.get_or_insert_with(Box::default)
+    }
+
+    /// Frees the box once it holds nothing.
+    fn release_empty_streams(&mut self) {
+        if self.streams.as_deref().is_some_and(Streams::is_empty) {
+            self.streams = None;
         }
     }
 
@@ -139,12 +164,15 @@ impl Deflate {
     /// (the whole message when `is_last` and nothing came before).
     pub(crate) fn compress(&mut self, data: &[u8], is_last: bool) -> Result<Bytes, CompressFailed> {
         let key = self.compressor_key();
-        let mut compressor = match self.compressor.take() {
+        let (kept, mut out) = match self.streams.as_deref_mut() {
+            Some(streams) => (streams.compressor.take(), std::mem::take(&mut streams.held)),
+            None => (None, Vec::new()),
+        };
+        let mut compressor = match kept {
             Some(compressor) => compressor,
             None if self.own_no_context_takeover() => pool::take_compressor(key),
             None => Compressor::new(key),
         };
-        let mut out = std::mem::take(&mut self.held);
         let result = if data.is_empty() {
             Ok(())
         } else {
@@ -152,18 +180,21 @@ impl Deflate {
         };
         if let Err(failed) = result {
             self.send_disabled = true;
+            self.release_empty_streams();
             return Err(failed);
         }
         if !is_last {
             let keep = out.len().saturating_sub(TRAILER.len());
-            self.held = out.split_off(keep);
-            self.compressor = Some(compressor);
+            let streams = self.streams();
+            streams.held = out.split_off(keep);
+            streams.compressor = Some(compressor);
             return Ok(out.into());
         }
         if self.own_no_context_takeover() {
             pool::give_compressor(compressor);
+            self.release_empty_streams();
         } else {
-            self.compressor = Some(compressor);
+            self.streams().compressor = Some(compressor);
         }
         Ok(end_of_message(out))
     }
@@ -240,7 +271,7 @@ impl Deflate {
         }
         let peer_bits = self.peer_window_bits();
         let peer_resets = self.peer_no_context_takeover();
-        let inflater = self.inflater.get_or_insert_with(|| {
+        let inflater = self.streams().inflater.get_or_insert_with(|| {
             if peer_resets {
                 pool::take_inflater(peer_bits)
             } else {
@@ -273,26 +304,35 @@ impl Deflate {
     /// The message being inflated is over: reset or give back the inflater
     /// as the agreed parameters say.
     pub(crate) fn end_inflate(&mut self, progress: &Inflating) {
-        if self.peer_no_context_takeover() {
-            if let Some(inflater) = self.inflater.take() {
+        let peer_resets = self.peer_no_context_takeover();
+        let Some(streams) = self.streams.as_deref_mut() else {
+            return;
+        };
+        if peer_resets {
+            if let Some(inflater) = streams.inflater.take() {
                 pool::give_inflater(inflater);
             }
+            self.release_empty_streams();
         } else if progress.stream_ended {
             // The peer ended its stream; its next message starts a new one.
-            if let Some(inflater) = &mut self.inflater {
+            if let Some(inflater) = &mut streams.inflater {
                 inflater.reset();
             }
         }
     }
 
-    /// Whether a compressor or an inflater is held right now.
+    /// Whether a compressor or an inflater is held right now, and with it
+    /// any allocation at all.
     pub(crate) fn holds_state(&self) -> bool {
-        self.compressor.is_some() || self.inflater.is_some()
+        self.streams.is_some()
     }
 
     /// The receive side is done (close or failure): drop the inflater.
     pub(crate) fn release_receive(&mut self) {
-        self.inflater = None;
+        if let Some(streams) = self.streams.as_deref_mut() {
+            streams.inflater = None;
+        }
+        self.release_empty_streams();
     }
 }
 
