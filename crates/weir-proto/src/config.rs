@@ -1,7 +1,10 @@
-//! Limits and switches of a [`Connection`](crate::Connection).
+//! Limits, switches and deadlines of a [`Connection`](crate::Connection).
 //!
 //! Every limit has a default that is safe for a public server; each field's
-//! doc says the default and why.
+//! doc says the default and why. The deadlines apply only when the adapter
+//! passes the time in ([`Connection::handle_timeout`](crate::Connection::handle_timeout)).
+
+use std::time::Duration;
 
 /// The role of an endpoint: it decides masking (RFC 6455 section 5.1) and
 /// which side closes TCP first (section 7.1.1).
@@ -56,6 +59,24 @@ pub struct Config {
     /// [`SendError::QueueFull`](crate::SendError::QueueFull) while this many
     /// bytes or more wait to be written; a Close frame is always accepted.
     pub max_send_queue: usize,
+    /// How long the closing handshake may take once this endpoint has
+    /// queued its Close frame: the peer's Close, the output drained, and
+    /// for a client the server's TCP close. `None` waits forever. Default
+    /// 5 s: a peer that never answers, or never reads, costs its memory for
+    /// that long at most.
+    pub close_timeout: Option<Duration>,
+    /// Keepalive: after this long without any input from the peer, an open
+    /// connection sends a ping; `None` turns keepalive off. Default 30 s: it
+    /// keeps the connection alive through NATs and proxies that cut idle
+    /// TCP after 60 s (a common default), at the cost of one small frame per
+    /// quiet half minute.
+    pub idle_timeout: Option<Duration>,
+    /// Keepalive: once the ping is sent, how long to wait for anything at
+    /// all from the peer (a pong, a message, any frame) before giving up on
+    /// it ([`TimedOut::Keepalive`](crate::TimedOut::Keepalive)). Default
+    /// 30 s: a dead peer (unplugged, suspended, behind a dropped NAT entry)
+    /// costs its memory for at most a minute.
+    pub ping_timeout: Duration,
 }
 
 impl Default for Config {
@@ -66,6 +87,9 @@ impl Default for Config {
             auto_pong: true,
             streaming: false,
             max_send_queue: 16 << 20,
+            close_timeout: Some(Duration::from_secs(5)),
+            idle_timeout: Some(Duration::from_secs(30)),
+            ping_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -98,6 +122,24 @@ impl Config {
     /// Sets [`Config::max_send_queue`].
     pub fn with_max_send_queue(mut self, bytes: usize) -> Self {
         self.max_send_queue = bytes;
+        self
+    }
+
+    /// Sets [`Config::close_timeout`].
+    pub fn with_close_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::idle_timeout`].
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::ping_timeout`].
+    pub fn with_ping_timeout(mut self, timeout: Duration) -> Self {
+        self.ping_timeout = timeout;
         self
     }
 }

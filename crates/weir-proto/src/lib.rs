@@ -91,7 +91,7 @@ pub mod utf8;
 
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, Role};
-pub use connection::{Connection, State};
+pub use connection::{Connection, State, TimedOut};
 pub use error::{ProtocolError, SendError};
 pub use message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 pub use prepared::PreparedMessage;

@@ -27,6 +27,9 @@ mod receive;
 mod send;
 #[cfg(test)]
 mod tests;
+mod timers;
+
+pub use timers::TimedOut;
 
 use bytes::{Bytes, BytesMut};
 
@@ -81,6 +84,13 @@ pub struct Connection {
     receive_closed: bool,
     /// The peer broke the protocol.
     failed: bool,
+    /// The transport delivers no more input ([`Connection::receive_eof`]).
+    eof: bool,
+    /// The connection ended without a closing handshake: input ended early
+    /// or a deadline passed. Nothing more is sent or received.
+    aborted: bool,
+    /// Deadlines, when the adapter passes the time in.
+    clock: timers::Clock,
     /// Masking keys; clients only.
     mask_keys: Option<MaskKeyGenerator>,
     /// permessage-deflate, when negotiated: RSV1 on the first frame of a
@@ -177,6 +187,9 @@ impl Connection {
             close_sent: false,
             receive_closed: false,
             failed: false,
+            eof: false,
+            aborted: false,
+            clock: timers::Clock::default(),
             mask_keys,
             #[cfg(feature = "deflate")]
             deflate: None,
@@ -219,6 +232,9 @@ impl Connection {
 
     /// Where the connection is in the closing handshake.
     pub fn state(&self) -> State {
+        if self.aborted {
+            return State::Closed;
+        }
         match (self.close_sent, self.receive_closed) {
             (false, _) => State::Open,
             (true, false) => State::Closing,
@@ -247,15 +263,24 @@ impl Connection {
 
     /// Whether this endpoint should close the TCP connection now: the closing
     /// handshake is over, every byte has been drained, and this endpoint is
-    /// the one that closes first.
+    /// the one that closes first (or the peer's side has ended already);
+    /// or the connection ended without a closing handshake
+    /// ([`Connection::receive_eof`], [`TimedOut`]).
     ///
     /// RFC 6455 section 7.1.1: "the server [...] SHOULD close the underlying
     /// TCP connection first", while a client waits for the server to close
-    /// it (with a timeout of the application's choosing). After a protocol
-    /// error either side closes at once (section 7.1.7).
+    /// it, for at most [`Config::close_timeout`] when the adapter passes the
+    /// time in. After a protocol error either side closes at once (section
+    /// 7.1.7).
     pub fn should_close_transport(&self) -> bool {
-        self.state() == State::Closed
-            && self.buffered_amount() == 0
-            && (self.role == Role::Server || self.failed)
+        self.aborted
+            || (self.state() == State::Closed
+                && self.buffered_amount() == 0
+                && (self.closes_first() || self.eof))
+    }
+
+    /// Whether this endpoint closes TCP without waiting for the peer to.
+    fn closes_first(&self) -> bool {
+        self.role == Role::Server || self.failed
     }
 }

@@ -25,8 +25,9 @@ impl Connection {
     /// connection failed, are discarded (RFC 6455 section 5.5.1: the Close is
     /// the last frame an endpoint sends).
     pub fn receive(&mut self, bytes: &[u8]) {
-        if !self.receive_closed {
+        if !self.receive_closed && !bytes.is_empty() {
             self.input.extend_from_slice(bytes);
+            self.clock.input_arrived = true;
         }
     }
 
@@ -348,7 +349,7 @@ impl Connection {
     }
 
     /// Frees everything the receive side holds once it will read no more.
-    fn release_receive_buffers(&mut self) {
+    pub(super) fn release_receive_buffers(&mut self) {
         self.input = BytesMut::new();
         self.frame = None;
         self.message = None;

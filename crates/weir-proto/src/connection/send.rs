@@ -193,7 +193,7 @@ impl Connection {
     /// Accepted even when the send queue is full, so a connection can always
     /// be closed.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        if self.close_sent {
+        if self.close_sent || self.aborted {
             return Err(SendError::Closed);
         }
         if !code.is_valid_on_wire() {
@@ -246,7 +246,7 @@ impl Connection {
     }
 
     fn check_send_allowed(&self) -> Result<(), SendError> {
-        if self.close_sent {
+        if self.close_sent || self.aborted {
             return Err(SendError::Closed);
         }
         let queued = self.buffered_amount();
