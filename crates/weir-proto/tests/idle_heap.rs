@@ -8,9 +8,9 @@
 //! The heap is counted by dhat's allocator, so the whole file is one test:
 //! nothing else allocates while it measures.
 
-use weir_proto::handshake::{
-    AcceptOptions, ClientHandshake, ClientOptions, Incoming, ServerHandshake,
-};
+mod pair;
+
+use weir_proto::handshake::{AcceptOptions, ClientOptions};
 use weir_proto::{Config, Connection, Event, Message};
 
 #[global_allocator]
@@ -107,17 +107,7 @@ fn deliver(from: &mut Connection, to: &mut Connection, read: usize) -> Message {
 
 /// A connected client and server, from a real handshake.
 fn pair(client: ClientOptions, server: AcceptOptions) -> (Connection, Connection) {
-    let (mut handshake, request) =
-        ClientHandshake::with_key("ws://example.com/", client, [7; 16]).unwrap();
-    let Some(Incoming::Upgrade(upgrade)) = ServerHandshake::new().receive(&request).unwrap() else {
-        panic!("not an upgrade");
-    };
-    let accepted = upgrade.accept(&server, Config::default()).unwrap();
-    let response = handshake.receive(&accepted.response).unwrap().unwrap();
-    let client = response
-        .connection_with_mask_seed(Config::default(), [3; 32])
-        .unwrap();
-    (client, accepted.connection)
+    pair::connect(client, server, Config::default(), Config::default())
 }
 
 /// The heap bytes that dropping `connection` gives back.

@@ -47,11 +47,10 @@ pub enum TimedOut {
 /// What the connection knows of time.
 #[derive(Debug, Default)]
 pub(super) struct Clock {
-    /// The latest time passed in; `None` until the first.
-    now: Option<Instant>,
     /// Bytes arrived since the latest tick.
     pub(super) input_arrived: bool,
-    /// When input last arrived, to the precision of the ticks.
+    /// When input last arrived, to the precision of the ticks; `None`
+    /// until the connection is first told the time.
     last_input: Option<Instant>,
     /// A keepalive ping went out: something must arrive by then.
     keepalive_deadline: Option<Instant>,
@@ -78,7 +77,6 @@ impl Connection {
     ///   if it does not, [`TimedOut::Close`].
     pub fn handle_timeout(&mut self, now: Instant) -> Option<TimedOut> {
         let clock = &mut self.clock;
-        clock.now = Some(now);
         if clock.input_arrived || clock.last_input.is_none() {
             clock.input_arrived = false;
             clock.last_input = Some(now);
@@ -115,22 +113,20 @@ impl Connection {
     /// connection is over. A time in the past means "tick now" (a Close was
     /// queued since the last tick, or input arrived).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let now = self.clock.now?;
+        // Never later than the latest tick: "due" whenever it is used below.
+        let last_input = self.clock.last_input?;
         if self.aborted || self.closing_done() {
             return None;
         }
         if self.close_sent {
             self.config.close_timeout?;
-            return Some(self.clock.close_deadline.unwrap_or(now));
+            return Some(self.clock.close_deadline.unwrap_or(last_input));
         }
         let idle = self.config.idle_timeout?;
         if self.clock.input_arrived {
-            return Some(now);
+            return Some(last_input);
         }
-        Some(match self.clock.keepalive_deadline {
-            Some(deadline) => deadline,
-            None => self.clock.last_input.unwrap_or(now) + idle,
-        })
+        Some(self.clock.keepalive_deadline.unwrap_or(last_input + idle))
     }
 
     /// The transport will deliver no more bytes (a read returned 0, or the
@@ -151,10 +147,7 @@ impl Connection {
         if self.receive_closed || self.aborted {
             return None;
         }
-        self.aborted = true;
-        self.receive_closed = true;
-        self.release_receive_buffers();
-        self.output = Output::default();
+        self.end_abruptly();
         Some(CloseCode::ABNORMAL)
     }
 
@@ -166,10 +159,16 @@ impl Connection {
 
     /// Ends the connection on an expired deadline.
     fn abort(&mut self, why: TimedOut) -> TimedOut {
+        self.end_abruptly();
+        why
+    }
+
+    /// Ends the connection without a closing handshake: nothing more is
+    /// received or sent, and what was buffered either way is dropped.
+    fn end_abruptly(&mut self) {
         self.aborted = true;
         self.receive_closed = true;
         self.release_receive_buffers();
         self.output = Output::default();
-        why
     }
 }

@@ -78,19 +78,15 @@ impl Pair {
     /// A pair with these configurations, after a real handshake, both told
     /// the time once (as adapters do when a connection opens).
     pub fn new(client: Config, server: Config) -> Self {
-        let (mut handshake, request) =
-            ClientHandshake::with_key("ws://example.com/", ClientOptions::default(), [1; 16])
-                .unwrap();
-        let Some(Incoming::Upgrade(upgrade)) = ServerHandshake::new().receive(&request).unwrap()
-        else {
-            panic!("not an upgrade");
-        };
-        let accepted = upgrade.accept(&AcceptOptions::default(), server).unwrap();
-        let response = handshake.receive(&accepted.response).unwrap().unwrap();
-        let client = response.connection_with_mask_seed(client, [2; 32]).unwrap();
+        let (client, server) = connect(
+            ClientOptions::default(),
+            AcceptOptions::default(),
+            client,
+            server,
+        );
         let mut pair = Self {
             client: Side::new(client),
-            server: Side::new(accepted.connection),
+            server: Side::new(server),
             up: Link::default(),
             down: Link::default(),
             now: Instant::now(),
@@ -157,6 +153,25 @@ impl Pair {
             .filter_map(Link::next_arrival);
         sides.chain(links).min()
     }
+}
+
+/// A client and a server `Connection` from a real handshake with these
+/// options and configurations (the client's masking keys seeded).
+pub fn connect(
+    client_options: ClientOptions,
+    accept_options: AcceptOptions,
+    client: Config,
+    server: Config,
+) -> (Connection, Connection) {
+    let (mut handshake, request) =
+        ClientHandshake::with_key("ws://example.com/", client_options, [1; 16]).unwrap();
+    let Some(Incoming::Upgrade(upgrade)) = ServerHandshake::new().receive(&request).unwrap() else {
+        panic!("not an upgrade");
+    };
+    let accepted = upgrade.accept(&accept_options, server).unwrap();
+    let response = handshake.receive(&accepted.response).unwrap().unwrap();
+    let client = response.connection_with_mask_seed(client, [2; 32]).unwrap();
+    (client, accepted.connection)
 }
 
 impl Side {
