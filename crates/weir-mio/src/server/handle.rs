@@ -7,32 +7,24 @@
 //!   its accepted upgrade to its `on_close`), behind an `RwLock`: it says
 //!   which worker owns an id;
 //! - the rooms, name to member ids, behind an `RwLock` (`rooms.rs`);
-//! - one command queue per worker, a `Mutex<Vec<Command>>` plus the loop's
-//!   [`WakeHandle`];
+//! - one command queue per worker, bounded for broadcasts, plus the loop's
+//!   [`WakeHandle`](crate::WakeHandle) (`queue.rs`);
 //! - the shutdown deadline.
 //!
 //! No lock is held while a callback runs, and no two are held at once
 //! except rooms then a socket's own room set.
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use weir_proto::{CloseCode, Message, PreparedMessage, SendError};
+use weir_proto::{CloseCode, Message, SendError};
 
+use super::queue::WorkerLink;
 use super::route::Routes;
-use super::worker::Command;
-use super::{Room, Socket};
-use crate::{Config, ConnId, WakeHandle};
-
-thread_local! {
-    /// The worker this thread runs, as (server address, worker index):
-    /// commands for it need no wake-up, as it drains its queue after every
-    /// callback.
-    static CURRENT_WORKER: Cell<(usize, usize)> = const { Cell::new((0, usize::MAX)) };
-}
+use super::{BroadcastRefused, Room, Socket};
+use crate::{Config, ConnId};
 
 /// Locks a mutex, ignoring poisoning (a panicking callback must not take
 /// the server down with it).
@@ -50,12 +42,6 @@ pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One worker as the rest of the server reaches it.
-pub(crate) struct WorkerLink {
-    pub(crate) queue: Mutex<Vec<Command>>,
-    pub(crate) wake: WakeHandle,
-}
-
 /// The state every worker, socket and handle shares.
 pub(crate) struct Shared {
     pub(crate) routes: Routes,
@@ -65,74 +51,15 @@ pub(crate) struct Shared {
     pub(crate) deflate: Option<weir_proto::deflate::DeflateConfig>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) workers: Vec<WorkerLink>,
+    /// The most commands a worker's queue holds before it refuses
+    /// broadcasts (`queue.rs`).
+    pub(crate) command_queue_capacity: usize,
     pub(crate) directory: RwLock<HashMap<ConnId, Socket>>,
     pub(crate) rooms: RwLock<HashMap<String, HashSet<ConnId>>>,
     pub(crate) shutdown: Mutex<Option<Instant>>,
 }
 
 impl Shared {
-    fn key(&self) -> usize {
-        self as *const Self as usize
-    }
-
-    /// Marks this thread as running worker `index`.
-    pub(crate) fn enter_worker(&self, index: usize) {
-        CURRENT_WORKER.with(|current| current.set((self.key(), index)));
-    }
-
-    /// Marks this thread as running no worker.
-    pub(crate) fn leave_worker(&self) {
-        CURRENT_WORKER.with(|current| current.set((0, usize::MAX)));
-    }
-
-    /// Queues `command` on worker `index`, waking it unless this thread is
-    /// that worker (which drains its queue after the running callback).
-    pub(crate) fn post(&self, index: usize, command: Command) {
-        let Some(worker) = self.workers.get(index) else {
-            return;
-        };
-        lock(&worker.queue).push(command);
-        if CURRENT_WORKER.with(Cell::get) != (self.key(), index) {
-            worker.wake.wake();
-        }
-    }
-
-    /// Sends `message`, encoded once, to every open connection (of route
-    /// `route` if given), except `except`.
-    pub(crate) fn broadcast(&self, route: Option<usize>, except: Option<ConnId>, message: Message) {
-        let message = PreparedMessage::new(message);
-        for index in 0..self.workers.len() {
-            let command = Command::Broadcast {
-                message: message.clone(),
-                route,
-                except,
-            };
-            self.post(index, command);
-        }
-    }
-
-    /// Sends `message`, encoded once, to the connections `ids`.
-    pub(crate) fn send_many(&self, ids: impl IntoIterator<Item = ConnId>, message: Message) {
-        let mut by_worker: HashMap<usize, Vec<ConnId>> = HashMap::new();
-        {
-            let directory = read(&self.directory);
-            for id in ids {
-                if let Some(socket) = directory.get(&id) {
-                    if socket.is_open() {
-                        by_worker.entry(socket.inner.worker).or_default().push(id);
-                    }
-                }
-            }
-        }
-        if by_worker.is_empty() {
-            return;
-        }
-        let message = PreparedMessage::new(message);
-        for (worker, ids) in by_worker {
-            self.post(worker, Command::SendPrepared(ids, message.clone()));
-        }
-    }
-
     /// The socket of connection `id`, if it is still there.
     pub(crate) fn socket(&self, id: ConnId) -> Option<Socket> {
         read(&self.directory).get(&id).cloned()
@@ -158,15 +85,26 @@ impl ServerHandle {
     }
 
     /// Sends `message` to every open connection of every handler, encoded
-    /// once ([`PreparedMessage`]) and shared by all recipients.
-    pub fn broadcast(&self, message: impl Into<Message>) {
-        self.shared.broadcast(None, None, message.into());
+    /// once ([`PreparedMessage`](weir_proto::PreparedMessage)) and shared by
+    /// all recipients.
+    ///
+    /// Fails with [`BroadcastRefused`] when one or more workers refused it,
+    /// their command queue being full
+    /// ([`ServerBuilder::command_queue_capacity`](super::ServerBuilder::command_queue_capacity)):
+    /// then the connections of those workers do not get the message, and the
+    /// others do.
+    pub fn broadcast(&self, message: impl Into<Message>) -> Result<(), BroadcastRefused> {
+        self.shared.broadcast(None, None, message.into())
     }
 
     /// Like [`ServerHandle::broadcast`], skipping connection `except`
     /// (typically the sender).
-    pub fn broadcast_except(&self, except: ConnId, message: impl Into<Message>) {
-        self.shared.broadcast(None, Some(except), message.into());
+    pub fn broadcast_except(
+        &self,
+        except: ConnId,
+        message: impl Into<Message>,
+    ) -> Result<(), BroadcastRefused> {
+        self.shared.broadcast(None, Some(except), message.into())
     }
 
     /// Sends `message` to connection `id`; [`SendError::Closed`] if there is
@@ -227,7 +165,7 @@ impl ServerHandle {
         for worker in &self.shared.workers {
             // Always wake, even from a worker's own callback: the loop checks
             // the deadline between turns.
-            worker.wake.wake();
+            worker.wake();
         }
     }
 

@@ -23,7 +23,7 @@
 //!     .build()?;
 //! let handle = server.handle();
 //! std::thread::spawn(move || {
-//!     handle.broadcast("hello, everyone");
+//!     let _ = handle.broadcast("hello, everyone");
 //!     handle.shutdown(Duration::from_secs(2));
 //! });
 //! server.run()?;
@@ -35,6 +35,8 @@
 //! - `route.rs`: path patterns, [`HttpResponse`] for the fallback.
 //! - `socket.rs`: [`Socket`], the connection handle, and [`ReadyState`].
 //! - `handle.rs`: [`ServerHandle`] and the state all threads share.
+//! - `queue.rs`: the workers' command queues, their bound on broadcasts,
+//!   and [`BroadcastRefused`].
 //! - `rooms.rs`: [`Room`] and membership.
 //! - `worker.rs`: one event loop per thread, its command queue, and the
 //!   glue from the low-level [`Handler`](crate::Handler) to [`WsHandler`].
@@ -52,7 +54,9 @@
 //!   the same worker) or on a wake-up (from anywhere else).
 //! - Broadcasts (server, route, room) are encoded once into a
 //!   [`PreparedMessage`](weir_proto::PreparedMessage) whose bytes every
-//!   recipient's queue shares.
+//!   recipient's queue shares. A worker whose command queue is full
+//!   ([`ServerBuilder::command_queue_capacity`]) refuses them
+//!   ([`BroadcastRefused`]).
 //!
 //! # Protections and their defaults
 //! All in [`Config`] (see each field): handshake timeout 10 s; keepalive
@@ -66,6 +70,7 @@
 //! 5 s.
 
 mod handle;
+mod queue;
 mod rooms;
 mod route;
 mod socket;
@@ -81,15 +86,20 @@ use weir_proto::handshake::{AcceptOptions, HttpRequest, Rejection, UpgradeReques
 use weir_proto::{CloseCode, Message, MessageKind};
 
 pub use handle::ServerHandle;
+pub use queue::BroadcastRefused;
 pub use rooms::Room;
 pub use route::HttpResponse;
 pub use socket::{ReadyState, Socket};
 
-use handle::{Shared, WorkerLink};
+use handle::Shared;
+use queue::WorkerLink;
 use route::{HttpFn, Route, Routes};
 use worker::Worker;
 
 use crate::{Config, Error, EventLoop};
+
+/// The default of [`ServerBuilder::command_queue_capacity`].
+const DEFAULT_COMMAND_QUEUE_CAPACITY: usize = 16_384;
 
 /// The application's handler for one route (path) of a [`Server`].
 ///
@@ -146,6 +156,7 @@ pub struct ServerBuilder {
     http: Box<HttpFn>,
     workers: usize,
     config: Config,
+    command_queue_capacity: usize,
     #[cfg(feature = "deflate")]
     deflate: Option<weir_proto::deflate::DeflateConfig>,
 }
@@ -159,6 +170,7 @@ impl Default for ServerBuilder {
             http: Box::new(|_| HttpResponse::not_found()),
             workers: 1,
             config: Config::default().with_connection(connection),
+            command_queue_capacity: DEFAULT_COMMAND_QUEUE_CAPACITY,
             #[cfg(feature = "deflate")]
             deflate: Some(weir_proto::deflate::DeflateConfig::low_memory()),
         }
@@ -211,6 +223,18 @@ impl ServerBuilder {
         self
     }
 
+    /// How many commands each worker's queue holds before the worker refuses
+    /// broadcasts and room sends ([`BroadcastRefused`]); sends to one socket
+    /// and closes are bounded otherwise and never refused by it. Default
+    /// 16 384: room for bursts of thousands of broadcasts between two turns
+    /// of a busy worker, while a flood (or a worker stuck in a callback)
+    /// holds at most that many messages per worker. 0 refuses every
+    /// broadcast.
+    pub fn command_queue_capacity(mut self, commands: usize) -> Self {
+        self.command_queue_capacity = commands;
+        self
+    }
+
     /// The terms on which permessage-deflate (RFC 7692) is accepted, or
     /// `None` to decline compression. They replace
     /// [`AcceptOptions::deflate`] from [`WsHandler::on_open`]. Default
@@ -242,10 +266,7 @@ impl ServerBuilder {
             let mut event_loop = EventLoop::new(self.config.clone())?;
             event_loop.share_counters(Arc::clone(&ids), Arc::clone(&accepted));
             event_loop.listen_on(listener.try_clone()?)?;
-            links.push(WorkerLink {
-                queue: Mutex::new(Vec::new()),
-                wake: event_loop.wake_handle(),
-            });
+            links.push(WorkerLink::new(event_loop.wake_handle()));
             loops.push(event_loop);
         }
         let shared = Arc::new(Shared {
@@ -258,6 +279,7 @@ impl ServerBuilder {
             deflate: self.deflate,
             local_addr,
             workers: links,
+            command_queue_capacity: self.command_queue_capacity,
             directory: Default::default(),
             rooms: Default::default(),
             shutdown: Mutex::new(None),
@@ -283,6 +305,7 @@ impl fmt::Debug for ServerBuilder {
             .field("routes", &self.routes)
             .field("workers", &self.workers)
             .field("config", &self.config)
+            .field("command_queue_capacity", &self.command_queue_capacity)
             .field("deflate", &self.deflate_terms())
             .finish_non_exhaustive()
     }

@@ -18,7 +18,7 @@ use weir_proto::{CloseCode, Message, SendError};
 
 use super::handle::{lock, Shared};
 use super::worker::Command;
-use super::ServerHandle;
+use super::{BroadcastRefused, ServerHandle};
 use crate::{ConnId, SlowConsumer};
 
 /// Where a connection is in its life, as a [`Socket`] reports it (the
@@ -213,11 +213,13 @@ impl Socket {
     }
 
     /// Sends `message` to every open connection of the same handler
-    /// (route), this one included, encoded once.
-    pub fn broadcast(&self, message: impl Into<Message>) {
+    /// (route), this one included, encoded once. Fails as
+    /// [`ServerHandle::broadcast`] does, when workers' command queues are
+    /// full.
+    pub fn broadcast(&self, message: impl Into<Message>) -> Result<(), BroadcastRefused> {
         self.inner
             .server
-            .broadcast(Some(self.inner.route), None, message.into());
+            .broadcast(Some(self.inner.route), None, message.into())
     }
 
     /// Joins room `name` (created on first join); `false` if already a

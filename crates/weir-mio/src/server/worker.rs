@@ -152,8 +152,8 @@ impl Worker {
     /// that its next turn runs them.
     fn wake_if_pending(&self) {
         let link = &self.server.workers[self.index];
-        if !lock(&link.queue).is_empty() {
-            link.wake.wake();
+        if !link.is_empty() {
+            link.wake();
         }
     }
 
@@ -162,7 +162,7 @@ impl Worker {
         let server = Arc::clone(&self.server);
         let link = &server.workers[self.index];
         for _ in 0..MAX_DRAIN_ROUNDS {
-            let commands = std::mem::take(&mut *lock(&link.queue));
+            let commands = link.take();
             if commands.is_empty() {
                 return;
             }
@@ -175,7 +175,7 @@ impl Worker {
                 handler.on_error(&socket, &Error::Send(error));
             }
         }
-        link.wake.wake();
+        link.wake();
     }
 
     fn execute(

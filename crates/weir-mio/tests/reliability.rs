@@ -1,0 +1,221 @@
+//! The server API (`weir_mio::server`) under failure and overload: handler
+//! callbacks that panic, broadcast floods against a blocked worker, and
+//! streaming mode. (A failing worker is tested in the crate, `server/run.rs`,
+//! as only a fault injected there can make one fail.)
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use common::{Client, PATIENCE};
+use weir_mio::server::{Server, ServerBuilder, ServerHandle, Socket, WsHandler};
+use weir_mio::{AcceptOptions, CloseCode, ConnId, Error, Message, Rejection, UpgradeRequest};
+
+/// A callback, as [`Script`] saw it.
+#[derive(Debug)]
+enum Note {
+    Open(Socket),
+    Error(ConnId, String),
+    Close(ConnId, CloseCode),
+}
+
+/// A handler driven by text messages: `block` parks the worker until the
+/// test releases it, `panic` panics, `join ROOM` joins a room; anything else
+/// is echoed. It reports every callback, and can be told to panic in
+/// `on_close` and `on_error` too.
+struct Script {
+    notes: Mutex<Sender<Note>>,
+    blocked: Mutex<Sender<()>>,
+    release: Mutex<Receiver<()>>,
+    panic_in_on_close: bool,
+    panic_in_on_error: bool,
+}
+
+/// The test's ends of a [`Script`]'s channels.
+struct Ends {
+    notes: Receiver<Note>,
+    blocked: Receiver<()>,
+    release: Sender<()>,
+}
+
+impl Script {
+    fn new() -> (Self, Ends) {
+        let (notes_tx, notes) = mpsc::channel();
+        let (blocked_tx, blocked) = mpsc::channel();
+        let (release, release_rx) = mpsc::channel();
+        let script = Self {
+            notes: Mutex::new(notes_tx),
+            blocked: Mutex::new(blocked_tx),
+            release: Mutex::new(release_rx),
+            panic_in_on_close: false,
+            panic_in_on_error: false,
+        };
+        let ends = Ends {
+            notes,
+            blocked,
+            release,
+        };
+        (script, ends)
+    }
+
+    fn note(&self, note: Note) {
+        let _ = self.notes.lock().unwrap().send(note);
+    }
+}
+
+impl WsHandler for Script {
+    fn on_open(&self, ws: &Socket, request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+        if request.request().path() == "/panic-on-open" {
+            panic!("on_open was told to panic");
+        }
+        self.note(Note::Open(ws.clone()));
+        Ok(AcceptOptions::default())
+    }
+
+    fn on_message(&self, ws: &Socket, message: Message) {
+        let Message::Text(text) = &message else {
+            let _ = ws.send(message);
+            return;
+        };
+        match text.as_str().split_once(' ') {
+            _ if text.as_str() == "block" => {
+                let _ = self.blocked.lock().unwrap().send(());
+                let _ = self.release.lock().unwrap().recv_timeout(PATIENCE);
+            }
+            _ if text.as_str() == "panic" => panic!("on_message was told to panic"),
+            Some(("join", room)) => {
+                assert!(ws.join(room));
+                let _ = ws.send(format!("joined {room}"));
+            }
+            _ => {
+                let _ = ws.send(message);
+            }
+        }
+    }
+
+    fn on_close(&self, ws: &Socket, code: CloseCode, _reason: &str) {
+        self.note(Note::Close(ws.id(), code));
+        if self.panic_in_on_close {
+            panic!("on_close was told to panic");
+        }
+    }
+
+    fn on_error(&self, ws: &Socket, error: &Error) {
+        self.note(Note::Error(ws.id(), error.to_string()));
+        if self.panic_in_on_error {
+            panic!("on_error was told to panic");
+        }
+    }
+}
+
+/// A running server: its handle, address and thread.
+struct Running {
+    handle: ServerHandle,
+    addr: SocketAddr,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    fn start(builder: ServerBuilder) -> Self {
+        let server = builder.bind("127.0.0.1:0").build().unwrap();
+        let handle = server.handle();
+        let addr = server.local_addr();
+        let thread = std::thread::spawn(move || server.run());
+        Self {
+            handle,
+            addr,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.handle.shutdown(Duration::from_millis(100));
+            let _ = thread.join();
+        }
+    }
+}
+
+fn next(notes: &Receiver<Note>) -> Note {
+    notes.recv_timeout(PATIENCE).expect("no callback")
+}
+
+fn opened(notes: &Receiver<Note>) -> Socket {
+    match next(notes) {
+        Note::Open(socket) => socket,
+        other => panic!("expected on_open, got {other:?}"),
+    }
+}
+
+/// While a worker is blocked in a callback, broadcasts and room sends pile
+/// up in its command queue: once it holds the capacity, more are refused
+/// (and say so); a send to one socket is still taken, as its own limit
+/// bounds it. Once the worker runs again, everything accepted arrives in
+/// order and broadcasts are taken again.
+#[test]
+fn broadcasts_are_refused_once_a_blocked_workers_queue_is_full() {
+    const CAPACITY: usize = 8;
+    let (script, ends) = Script::new();
+    let builder = Server::builder()
+        .route("/*", script)
+        .command_queue_capacity(CAPACITY);
+    let server = Running::start(builder);
+    let mut member = Client::connect(server.addr, "/member");
+    let socket = opened(&ends.notes);
+    member.send("join room");
+    assert_eq!(member.next_message(), Message::from("joined room"));
+    let mut blocker = Client::connect(server.addr, "/blocker");
+    opened(&ends.notes);
+    blocker.send("block");
+    ends.blocked.recv_timeout(PATIENCE).unwrap();
+
+    // The worker runs nothing now: every broadcast stays in its queue.
+    let room = server.handle.room("room");
+    for index in 0..CAPACITY {
+        let sent = if index % 2 == 0 {
+            server.handle.broadcast(format!("{index}"))
+        } else {
+            room.broadcast(format!("{index}"))
+        };
+        assert_eq!(sent, Ok(()), "broadcast {index}");
+    }
+    let refused = server.handle.broadcast("one too many").unwrap_err();
+    assert_eq!(
+        (refused.refused(), refused.workers(), refused.capacity()),
+        (1, 1, CAPACITY)
+    );
+    assert!(room.broadcast("one too many").is_err());
+    assert!(socket.broadcast("one too many").is_err());
+    assert!(server
+        .handle
+        .broadcast_except(socket.id(), "one too many")
+        .is_err());
+    // A send to one socket is bounded by its own send queue instead.
+    socket.send("direct").unwrap();
+
+    ends.release.send(()).unwrap();
+    for index in 0..CAPACITY {
+        assert_eq!(member.next_message(), Message::from(format!("{index}")));
+    }
+    assert_eq!(member.next_message(), Message::from("direct"));
+    // The worker drained its whole queue to send those: there is room again.
+    server.handle.broadcast("after").unwrap();
+    assert_eq!(member.next_message(), Message::from("after"));
+    member.close(CloseCode::NORMAL, "");
+    member.expect_close_then_eof();
+    loop {
+        match next(&ends.notes) {
+            Note::Close(id, code) if id == socket.id() => {
+                break assert_eq!(code, CloseCode::NORMAL)
+            }
+            Note::Error(id, error) => panic!("on_error for {id}: {error}"),
+            _ => {}
+        }
+    }
+}
