@@ -5,15 +5,19 @@
 
 mod common;
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::{Client, PATIENCE};
-use weir_mio::server::{Server, ServerBuilder, ServerHandle, Socket, WsHandler};
-use weir_mio::{AcceptOptions, CloseCode, ConnId, Error, Message, Rejection, UpgradeRequest};
+use common::{read_to_eof, tcp, Client, PATIENCE};
+use weir_mio::server::{ReadyState, Server, ServerBuilder, ServerHandle, Socket, WsHandler};
+use weir_mio::weir_proto::handshake::HandshakeError;
+use weir_mio::{
+    AcceptOptions, ClientOptions, CloseCode, ConnId, Error, Message, Rejection, UpgradeRequest,
+};
 
 /// A callback, as [`Script`] saw it.
 #[derive(Debug)]
@@ -218,4 +222,113 @@ fn broadcasts_are_refused_once_a_blocked_workers_queue_is_full() {
             _ => {}
         }
     }
+}
+
+/// Waits for the `on_error` and `on_close` of connection `id`; fails on any
+/// other connection's error, and on a second error for `id`.
+fn error_then_close(notes: &Receiver<Note>, id: ConnId) -> (String, CloseCode) {
+    let mut error = None;
+    loop {
+        match next(notes) {
+            Note::Error(of, text) if of == id && error.is_none() => error = Some(text),
+            Note::Close(of, code) if of == id => {
+                return (error.expect("on_close before on_error"), code);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_panicking_callback_closes_its_connection_with_1011_and_spares_the_others() {
+    let (script, ends) = Script::new();
+    let builder = Server::builder()
+        .route("/*", script)
+        .http(|_request| panic!("the HTTP fallback was told to panic"));
+    let server = Running::start(builder);
+    let mut doomed = Client::connect(server.addr, "/doomed");
+    let doomed_socket = opened(&ends.notes);
+    doomed.send("join room");
+    assert_eq!(doomed.next_message(), Message::from("joined room"));
+    let mut other = Client::connect(server.addr, "/other");
+    opened(&ends.notes);
+
+    doomed.send("panic");
+    // The Close frame comes first, through the closing handshake.
+    assert_eq!(
+        doomed.expect_close_then_eof(),
+        Some((CloseCode::INTERNAL_ERROR, "internal error".to_owned()))
+    );
+    let (error, code) = error_then_close(&ends.notes, doomed_socket.id());
+    assert!(
+        error.contains("on_message") && error.contains("on_message was told to panic"),
+        "{error}"
+    );
+    assert_eq!(code, CloseCode::INTERNAL_ERROR);
+    assert_eq!(doomed_socket.state(), ReadyState::Closed);
+    assert_eq!(server.handle.room("room").count(), 0);
+
+    // The worker goes on serving the others, and new clients.
+    other.send("still here");
+    assert_eq!(other.next_message(), Message::from("still here"));
+    let mut late = Client::connect(server.addr, "/late");
+    opened(&ends.notes);
+    late.send("hello");
+    assert_eq!(late.next_message(), Message::from("hello"));
+    assert_eq!(server.handle.connection_count(), 2);
+    // A panicking HTTP fallback is answered 500.
+    let mut stream = tcp(server.addr);
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let answer = String::from_utf8(read_to_eof(&mut stream)).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
+    other.send("and still");
+    assert_eq!(other.next_message(), Message::from("and still"));
+}
+
+#[test]
+fn panics_in_on_open_on_error_and_on_close_neither_loop_nor_take_the_worker_down() {
+    let (mut script, ends) = Script::new();
+    script.panic_in_on_error = true;
+    script.panic_in_on_close = true;
+    let server = Running::start(Server::builder().route("/*", script));
+    let mut other = Client::connect(server.addr, "/other");
+    let other_socket = opened(&ends.notes);
+
+    // on_message panics, then on_error on reporting it, then on_close.
+    let mut doomed = Client::connect(server.addr, "/doomed");
+    let doomed_socket = opened(&ends.notes);
+    doomed.send("join room");
+    assert_eq!(doomed.next_message(), Message::from("joined room"));
+    doomed.send("panic");
+    assert_eq!(
+        doomed.expect_close_then_eof().map(|(code, _)| code),
+        Some(CloseCode::INTERNAL_ERROR)
+    );
+    let (error, _) = error_then_close(&ends.notes, doomed_socket.id());
+    assert!(error.contains("on_message was told to panic"), "{error}");
+    // Out of its rooms and the directory, though on_close panicked.
+    assert_eq!(server.handle.room("room").count(), 0);
+    assert_eq!(server.handle.connections(), [other_socket.id()]);
+
+    // on_open panics: reported, and the upgrade is refused with 500.
+    let refused = Client::try_connect(server.addr, "/panic-on-open", ClientOptions::default());
+    assert!(
+        matches!(
+            refused,
+            Err(HandshakeError::UnexpectedStatus { status: 500, .. })
+        ),
+        "{:?}",
+        refused.err()
+    );
+    match next(&ends.notes) {
+        Note::Error(_, error) => assert!(error.contains("on_open was told to panic"), "{error}"),
+        other => panic!("unexpected {other:?}"),
+    }
+
+    other.send("still here");
+    assert_eq!(other.next_message(), Message::from("still here"));
+    assert_eq!(server.handle.connections(), [other_socket.id()]);
+    assert!(ends.notes.try_recv().is_err(), "no more callbacks");
 }

@@ -26,18 +26,24 @@ use super::route::Routes;
 use super::{BroadcastRefused, Room, Socket};
 use crate::{Config, ConnId};
 
-/// Locks a mutex, ignoring poisoning (a panicking callback must not take
-/// the server down with it).
+/// Locks a mutex, recovering from poisoning.
+///
+/// No lock of the server is held while application code runs, so a
+/// panicking callback cannot poison one; only a panic in the server's own
+/// code could. Recovering with `into_inner` is sound all the same, here and
+/// in [`read`] and [`write`]: every critical section only inserts, removes
+/// or replaces whole entries and values, so whatever interrupted it, the
+/// data it leaves is consistent.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Read-locks, ignoring poisoning.
+/// Read-locks, recovering from poisoning (see [`lock`]).
 pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Write-locks, ignoring poisoning.
+/// Write-locks, recovering from poisoning (see [`lock`]).
 pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }

@@ -38,8 +38,10 @@
 //! - `queue.rs`: the workers' command queues, their bound on broadcasts,
 //!   and [`BroadcastRefused`].
 //! - `rooms.rs`: [`Room`] and membership.
-//! - `worker.rs`: one event loop per thread, its command queue, and the
-//!   glue from the low-level [`Handler`](crate::Handler) to [`WsHandler`].
+//! - `worker.rs`: one event loop per thread and the glue from the
+//!   low-level [`Handler`](crate::Handler) to [`WsHandler`]; `commands.rs`:
+//!   what other threads queue for a worker, and how it runs them;
+//!   `guard.rs`: every call into the application under `catch_unwind`.
 //!
 //! # Design
 //! - N workers, each an [`EventLoop`] on its own thread with a clone of the
@@ -58,6 +60,11 @@
 //!   ([`ServerBuilder::command_queue_capacity`]) refuses them
 //!   ([`BroadcastRefused`]).
 //!
+//! # Failures
+//! - A panic in a [`WsHandler`] callback costs only its connection (closed
+//!   with 1011, reported as [`Error::HandlerPanicked`]), never the worker:
+//!   see the trait's docs. A panic in the HTTP fallback is answered `500`.
+//!
 //! # Protections and their defaults
 //! All in [`Config`] (see each field): handshake timeout 10 s; keepalive
 //! ping after 30 s of quiet and drop after 30 s more without input; at most
@@ -69,6 +76,8 @@
 //! MiB (the core's limits, in [`Config::connection`]); a close timeout of
 //! 5 s.
 
+mod commands;
+mod guard;
 mod handle;
 mod queue;
 mod rooms;
@@ -108,6 +117,27 @@ const DEFAULT_COMMAND_QUEUE_CAPACITY: usize = 16_384;
 /// the connection's worker thread and must not block. For each connection:
 /// `on_open`, then (if it accepted) any number of `on_message`, then exactly
 /// one `on_close`; `on_error` may come before `on_close`.
+///
+/// # Panics
+/// A panic in a callback is caught and costs only the connection it was
+/// serving; the worker and its other connections go on:
+/// - in `on_message` (or `message_kind`): `on_error` gets
+///   [`Error::HandlerPanicked`], then the connection is closed with 1011
+///   (internal error) by the closing handshake, and `on_close` follows as
+///   usual;
+/// - in `on_open`: `on_error` gets [`Error::HandlerPanicked`] and the
+///   upgrade is refused with `500` (no `on_close`, as for any rejection);
+/// - in `on_error`: the connection is closed with 1011; the panic is not
+///   reported again;
+/// - in `on_close`: nothing more; the connection is over and leaves its
+///   rooms all the same.
+///
+/// The panic hook runs as usual (by default it prints the message). The
+/// server's own state is never left poisoned: no lock of its is held while
+/// a callback runs. The handler's own state is the application's: a
+/// `Mutex` it held while panicking is poisoned, and recovering with
+/// [`PoisonError::into_inner`](std::sync::PoisonError::into_inner) is right
+/// only where a half-done update cannot break its data.
 pub trait WsHandler: Send + Sync + 'static {
     /// An upgrade request for this route: accept it (`Ok`, with a
     /// subprotocol from `request.protocols()` or extra headers if wanted) or

@@ -22,8 +22,8 @@ use std::sync::Mutex;
 
 use weir_proto::{Message, PreparedMessage};
 
+use super::commands::Command;
 use super::handle::{lock, read, Shared};
-use super::worker::Command;
 use crate::{ConnId, WakeHandle};
 
 thread_local! {

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 
 use weir_proto::{CloseCode, Message, SendError};
 
+use super::commands::Command;
 use super::handle::{lock, Shared};
-use super::worker::Command;
 use super::{BroadcastRefused, ServerHandle};
 use crate::{ConnId, SlowConsumer};
 
