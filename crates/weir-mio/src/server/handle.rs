@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 
 use weir_proto::{CloseCode, Message, SendError};
 
+use super::guard::guarded;
 use super::queue::WorkerLink;
 use super::route::Routes;
-use super::{BroadcastRefused, Room, Socket};
+use super::{BroadcastRefused, ReadyState, Room, Socket};
 use crate::{Config, ConnId};
 
 /// Locks a mutex, recovering from poisoning.
@@ -69,6 +70,38 @@ impl Shared {
     /// The socket of connection `id`, if it is still there.
     pub(crate) fn socket(&self, id: ConnId) -> Option<Socket> {
         read(&self.directory).get(&id).cloned()
+    }
+
+    /// The end of a connection: `on_close`, then out of its rooms and the
+    /// directory. A panic in `on_close` ends there: the connection is over
+    /// and nothing is left to report it on.
+    pub(crate) fn finish(&self, socket: &Socket, code: CloseCode, reason: &str) {
+        socket.set_state(ReadyState::Closed);
+        let handler = self.routes.handler(socket.inner.route);
+        let _ = guarded("on_close", || handler.on_close(socket, code, reason));
+        self.forget(socket);
+    }
+
+    /// Takes a closed socket out of its rooms and the directory.
+    pub(crate) fn forget(&self, socket: &Socket) {
+        self.leave_all(socket);
+        write(&self.directory).remove(&socket.id());
+    }
+
+    /// Starts the graceful shutdown, unless it has started: every worker
+    /// stops within `deadline` ([`ServerHandle::shutdown`]).
+    pub(crate) fn begin_shutdown(&self, deadline: Duration) {
+        {
+            let mut shutdown = lock(&self.shutdown);
+            if shutdown.is_none() {
+                *shutdown = Some(Instant::now() + deadline);
+            }
+        }
+        for worker in &self.workers {
+            // Always wake, even from a worker's own callback: the loop checks
+            // the deadline between turns.
+            worker.wake();
+        }
     }
 
     /// The shutdown deadline, once asked for.
@@ -162,17 +195,7 @@ impl ServerHandle {
     /// still open then are dropped (their `on_close` gets 1006). Asking
     /// again keeps the first deadline.
     pub fn shutdown(&self, deadline: Duration) {
-        {
-            let mut shutdown = lock(&self.shared.shutdown);
-            if shutdown.is_none() {
-                *shutdown = Some(Instant::now() + deadline);
-            }
-        }
-        for worker in &self.shared.workers {
-            // Always wake, even from a worker's own callback: the loop checks
-            // the deadline between turns.
-            worker.wake();
-        }
+        self.shared.begin_shutdown(deadline);
     }
 
     /// Whether [`ServerHandle::shutdown`] was called.

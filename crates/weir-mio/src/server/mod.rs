@@ -38,6 +38,7 @@
 //! - `queue.rs`: the workers' command queues, their bound on broadcasts,
 //!   and [`BroadcastRefused`].
 //! - `rooms.rs`: [`Room`] and membership.
+//! - `run.rs`: the worker threads, and how one failed worker stops them all.
 //! - `worker.rs`: one event loop per thread and the glue from the
 //!   low-level [`Handler`](crate::Handler) to [`WsHandler`]; `commands.rs`:
 //!   what other threads queue for a worker, and how it runs them;
@@ -61,6 +62,9 @@
 //!   ([`BroadcastRefused`]).
 //!
 //! # Failures
+//! - A worker that fails (its OS poller fails) stops the whole server in
+//!   order: the others shut down gracefully and [`Server::run`] returns the
+//!   error.
 //! - A panic in a [`WsHandler`] callback costs only its connection (closed
 //!   with 1011, reported as [`Error::HandlerPanicked`]), never the worker:
 //!   see the trait's docs. A panic in the HTTP fallback is answered `500`.
@@ -82,6 +86,7 @@ mod handle;
 mod queue;
 mod rooms;
 mod route;
+mod run;
 mod socket;
 mod worker;
 
@@ -367,33 +372,25 @@ impl Server {
     }
 
     /// Runs the workers (the first on this thread, the others on threads
-    /// of their own) until [`ServerHandle::shutdown`] has finished. Fails
-    /// only if an OS poller fails, or a worker thread panics (a panicking
-    /// callback).
+    /// of their own) until [`ServerHandle::shutdown`] has finished.
+    ///
+    /// Fails if a worker fails (its OS poller fails, or a bug panics it: a
+    /// panicking callback does not, see [`WsHandler`]) or a worker thread
+    /// cannot be started. Then the other workers shut down as
+    /// [`ServerHandle::shutdown`] makes them, with
+    /// [`Config::close_timeout`] as the deadline, and this returns the error
+    /// once every worker has ended: no worker thread outlives it.
     pub fn run(self) -> io::Result<()> {
         let Self { shared, loops } = self;
-        let mut loops = loops.into_iter().enumerate();
-        let first = loops.next();
-        let threads: Vec<_> = loops
+        let jobs = loops
+            .into_iter()
+            .enumerate()
             .map(|(index, event_loop)| {
                 let worker = Worker::new(index, Arc::clone(&shared));
-                std::thread::Builder::new()
-                    .name(format!("weir-worker-{index}"))
-                    .spawn(move || worker.run(event_loop))
+                Box::new(move || worker.run(event_loop)) as run::Job
             })
-            .collect::<io::Result<_>>()?;
-        let mut result = match first {
-            Some((index, event_loop)) => Worker::new(index, Arc::clone(&shared)).run(event_loop),
-            None => Ok(()),
-        };
-        for thread in threads {
-            let outcome = thread
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("a server worker panicked")));
-            if result.is_ok() {
-                result = outcome;
-            }
-        }
+            .collect();
+        let result = run::run_workers(&shared, jobs);
         // Sockets kept by the application no longer reach anything.
         handle::write(&shared.directory).clear();
         handle::write(&shared.rooms).clear();

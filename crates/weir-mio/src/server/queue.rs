@@ -62,6 +62,13 @@ impl WorkerLink {
         lock(&self.queue).as_ref().map_or(true, Vec::is_empty)
     }
 
+    /// The worker has ended: drops what is queued, and refuses what comes.
+    pub(crate) fn end(&self) {
+        let left = lock(&self.queue).take();
+        // Dropped outside the lock: a send's reservation is released then.
+        drop(left);
+    }
+
     /// Wakes the worker's loop.
     pub(crate) fn wake(&self) {
         self.wake.wake();

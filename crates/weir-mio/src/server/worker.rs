@@ -59,14 +59,12 @@ impl Worker {
 
     /// Runs `event_loop` until the shutdown is over.
     pub(crate) fn run(mut self, mut event_loop: EventLoop) -> io::Result<()> {
-        self.server.enter_worker(self.index);
         let result = self.run_loop(&mut event_loop);
         // At the deadline (or on a poller failure): what is left is dropped.
         let left: Vec<Socket> = self.sockets.drain().map(|(_, socket)| socket).collect();
         for socket in left {
-            self.finish(&socket, CloseCode::ABNORMAL, "");
+            self.server.finish(&socket, CloseCode::ABNORMAL, "");
         }
-        self.server.leave_worker();
         result
     }
 
@@ -92,16 +90,6 @@ impl Worker {
         }
     }
 
-    /// The end of a connection: `on_close`, then out of its rooms and the
-    /// directory. A panic in `on_close` ends there: the connection is over
-    /// and nothing is left to report it on.
-    fn finish(&self, socket: &Socket, code: CloseCode, reason: &str) {
-        socket.set_state(ReadyState::Closed);
-        let handler = self.server.routes.handler(socket.inner.route);
-        let _ = guarded("on_close", || handler.on_close(socket, code, reason));
-        self.forget(socket);
-    }
-
     /// Reports `error` to the handler's `on_error`. If that panics, the
     /// connection is closed with 1011 and the panic is not reported again.
     pub(super) fn report(&self, handler: &dyn WsHandler, socket: &Socket, error: &Error) {
@@ -116,12 +104,6 @@ impl Worker {
     fn contain(&self, handler: &dyn WsHandler, socket: &Socket, panic: Error) {
         self.report(handler, socket, &panic);
         let _ = socket.close(CloseCode::INTERNAL_ERROR, PANIC_CLOSE_REASON);
-    }
-
-    /// Takes a closed socket out of its rooms and the directory.
-    fn forget(&self, socket: &Socket) {
-        self.server.leave_all(socket);
-        write(&self.server.directory).remove(&socket.id());
     }
 
     /// After a callback that cannot drain (no connection to reach through:
@@ -189,7 +171,7 @@ impl Handler for Worker {
             }
             Err(rejection) => {
                 socket.set_state(ReadyState::Closed);
-                self.forget(&socket);
+                self.server.forget(&socket);
                 self.wake_if_pending();
                 Err(rejection)
             }
@@ -235,7 +217,7 @@ impl Handler for Worker {
 
     fn on_close(&mut self, ws: &mut LoopWs<'_>, code: CloseCode, reason: &str) {
         if let Some(socket) = self.sockets.remove(&ws.id()) {
-            self.finish(&socket, code, reason);
+            self.server.finish(&socket, code, reason);
         }
         self.drain(ws);
     }
@@ -249,7 +231,7 @@ impl Handler for Worker {
                 // subprotocol the client did not offer): no on_close follows.
                 self.sockets.remove(&socket.id());
                 socket.set_state(ReadyState::Closed);
-                self.forget(&socket);
+                self.server.forget(&socket);
             }
         }
         self.drain(ws);
