@@ -1,6 +1,6 @@
 //! The server API (`weir_mio::server`) under failure and overload: handler
 //! callbacks that panic, broadcast floods against a blocked worker, and
-//! streaming mode. (A failing worker is tested in the crate, `server/run.rs`,
+//! streaming mode, whose messages must reach the handler. (A failing worker is tested in the crate, `server/run.rs`,
 //! as only a fault injected there can make one fail.)
 
 mod common;
@@ -12,11 +12,13 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use bytes::Bytes;
 use common::{read_to_eof, tcp, Client, PATIENCE};
 use weir_mio::server::{ReadyState, Server, ServerBuilder, ServerHandle, Socket, WsHandler};
-use weir_mio::weir_proto::handshake::HandshakeError;
+use weir_mio::weir_proto::{self, handshake::HandshakeError};
 use weir_mio::{
-    AcceptOptions, ClientOptions, CloseCode, ConnId, Error, Message, Rejection, UpgradeRequest,
+    AcceptOptions, ClientOptions, CloseCode, Config, ConnId, Error, Fragment, Message, MessageKind,
+    Rejection, UpgradeRequest,
 };
 
 /// A callback, as [`Script`] saw it.
@@ -331,4 +333,78 @@ fn panics_in_on_open_on_error_and_on_close_neither_loop_nor_take_the_worker_down
     assert_eq!(other.next_message(), Message::from("still here"));
     assert_eq!(server.handle.connections(), [other_socket.id()]);
     assert!(ends.notes.try_recv().is_err(), "no more callbacks");
+}
+
+/// Takes messages piece by piece: at each message's last piece, answers
+/// with how many pieces and bytes it had.
+#[derive(Default)]
+struct Pieces {
+    /// Pieces and bytes of the message so far.
+    seen: Mutex<(usize, usize)>,
+}
+
+impl WsHandler for Pieces {
+    fn on_fragment(&self, ws: &Socket, fragment: Fragment) {
+        let mut seen = self.seen.lock().unwrap();
+        if fragment.is_first {
+            *seen = (0, 0);
+        }
+        seen.0 += 1;
+        seen.1 += fragment.data.len();
+        if fragment.is_last {
+            let _ = ws.send(format!("{} pieces, {} bytes", seen.0, seen.1));
+        }
+    }
+}
+
+/// Sends a message in pieces.
+fn send_in_pieces(client: &mut Client, kind: MessageKind, pieces: &[&[u8]]) {
+    for (index, piece) in pieces.iter().enumerate() {
+        let is_last = index + 1 == pieces.len();
+        let data = Bytes::copy_from_slice(piece);
+        client.conn.send_fragment(kind, data, is_last).unwrap();
+    }
+    client.flush();
+}
+
+/// A server in streaming mode hands pieces to `on_fragment`; the default
+/// puts them back together for `on_message`, so a route that wants whole
+/// messages works as it would without streaming, within the same limit.
+#[test]
+fn streaming_mode_hands_pieces_to_on_fragment_and_whole_messages_to_the_rest() {
+    let connection = weir_proto::Config::default()
+        .with_streaming(true)
+        .with_max_message_size(64);
+    let (script, ends) = Script::new();
+    let builder = Server::builder()
+        .route("/pieces", Pieces::default())
+        .route("/*", script)
+        .config(Config::default().with_connection(connection));
+    let server = Running::start(builder);
+
+    let mut whole = Client::connect(server.addr, "/whole");
+    let socket = opened(&ends.notes);
+    whole.send("one piece");
+    assert_eq!(whole.next_message(), Message::from("one piece"));
+    send_in_pieces(&mut whole, MessageKind::Text, &[b"hel", b"lo ", b"world"]);
+    assert_eq!(whole.next_message(), Message::from("hello world"));
+    send_in_pieces(&mut whole, MessageKind::Binary, &[&[1, 2], &[], &[3]]);
+    assert_eq!(whole.next_message(), Message::from(vec![1u8, 2, 3]));
+    // Past max_message_size: 1009, as without streaming.
+    send_in_pieces(&mut whole, MessageKind::Binary, &[&[0; 40], &[0; 40]]);
+    assert_eq!(
+        whole.expect_close_then_eof().map(|(code, _)| code),
+        Some(CloseCode::MESSAGE_TOO_BIG)
+    );
+    assert!(matches!(next(&ends.notes), Note::Error(id, _) if id == socket.id()));
+
+    let mut pieces = Client::connect(server.addr, "/pieces");
+    send_in_pieces(
+        &mut pieces,
+        MessageKind::Binary,
+        &[&[7; 30], &[7; 20], &[7; 10]],
+    );
+    assert_eq!(pieces.next_message(), Message::from("3 pieces, 60 bytes"));
+    pieces.send("short");
+    assert_eq!(pieces.next_message(), Message::from("1 pieces, 5 bytes"));
 }

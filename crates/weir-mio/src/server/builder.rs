@@ -89,6 +89,10 @@ impl ServerBuilder {
     /// The limits and timeouts ([`Config`]; every default is documented on
     /// its field). The builder's default is [`Config::default`] with a send
     /// queue of 1 MiB per connection.
+    ///
+    /// Streaming mode ([`weir_proto::Config::streaming`]) is supported:
+    /// messages then reach [`WsHandler::on_fragment`] piece by piece, whose
+    /// default puts them back together for `on_message`.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
         self

@@ -38,6 +38,7 @@
 //! - `queue.rs`: the workers' command queues, their bound on broadcasts,
 //!   and [`BroadcastRefused`].
 //! - `rooms.rs`: [`Room`] and membership.
+//! - `assemble.rs`: streaming mode, and [`Socket::reassemble`].
 //! - `run.rs`: the worker threads, and how one failed worker stops them all.
 //! - `worker.rs`: one event loop per thread and the glue from the
 //!   low-level [`Handler`](crate::Handler) to [`WsHandler`]; `commands.rs`:
@@ -80,6 +81,7 @@
 //! MiB (the core's limits, in [`Config::connection`](crate::Config::connection)); a close timeout of
 //! 5 s.
 
+mod assemble;
 mod builder;
 mod commands;
 mod guard;
@@ -97,7 +99,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use weir_proto::handshake::{AcceptOptions, Rejection, UpgradeRequest};
-use weir_proto::{CloseCode, Message, MessageKind};
+use weir_proto::{CloseCode, Fragment, Message, MessageKind};
 
 pub use builder::ServerBuilder;
 pub use handle::ServerHandle;
@@ -116,13 +118,14 @@ use crate::{Error, EventLoop};
 /// One instance serves every connection of its route on every worker, so
 /// methods take `&self` and the type must be `Send + Sync`. Callbacks run on
 /// the connection's worker thread and must not block. For each connection:
-/// `on_open`, then (if it accepted) any number of `on_message`, then exactly
-/// one `on_close`; `on_error` may come before `on_close`.
+/// `on_open`, then (if it accepted) any number of `on_message` (or
+/// `on_fragment` in streaming mode), then exactly one `on_close`;
+/// `on_error` may come before `on_close`.
 ///
 /// # Panics
 /// A panic in a callback is caught and costs only the connection it was
 /// serving; the worker and its other connections go on:
-/// - in `on_message` (or `message_kind`): `on_error` gets
+/// - in `on_message`, `on_fragment` (or `message_kind`): `on_error` gets
 ///   [`Error::HandlerPanicked`], then the connection is closed with 1011
 ///   (internal error) by the closing handshake, and `on_close` follows as
 ///   usual;
@@ -155,6 +158,23 @@ pub trait WsHandler: Send + Sync + 'static {
     /// A whole text or binary message arrived.
     fn on_message(&self, ws: &Socket, message: Message) {
         let _ = (ws, message);
+    }
+
+    /// A piece of a message arrived: only in streaming mode
+    /// ([`weir_proto::Config::streaming`] in
+    /// [`Config::connection`](crate::Config::connection)), where messages
+    /// come this way instead of to `on_message`. A message's pieces come in
+    /// order, the first with `is_first` and the last with `is_last`.
+    ///
+    /// The default puts them back together ([`Socket::reassemble`], held
+    /// to [`weir_proto::Config::max_message_size`]) and passes each whole
+    /// message to `on_message`, so routes that want whole messages work
+    /// unchanged on a streaming server. Override it to take pieces as they
+    /// come, e.g. to write an upload to disk without holding all of it.
+    fn on_fragment(&self, ws: &Socket, fragment: Fragment) {
+        if let Some(message) = ws.reassemble(fragment) {
+            self.on_message(ws, message);
+        }
     }
 
     /// The connection is over: the peer's Close code and reason, the code

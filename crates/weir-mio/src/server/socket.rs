@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use weir_proto::{CloseCode, Message, SendError};
 
+use super::assemble::Assembly;
 use super::commands::Command;
 use super::handle::{lock, Shared};
 use super::{BroadcastRefused, ServerHandle};
@@ -83,6 +84,9 @@ pub(crate) struct Inner {
     /// The rooms this connection is in; [`Shared::rooms`] is the other
     /// direction. Both change under the rooms lock.
     pub(crate) rooms: Mutex<BTreeSet<String>>,
+    /// The message being put back together, in streaming mode
+    /// (`assemble.rs`).
+    pub(crate) assembly: Mutex<Option<Assembly>>,
     pub(crate) server: Arc<Shared>,
 }
 

@@ -25,7 +25,7 @@ use std::time::Instant;
 use weir_proto::handshake::{
     internal_error, AcceptOptions, HttpRequest, Rejection, UpgradeRequest,
 };
-use weir_proto::{CloseCode, Message, MessageKind};
+use weir_proto::{CloseCode, Fragment, Message, MessageKind};
 
 use super::guard::guarded;
 use super::handle::{lock, write, Shared};
@@ -106,6 +106,36 @@ impl Worker {
         let _ = socket.close(CloseCode::INTERNAL_ERROR, PANIC_CLOSE_REASON);
     }
 
+    /// Hands data of `kind` (a message, or a piece of one) to the handler's
+    /// `callback` through `deliver`, unless the handler takes only the
+    /// other kind (then the connection is closed with 1003); a panic is
+    /// contained.
+    fn hand_over(
+        &mut self,
+        ws: &mut LoopWs<'_>,
+        kind: MessageKind,
+        callback: &'static str,
+        deliver: impl FnOnce(&dyn WsHandler, &Socket),
+    ) {
+        if let Some(socket) = self.sockets.get(&ws.id()).cloned() {
+            let handler = self.server.routes.handler(socket.inner.route);
+            let delivered = guarded(callback, || match handler.message_kind() {
+                Some(accepted) if accepted != kind => {
+                    let reason = match accepted {
+                        MessageKind::Text => "only text messages are accepted",
+                        MessageKind::Binary => "only binary messages are accepted",
+                    };
+                    let _ = socket.close(CloseCode::UNSUPPORTED_DATA, reason);
+                }
+                _ => deliver(handler.as_ref(), &socket),
+            });
+            if let Err(panic) = delivered {
+                self.contain(handler.as_ref(), &socket, panic);
+            }
+        }
+        self.drain(ws);
+    }
+
     /// After a callback that cannot drain (no connection to reach through:
     /// `on_upgrade`, `on_http`): if it queued commands, wake this worker so
     /// that its next turn runs them.
@@ -146,6 +176,7 @@ impl Handler for Worker {
                 #[cfg(feature = "deflate")]
                 deflate: Default::default(),
                 rooms: Default::default(),
+                assembly: Default::default(),
                 server: Arc::clone(&self.server),
             }),
         };
@@ -196,23 +227,15 @@ impl Handler for Worker {
     }
 
     fn on_message(&mut self, ws: &mut LoopWs<'_>, message: Message) {
-        if let Some(socket) = self.sockets.get(&ws.id()).cloned() {
-            let handler = self.server.routes.handler(socket.inner.route);
-            let delivered = guarded("on_message", || match handler.message_kind() {
-                Some(kind) if kind != message.kind() => {
-                    let reason = match kind {
-                        MessageKind::Text => "only text messages are accepted",
-                        MessageKind::Binary => "only binary messages are accepted",
-                    };
-                    let _ = socket.close(CloseCode::UNSUPPORTED_DATA, reason);
-                }
-                _ => handler.on_message(&socket, message),
-            });
-            if let Err(panic) = delivered {
-                self.contain(handler.as_ref(), &socket, panic);
-            }
-        }
-        self.drain(ws);
+        self.hand_over(ws, message.kind(), "on_message", |handler, socket| {
+            handler.on_message(socket, message)
+        });
+    }
+
+    fn on_fragment(&mut self, ws: &mut LoopWs<'_>, fragment: Fragment) {
+        self.hand_over(ws, fragment.kind, "on_fragment", |handler, socket| {
+            handler.on_fragment(socket, fragment)
+        });
     }
 
     fn on_close(&mut self, ws: &mut LoopWs<'_>, code: CloseCode, reason: &str) {
