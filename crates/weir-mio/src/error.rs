@@ -6,7 +6,8 @@
 //! opening handshake ([`Error::Handshake`]), the peer's frames
 //! ([`Error::Protocol`]), or a deadline the peer missed
 //! ([`Error::HandshakeTimeout`], [`Error::CloseTimeout`],
-//! [`Error::IdleTimeout`]), or a queued send that failed ([`Error::Send`]).
+//! [`Error::IdleTimeout`]), a queued send that failed ([`Error::Send`]),
+//! or the application's own handler ([`Error::HandlerPanicked`], server API).
 
 use std::fmt;
 use std::io;
@@ -51,6 +52,17 @@ pub enum Error {
     /// under [`SlowConsumer::Drop`](crate::SlowConsumer::Drop), so the
     /// message was dropped.
     Send(weir_proto::SendError),
+    /// A callback of the application's
+    /// [`WsHandler`](crate::server::WsHandler) panicked while serving this
+    /// connection (server API). The panic was caught: the connection is
+    /// closed with 1011 (internal error) and the other connections go on.
+    HandlerPanicked {
+        /// The callback that panicked, e.g. `"on_message"`.
+        callback: &'static str,
+        /// The panic's message, when it was a string (as `panic!` with a
+        /// message gives).
+        message: Option<String>,
+    },
 }
 
 impl fmt::Display for Error {
@@ -72,6 +84,10 @@ impl fmt::Display for Error {
                 write!(f, "no answer to a keepalive ping within {limit:?}")
             }
             Self::Send(error) => write!(f, "a queued message was not sent: {error}"),
+            Self::HandlerPanicked { callback, message } => match message {
+                Some(message) => write!(f, "the handler panicked in {callback}: {message}"),
+                None => write!(f, "the handler panicked in {callback}"),
+            },
         }
     }
 }

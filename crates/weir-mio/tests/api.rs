@@ -347,8 +347,8 @@ fn rooms_join_leave_count_and_broadcast_to_exactly_the_members() {
         m.sort();
         m
     });
-    lobby.broadcast("to the lobby");
-    server.handle.broadcast("to everyone");
+    lobby.broadcast("to the lobby").unwrap();
+    server.handle.broadcast("to everyone").unwrap();
     assert_eq!(text(a.next_message()), "to the lobby");
     assert_eq!(text(a.next_message()), "to everyone");
     assert_eq!(text(b.next_message()), "to the lobby");
@@ -356,7 +356,7 @@ fn rooms_join_leave_count_and_broadcast_to_exactly_the_members() {
     // c is no member: the first thing it sees is the server-wide broadcast.
     assert_eq!(text(c.next_message()), "to everyone");
 
-    lobby.broadcast_except(sa.id(), "not to a");
+    lobby.broadcast_except(sa.id(), "not to a").unwrap();
     assert_eq!(lobby.send_to(sa.id(), "only a"), Ok(()));
     assert_eq!(
         lobby.send_to(_sc.id(), "c is not a member"),
@@ -568,8 +568,9 @@ fn a_slow_consumer_is_closed_with_1008_and_its_memory_stays_bounded() {
     // its queue never holds much more than the limit.
     while socket.state() == ReadyState::Open {
         assert!(sent < 100_000, "never closed");
-        server.handle.broadcast(payload.clone());
-        sent += 1;
+        if server.handle.broadcast(payload.clone()).is_ok() {
+            sent += 1;
+        }
         assert!(socket.buffered_amount() <= LIMIT + SIZE + 64);
     }
     assert_eq!(socket.state(), ReadyState::Closing);
@@ -750,7 +751,7 @@ fn two_workers_unique_ids_and_room_broadcast_across_them() {
     }
     let room = server.handle.room("all");
     assert_eq!(room.count(), clients.len());
-    room.broadcast("to all workers");
+    room.broadcast("to all workers").unwrap();
     for client in &mut clients {
         assert_eq!(client.next_message(), Message::from("to all workers"));
     }
@@ -806,7 +807,9 @@ fn the_http_fallback_can_broadcast_from_the_worker_thread() {
         .route("/ws", recorder)
         .http(move |request| {
             if let Some(handle) = fallback_cell.get() {
-                handle.broadcast(format!("someone fetched {}", request.path()));
+                handle
+                    .broadcast(format!("someone fetched {}", request.path()))
+                    .unwrap();
             }
             HttpResponse::text(200, "ok")
         });

@@ -128,7 +128,7 @@ fn room_broadcasts_reach_every_mix_of_compression() {
                 let noise = (0..5000u32).map(|j| (j.wrapping_mul(2_654_435_761 + i) >> 9) as u8);
                 Message::from(noise.collect::<Vec<u8>>())
             };
-            room.broadcast(message.clone());
+            room.broadcast(message.clone()).unwrap();
             sent.push(message);
         }
         for (client, socket) in &mut members {

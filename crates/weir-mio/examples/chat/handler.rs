@@ -43,7 +43,8 @@ impl Chat {
             // The sender is no member any more, but hears it too.
             let _ = ws.send(event.as_str());
         }
-        room_handle.broadcast(event);
+        // An announcement refused by a busy worker is not worth retrying.
+        let _ = room_handle.broadcast(event);
     }
 
     fn handle(&self, ws: &Socket, text: &str) -> Result<(), String> {
@@ -88,7 +89,10 @@ impl Chat {
                     ("id", Value::Int(ws.id().as_u64() as i64)),
                     ("text", Value::Str(text.into())),
                 ]);
-                ws.server().room(room).broadcast(event);
+                ws.server()
+                    .room(room)
+                    .broadcast(event)
+                    .map_err(|refused| format!("the server is busy, try again: {refused}"))?;
             }
             "leave" => {
                 let name = self

@@ -7,53 +7,46 @@
 //!   its accepted upgrade to its `on_close`), behind an `RwLock`: it says
 //!   which worker owns an id;
 //! - the rooms, name to member ids, behind an `RwLock` (`rooms.rs`);
-//! - one command queue per worker, a `Mutex<Vec<Command>>` plus the loop's
-//!   [`WakeHandle`];
+//! - one command queue per worker, bounded for broadcasts, plus the loop's
+//!   [`WakeHandle`](crate::WakeHandle) (`queue.rs`);
 //! - the shutdown deadline.
 //!
 //! No lock is held while a callback runs, and no two are held at once
 //! except rooms then a socket's own room set.
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use weir_proto::{CloseCode, Message, PreparedMessage, SendError};
+use weir_proto::{CloseCode, Message, SendError};
 
+use super::guard::guarded;
+use super::queue::WorkerLink;
 use super::route::Routes;
-use super::worker::Command;
-use super::{Room, Socket};
-use crate::{Config, ConnId, WakeHandle};
+use super::{BroadcastRefused, ReadyState, Room, Socket};
+use crate::{Config, ConnId};
 
-thread_local! {
-    /// The worker this thread runs, as (server address, worker index):
-    /// commands for it need no wake-up, as it drains its queue after every
-    /// callback.
-    static CURRENT_WORKER: Cell<(usize, usize)> = const { Cell::new((0, usize::MAX)) };
-}
-
-/// Locks a mutex, ignoring poisoning (a panicking callback must not take
-/// the server down with it).
+/// Locks a mutex, recovering from poisoning.
+///
+/// No lock of the server is held while application code runs, so a
+/// panicking callback cannot poison one; only a panic in the server's own
+/// code could. Recovering with `into_inner` is sound all the same, here and
+/// in [`read`] and [`write`]: every critical section only inserts, removes
+/// or replaces whole entries and values, so whatever interrupted it, the
+/// data it leaves is consistent.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Read-locks, ignoring poisoning.
+/// Read-locks, recovering from poisoning (see [`lock`]).
 pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Write-locks, ignoring poisoning.
+/// Write-locks, recovering from poisoning (see [`lock`]).
 pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
-}
-
-/// One worker as the rest of the server reaches it.
-pub(crate) struct WorkerLink {
-    pub(crate) queue: Mutex<Vec<Command>>,
-    pub(crate) wake: WakeHandle,
 }
 
 /// The state every worker, socket and handle shares.
@@ -65,77 +58,50 @@ pub(crate) struct Shared {
     pub(crate) deflate: Option<weir_proto::deflate::DeflateConfig>,
     pub(crate) local_addr: SocketAddr,
     pub(crate) workers: Vec<WorkerLink>,
+    /// The most commands a worker's queue holds before it refuses
+    /// broadcasts (`queue.rs`).
+    pub(crate) command_queue_capacity: usize,
     pub(crate) directory: RwLock<HashMap<ConnId, Socket>>,
     pub(crate) rooms: RwLock<HashMap<String, HashSet<ConnId>>>,
     pub(crate) shutdown: Mutex<Option<Instant>>,
 }
 
 impl Shared {
-    fn key(&self) -> usize {
-        self as *const Self as usize
-    }
-
-    /// Marks this thread as running worker `index`.
-    pub(crate) fn enter_worker(&self, index: usize) {
-        CURRENT_WORKER.with(|current| current.set((self.key(), index)));
-    }
-
-    /// Marks this thread as running no worker.
-    pub(crate) fn leave_worker(&self) {
-        CURRENT_WORKER.with(|current| current.set((0, usize::MAX)));
-    }
-
-    /// Queues `command` on worker `index`, waking it unless this thread is
-    /// that worker (which drains its queue after the running callback).
-    pub(crate) fn post(&self, index: usize, command: Command) {
-        let Some(worker) = self.workers.get(index) else {
-            return;
-        };
-        lock(&worker.queue).push(command);
-        if CURRENT_WORKER.with(Cell::get) != (self.key(), index) {
-            worker.wake.wake();
-        }
-    }
-
-    /// Sends `message`, encoded once, to every open connection (of route
-    /// `route` if given), except `except`.
-    pub(crate) fn broadcast(&self, route: Option<usize>, except: Option<ConnId>, message: Message) {
-        let message = PreparedMessage::new(message);
-        for index in 0..self.workers.len() {
-            let command = Command::Broadcast {
-                message: message.clone(),
-                route,
-                except,
-            };
-            self.post(index, command);
-        }
-    }
-
-    /// Sends `message`, encoded once, to the connections `ids`.
-    pub(crate) fn send_many(&self, ids: impl IntoIterator<Item = ConnId>, message: Message) {
-        let mut by_worker: HashMap<usize, Vec<ConnId>> = HashMap::new();
-        {
-            let directory = read(&self.directory);
-            for id in ids {
-                if let Some(socket) = directory.get(&id) {
-                    if socket.is_open() {
-                        by_worker.entry(socket.inner.worker).or_default().push(id);
-                    }
-                }
-            }
-        }
-        if by_worker.is_empty() {
-            return;
-        }
-        let message = PreparedMessage::new(message);
-        for (worker, ids) in by_worker {
-            self.post(worker, Command::SendPrepared(ids, message.clone()));
-        }
-    }
-
     /// The socket of connection `id`, if it is still there.
     pub(crate) fn socket(&self, id: ConnId) -> Option<Socket> {
         read(&self.directory).get(&id).cloned()
+    }
+
+    /// The end of a connection: `on_close`, then out of its rooms and the
+    /// directory. A panic in `on_close` ends there: the connection is over
+    /// and nothing is left to report it on.
+    pub(crate) fn finish(&self, socket: &Socket, code: CloseCode, reason: &str) {
+        socket.set_state(ReadyState::Closed);
+        let handler = self.routes.handler(socket.inner.route);
+        let _ = guarded("on_close", || handler.on_close(socket, code, reason));
+        self.forget(socket);
+    }
+
+    /// Takes a closed socket out of its rooms and the directory.
+    pub(crate) fn forget(&self, socket: &Socket) {
+        self.leave_all(socket);
+        write(&self.directory).remove(&socket.id());
+    }
+
+    /// Starts the graceful shutdown, unless it has started: every worker
+    /// stops within `deadline` ([`ServerHandle::shutdown`]).
+    pub(crate) fn begin_shutdown(&self, deadline: Duration) {
+        {
+            let mut shutdown = lock(&self.shutdown);
+            if shutdown.is_none() {
+                *shutdown = Some(Instant::now() + deadline);
+            }
+        }
+        for worker in &self.workers {
+            // Always wake, even from a worker's own callback: the loop checks
+            // the deadline between turns.
+            worker.wake();
+        }
     }
 
     /// The shutdown deadline, once asked for.
@@ -158,15 +124,26 @@ impl ServerHandle {
     }
 
     /// Sends `message` to every open connection of every handler, encoded
-    /// once ([`PreparedMessage`]) and shared by all recipients.
-    pub fn broadcast(&self, message: impl Into<Message>) {
-        self.shared.broadcast(None, None, message.into());
+    /// once ([`PreparedMessage`](weir_proto::PreparedMessage)) and shared by
+    /// all recipients.
+    ///
+    /// Fails with [`BroadcastRefused`] when one or more workers refused it,
+    /// their command queue being full
+    /// ([`ServerBuilder::command_queue_capacity`](super::ServerBuilder::command_queue_capacity)):
+    /// then the connections of those workers do not get the message, and the
+    /// others do.
+    pub fn broadcast(&self, message: impl Into<Message>) -> Result<(), BroadcastRefused> {
+        self.shared.broadcast(None, None, message.into())
     }
 
     /// Like [`ServerHandle::broadcast`], skipping connection `except`
     /// (typically the sender).
-    pub fn broadcast_except(&self, except: ConnId, message: impl Into<Message>) {
-        self.shared.broadcast(None, Some(except), message.into());
+    pub fn broadcast_except(
+        &self,
+        except: ConnId,
+        message: impl Into<Message>,
+    ) -> Result<(), BroadcastRefused> {
+        self.shared.broadcast(None, Some(except), message.into())
     }
 
     /// Sends `message` to connection `id`; [`SendError::Closed`] if there is
@@ -218,17 +195,7 @@ impl ServerHandle {
     /// still open then are dropped (their `on_close` gets 1006). Asking
     /// again keeps the first deadline.
     pub fn shutdown(&self, deadline: Duration) {
-        {
-            let mut shutdown = lock(&self.shared.shutdown);
-            if shutdown.is_none() {
-                *shutdown = Some(Instant::now() + deadline);
-            }
-        }
-        for worker in &self.shared.workers {
-            // Always wake, even from a worker's own callback: the loop checks
-            // the deadline between turns.
-            worker.wake.wake();
-        }
+        self.shared.begin_shutdown(deadline);
     }
 
     /// Whether [`ServerHandle::shutdown`] was called.

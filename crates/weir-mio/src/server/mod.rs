@@ -23,7 +23,7 @@
 //!     .build()?;
 //! let handle = server.handle();
 //! std::thread::spawn(move || {
-//!     handle.broadcast("hello, everyone");
+//!     let _ = handle.broadcast("hello, everyone");
 //!     handle.shutdown(Duration::from_secs(2));
 //! });
 //! server.run()?;
@@ -35,15 +35,21 @@
 //! - `route.rs`: path patterns, [`HttpResponse`] for the fallback.
 //! - `socket.rs`: [`Socket`], the connection handle, and [`ReadyState`].
 //! - `handle.rs`: [`ServerHandle`] and the state all threads share.
+//! - `queue.rs`: the workers' command queues, their bound on broadcasts,
+//!   and [`BroadcastRefused`].
 //! - `rooms.rs`: [`Room`] and membership.
-//! - `worker.rs`: one event loop per thread, its command queue, and the
-//!   glue from the low-level [`Handler`](crate::Handler) to [`WsHandler`].
+//! - `assemble.rs`: streaming mode, and [`Socket::reassemble`].
+//! - `run.rs`: the worker threads, and how one failed worker stops them all.
+//! - `worker.rs`: one event loop per thread and the glue from the
+//!   low-level [`Handler`](crate::Handler) to [`WsHandler`]; `commands.rs`:
+//!   what other threads queue for a worker, and how it runs them;
+//!   `guard.rs`: every call into the application under `catch_unwind`.
 //!
 //! # Design
 //! - N workers, each an [`EventLoop`] on its own thread with a clone of the
 //!   one listening socket; the kernel spreads clients between them. Ids
 //!   come from one shared counter, so they are unique across workers and
-//!   handlers and never reused; [`Config::max_connections`] counts across
+//!   handlers and never reused; [`Config::max_connections`](crate::Config::max_connections) counts across
 //!   workers too.
 //! - One [`WsHandler`] instance per route, shared by all workers (`&self`):
 //!   keep mutable state behind a `Mutex`, or in rooms.
@@ -52,52 +58,90 @@
 //!   the same worker) or on a wake-up (from anywhere else).
 //! - Broadcasts (server, route, room) are encoded once into a
 //!   [`PreparedMessage`](weir_proto::PreparedMessage) whose bytes every
-//!   recipient's queue shares.
+//!   recipient's queue shares. A worker whose command queue is full
+//!   ([`ServerBuilder::command_queue_capacity`]) refuses them
+//!   ([`BroadcastRefused`]).
+//!
+//! # Failures
+//! - A worker that fails (its OS poller fails) stops the whole server in
+//!   order: the others shut down gracefully and [`Server::run`] returns the
+//!   error.
+//! - A panic in a [`WsHandler`] callback costs only its connection (closed
+//!   with 1011, reported as [`Error::HandlerPanicked`]), never the worker:
+//!   see the trait's docs. A panic in the HTTP fallback is answered `500`.
 //!
 //! # Protections and their defaults
-//! All in [`Config`] (see each field): handshake timeout 10 s; keepalive
+//! All in [`Config`](crate::Config) (see each field): handshake timeout 10 s; keepalive
 //! ping after 30 s of quiet and drop after 30 s more without input; at most
 //! 10 000 connections (503 beyond); a send queue of 1 MiB per connection
 //! (the builder's default, lower than the core's 16 MiB so that 10 000 slow
 //! clients hold at most about 10 GiB rather than 160) with
 //! [`SlowConsumer::Close`](crate::SlowConsumer::Close) beyond it (close
 //! with 1008 "slow consumer"); frames up to 16 MiB and messages up to 64
-//! MiB (the core's limits, in [`Config::connection`]); a close timeout of
+//! MiB (the core's limits, in [`Config::connection`](crate::Config::connection)); a close timeout of
 //! 5 s.
 
+mod assemble;
+mod builder;
+mod commands;
+mod guard;
 mod handle;
+mod queue;
 mod rooms;
 mod route;
+mod run;
 mod socket;
 mod worker;
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, AtomicUsize};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 
-use weir_proto::handshake::{AcceptOptions, HttpRequest, Rejection, UpgradeRequest};
-use weir_proto::{CloseCode, Message, MessageKind};
+use weir_proto::handshake::{AcceptOptions, Rejection, UpgradeRequest};
+use weir_proto::{CloseCode, Fragment, Message, MessageKind};
 
+pub use builder::ServerBuilder;
 pub use handle::ServerHandle;
+pub use queue::BroadcastRefused;
 pub use rooms::Room;
 pub use route::HttpResponse;
 pub use socket::{ReadyState, Socket};
 
-use handle::{Shared, WorkerLink};
-use route::{HttpFn, Route, Routes};
+use handle::Shared;
 use worker::Worker;
 
-use crate::{Config, Error, EventLoop};
+use crate::{Error, EventLoop};
 
 /// The application's handler for one route (path) of a [`Server`].
 ///
 /// One instance serves every connection of its route on every worker, so
 /// methods take `&self` and the type must be `Send + Sync`. Callbacks run on
 /// the connection's worker thread and must not block. For each connection:
-/// `on_open`, then (if it accepted) any number of `on_message`, then exactly
-/// one `on_close`; `on_error` may come before `on_close`.
+/// `on_open`, then (if it accepted) any number of `on_message` (or
+/// `on_fragment` in streaming mode), then exactly one `on_close`;
+/// `on_error` may come before `on_close`.
+///
+/// # Panics
+/// A panic in a callback is caught and costs only the connection it was
+/// serving; the worker and its other connections go on:
+/// - in `on_message`, `on_fragment` (or `message_kind`): `on_error` gets
+///   [`Error::HandlerPanicked`], then the connection is closed with 1011
+///   (internal error) by the closing handshake, and `on_close` follows as
+///   usual;
+/// - in `on_open`: `on_error` gets [`Error::HandlerPanicked`] and the
+///   upgrade is refused with `500` (no `on_close`, as for any rejection);
+/// - in `on_error`: the connection is closed with 1011; the panic is not
+///   reported again;
+/// - in `on_close`: nothing more; the connection is over and leaves its
+///   rooms all the same.
+///
+/// The panic hook runs as usual (by default it prints the message). The
+/// server's own state is never left poisoned: no lock of its is held while
+/// a callback runs. The handler's own state is the application's: a
+/// `Mutex` it held while panicking is poisoned, and recovering with
+/// [`PoisonError::into_inner`](std::sync::PoisonError::into_inner) is right
+/// only where a half-done update cannot break its data.
 pub trait WsHandler: Send + Sync + 'static {
     /// An upgrade request for this route: accept it (`Ok`, with a
     /// subprotocol from `request.protocols()` or extra headers if wanted) or
@@ -114,6 +158,23 @@ pub trait WsHandler: Send + Sync + 'static {
     /// A whole text or binary message arrived.
     fn on_message(&self, ws: &Socket, message: Message) {
         let _ = (ws, message);
+    }
+
+    /// A piece of a message arrived: only in streaming mode
+    /// ([`weir_proto::Config::streaming`] in
+    /// [`Config::connection`](crate::Config::connection)), where messages
+    /// come this way instead of to `on_message`. A message's pieces come in
+    /// order, the first with `is_first` and the last with `is_last`.
+    ///
+    /// The default puts them back together ([`Socket::reassemble`], held
+    /// to [`weir_proto::Config::max_message_size`]) and passes each whole
+    /// message to `on_message`, so routes that want whole messages work
+    /// unchanged on a streaming server. Override it to take pieces as they
+    /// come, e.g. to write an upload to disk without holding all of it.
+    fn on_fragment(&self, ws: &Socket, fragment: Fragment) {
+        if let Some(message) = ws.reassemble(fragment) {
+            self.on_message(ws, message);
+        }
     }
 
     /// The connection is over: the peer's Close code and reason, the code
@@ -135,156 +196,6 @@ pub trait WsHandler: Send + Sync + 'static {
     /// (unsupported data) instead of reaching `on_message`. Default: both.
     fn message_kind(&self) -> Option<MessageKind> {
         None
-    }
-}
-
-/// Builds a [`Server`]: [`Server::builder`], then the methods below, then
-/// [`ServerBuilder::build`].
-pub struct ServerBuilder {
-    addr: io::Result<Vec<SocketAddr>>,
-    routes: Vec<Route>,
-    http: Box<HttpFn>,
-    workers: usize,
-    config: Config,
-    #[cfg(feature = "deflate")]
-    deflate: Option<weir_proto::deflate::DeflateConfig>,
-}
-
-impl Default for ServerBuilder {
-    fn default() -> Self {
-        let connection = weir_proto::Config::default().with_max_send_queue(1 << 20);
-        Self {
-            addr: Ok(vec![SocketAddr::from(([127, 0, 0, 1], 8080))]),
-            routes: Vec::new(),
-            http: Box::new(|_| HttpResponse::not_found()),
-            workers: 1,
-            config: Config::default().with_connection(connection),
-            #[cfg(feature = "deflate")]
-            deflate: Some(weir_proto::deflate::DeflateConfig::low_memory()),
-        }
-    }
-}
-
-impl ServerBuilder {
-    /// The address to listen on (the first it resolves to that binds).
-    /// Default `127.0.0.1:8080`; port 0 lets the system choose (see
-    /// [`Server::local_addr`]).
-    pub fn bind(mut self, addr: impl ToSocketAddrs) -> Self {
-        self.addr = addr.to_socket_addrs().map(Iterator::collect);
-        self
-    }
-
-    /// Serves WebSocket upgrades to `pattern` with `handler`: an exact path
-    /// (`/chat`) or a prefix ending in `/*` (`/*` takes every path). Exact
-    /// patterns win, then the longest prefix. An upgrade to a path no route
-    /// matches is answered 404.
-    pub fn route(mut self, pattern: &str, handler: impl WsHandler) -> Self {
-        self.routes.push(Route {
-            pattern: pattern.to_owned(),
-            handler: Arc::new(handler),
-        });
-        self
-    }
-
-    /// Answers plain HTTP requests (no upgrade) on the same port, e.g. the
-    /// page that opens the socket. Default: 404 for everything.
-    pub fn http(
-        mut self,
-        fallback: impl Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
-    ) -> Self {
-        self.http = Box::new(fallback);
-        self
-    }
-
-    /// How many worker threads (each its own event loop) share the
-    /// listening socket. Default 1; 0 means one per core.
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = workers;
-        self
-    }
-
-    /// The limits and timeouts ([`Config`]; every default is documented on
-    /// its field). The builder's default is [`Config::default`] with a send
-    /// queue of 1 MiB per connection.
-    pub fn config(mut self, config: Config) -> Self {
-        self.config = config;
-        self
-    }
-
-    /// The terms on which permessage-deflate (RFC 7692) is accepted, or
-    /// `None` to decline compression. They replace
-    /// [`AcceptOptions::deflate`] from [`WsHandler::on_open`]. Default
-    /// [`DeflateConfig::low_memory`](weir_proto::deflate::DeflateConfig::low_memory):
-    /// no context takeover either way, so an idle connection holds no
-    /// compression state, and a room broadcast is compressed once for all
-    /// its members.
-    #[cfg(feature = "deflate")]
-    pub fn deflate(mut self, deflate: Option<weir_proto::deflate::DeflateConfig>) -> Self {
-        self.deflate = deflate;
-        self
-    }
-
-    /// Binds the listening socket and sets up the workers. Nothing runs
-    /// until [`Server::run`].
-    pub fn build(self) -> io::Result<Server> {
-        let addrs = self.addr?;
-        let listener = TcpListener::bind(&addrs[..])?;
-        let local_addr = listener.local_addr()?;
-        let workers = match self.workers {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        let ids = Arc::new(AtomicU64::new(1));
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let mut loops = Vec::with_capacity(workers);
-        let mut links = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let mut event_loop = EventLoop::new(self.config.clone())?;
-            event_loop.share_counters(Arc::clone(&ids), Arc::clone(&accepted));
-            event_loop.listen_on(listener.try_clone()?)?;
-            links.push(WorkerLink {
-                queue: Mutex::new(Vec::new()),
-                wake: event_loop.wake_handle(),
-            });
-            loops.push(event_loop);
-        }
-        let shared = Arc::new(Shared {
-            routes: Routes {
-                routes: self.routes,
-                http: self.http,
-            },
-            config: self.config,
-            #[cfg(feature = "deflate")]
-            deflate: self.deflate,
-            local_addr,
-            workers: links,
-            directory: Default::default(),
-            rooms: Default::default(),
-            shutdown: Mutex::new(None),
-        });
-        Ok(Server { shared, loops })
-    }
-}
-
-impl ServerBuilder {
-    /// The deflate terms, for `Debug`, with or without the feature.
-    fn deflate_terms(&self) -> &dyn fmt::Debug {
-        #[cfg(feature = "deflate")]
-        return &self.deflate;
-        #[cfg(not(feature = "deflate"))]
-        &"off"
-    }
-}
-
-impl fmt::Debug for ServerBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerBuilder")
-            .field("addr", &self.addr.as_ref().ok())
-            .field("routes", &self.routes)
-            .field("workers", &self.workers)
-            .field("config", &self.config)
-            .field("deflate", &self.deflate_terms())
-            .finish_non_exhaustive()
     }
 }
 
@@ -314,33 +225,25 @@ impl Server {
     }
 
     /// Runs the workers (the first on this thread, the others on threads
-    /// of their own) until [`ServerHandle::shutdown`] has finished. Fails
-    /// only if an OS poller fails, or a worker thread panics (a panicking
-    /// callback).
+    /// of their own) until [`ServerHandle::shutdown`] has finished.
+    ///
+    /// Fails if a worker fails (its OS poller fails, or a bug panics it: a
+    /// panicking callback does not, see [`WsHandler`]) or a worker thread
+    /// cannot be started. Then the other workers shut down as
+    /// [`ServerHandle::shutdown`] makes them, with
+    /// [`Config::close_timeout`](crate::Config::close_timeout) as the deadline, and this returns the error
+    /// once every worker has ended: no worker thread outlives it.
     pub fn run(self) -> io::Result<()> {
         let Self { shared, loops } = self;
-        let mut loops = loops.into_iter().enumerate();
-        let first = loops.next();
-        let threads: Vec<_> = loops
+        let jobs = loops
+            .into_iter()
+            .enumerate()
             .map(|(index, event_loop)| {
                 let worker = Worker::new(index, Arc::clone(&shared));
-                std::thread::Builder::new()
-                    .name(format!("weir-worker-{index}"))
-                    .spawn(move || worker.run(event_loop))
+                Box::new(move || worker.run(event_loop)) as run::Job
             })
-            .collect::<io::Result<_>>()?;
-        let mut result = match first {
-            Some((index, event_loop)) => Worker::new(index, Arc::clone(&shared)).run(event_loop),
-            None => Ok(()),
-        };
-        for thread in threads {
-            let outcome = thread
-                .join()
-                .unwrap_or_else(|_| Err(io::Error::other("a server worker panicked")));
-            if result.is_ok() {
-                result = outcome;
-            }
-        }
+            .collect();
+        let result = run::run_workers(&shared, jobs);
         // Sockets kept by the application no longer reach anything.
         handle::write(&shared.directory).clear();
         handle::write(&shared.rooms).clear();

@@ -8,14 +8,15 @@
 //! exists while it has members.
 //!
 //! A room broadcast encodes the message once ([`PreparedMessage`](weir_proto::PreparedMessage))
-//! and queues one command per worker that has members, carrying their ids.
+//! and queues one command per worker that has members, carrying their ids
+//! (refused by a worker whose command queue is full: `queue.rs`).
 
 use std::sync::Arc;
 
 use weir_proto::{Message, SendError};
 
 use super::handle::{lock, read, write, Shared};
-use super::{ReadyState, Socket};
+use super::{BroadcastRefused, ReadyState, Socket};
 use crate::ConnId;
 
 /// A room of a server, by name: a handle that stays valid whether or not
@@ -33,15 +34,24 @@ impl Room {
     }
 
     /// Sends `message` to every member, encoded once.
-    pub fn broadcast(&self, message: impl Into<Message>) {
-        self.shared.send_many(self.members(), message.into());
+    ///
+    /// Fails with [`BroadcastRefused`] when one or more of the workers the
+    /// members are on refused it, their command queue being full
+    /// ([`ServerBuilder::command_queue_capacity`](super::ServerBuilder::command_queue_capacity)):
+    /// the members on those workers do not get the message, the others do.
+    pub fn broadcast(&self, message: impl Into<Message>) -> Result<(), BroadcastRefused> {
+        self.shared.send_many(self.members(), message.into())
     }
 
     /// Sends `message` to every member except `except` (typically the
-    /// sender), encoded once.
-    pub fn broadcast_except(&self, except: ConnId, message: impl Into<Message>) {
+    /// sender), encoded once; fails as [`Room::broadcast`] does.
+    pub fn broadcast_except(
+        &self,
+        except: ConnId,
+        message: impl Into<Message>,
+    ) -> Result<(), BroadcastRefused> {
         let members = self.members().into_iter().filter(|&id| id != except);
-        self.shared.send_many(members, message.into());
+        self.shared.send_many(members, message.into())
     }
 
     /// Sends `message` to member `id`; [`SendError::Closed`] if `id` is not

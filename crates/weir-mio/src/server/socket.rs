@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 
 use weir_proto::{CloseCode, Message, SendError};
 
+use super::assemble::Assembly;
+use super::commands::Command;
 use super::handle::{lock, Shared};
-use super::worker::Command;
-use super::ServerHandle;
+use super::{BroadcastRefused, ServerHandle};
 use crate::{ConnId, SlowConsumer};
 
 /// Where a connection is in its life, as a [`Socket`] reports it (the
@@ -83,6 +84,9 @@ pub(crate) struct Inner {
     /// The rooms this connection is in; [`Shared::rooms`] is the other
     /// direction. Both change under the rooms lock.
     pub(crate) rooms: Mutex<BTreeSet<String>>,
+    /// The message being put back together, in streaming mode
+    /// (`assemble.rs`).
+    pub(crate) assembly: Mutex<Option<Assembly>>,
     pub(crate) server: Arc<Shared>,
 }
 
@@ -213,11 +217,13 @@ impl Socket {
     }
 
     /// Sends `message` to every open connection of the same handler
-    /// (route), this one included, encoded once.
-    pub fn broadcast(&self, message: impl Into<Message>) {
+    /// (route), this one included, encoded once. Fails as
+    /// [`ServerHandle::broadcast`] does, when workers' command queues are
+    /// full.
+    pub fn broadcast(&self, message: impl Into<Message>) -> Result<(), BroadcastRefused> {
         self.inner
             .server
-            .broadcast(Some(self.inner.route), None, message.into());
+            .broadcast(Some(self.inner.route), None, message.into())
     }
 
     /// Joins room `name` (created on first join); `false` if already a

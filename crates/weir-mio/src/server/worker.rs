@@ -8,12 +8,7 @@
 //! in the worker's queue. The worker drains the queue after every callback
 //! (so a send from a callback on the same worker needs no wake-up) and when
 //! its loop is woken (a send from anywhere else).
-//!
-//! Backpressure covers the queue too: a [`Socket::send`] reserves its
-//! message's bytes on the socket until the worker has run it, and the
-//! worker mirrors the connection's send queue after every send it runs, so
-//! [`Socket::buffered_amount`] counts both and `Socket::send` refuses at
-//! once when their sum is at the limit, even while the worker is busy.
+//! (`commands.rs` has the commands and how they run.)
 //!
 //! Shutdown: [`ServerHandle::shutdown`](super::ServerHandle::shutdown) sets
 //! a deadline and wakes every worker. Between turns of its loop, a worker
@@ -27,62 +22,27 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use weir_proto::handshake::{AcceptOptions, HttpRequest, Rejection, UpgradeRequest};
-use weir_proto::{CloseCode, Message, MessageKind, PreparedMessage, SendError};
+use weir_proto::handshake::{
+    internal_error, AcceptOptions, HttpRequest, Rejection, UpgradeRequest,
+};
+use weir_proto::{CloseCode, Fragment, Message, MessageKind};
 
+use super::guard::guarded;
 use super::handle::{lock, write, Shared};
-use super::socket::{Inner, Reserved};
-use super::{ReadyState, Socket};
+use super::socket::Inner;
+use super::{ReadyState, Socket, WsHandler};
 use crate::{ConnId, ConnInfo, Conns, Error, EventLoop, Handler, Opened, Ws as LoopWs};
 
-/// Work queued for a worker.
-pub(crate) enum Command {
-    /// Send a message to one connection (from [`Socket::send`], which
-    /// reserved its bytes until the worker has run it), compressed where
-    /// permessage-deflate is in use unless the flag is off.
-    Send(Reserved, Message, bool),
-    /// Send one encoded message to these connections of the worker.
-    SendPrepared(Vec<ConnId>, PreparedMessage),
-    /// Send one encoded message to every open connection of the worker (of
-    /// one route, if given), except one.
-    Broadcast {
-        message: PreparedMessage,
-        route: Option<usize>,
-        except: Option<ConnId>,
-    },
-    /// Close one connection.
-    Close(ConnId, CloseCode, String),
-}
-
-/// What can hand out a low-level handle on a connection of the loop by id:
-/// a callback's handle, or the loop's connections in `on_wake`.
-trait Reach {
-    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>>;
-}
-
-impl Reach for LoopWs<'_> {
-    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>> {
-        self.other(id)
-    }
-}
-
-impl Reach for Conns<'_> {
-    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>> {
-        self.ws(id)
-    }
-}
-
-/// The most rounds of draining after one callback: commands that callbacks
-/// run by the drain (`on_error`) queue again are taken in the next rounds;
-/// beyond this the worker wakes itself and goes on at its next turn.
-const MAX_DRAIN_ROUNDS: usize = 64;
+/// The reason of the Close frame sent when a callback panicked (1011): the
+/// panic's message stays on the server.
+const PANIC_CLOSE_REASON: &str = "internal error";
 
 /// One worker's handler and state.
 pub(crate) struct Worker {
-    index: usize,
-    server: Arc<Shared>,
+    pub(super) index: usize,
+    pub(super) server: Arc<Shared>,
     /// The connections this worker accepted, until their `on_close`.
-    sockets: HashMap<ConnId, Socket>,
+    pub(super) sockets: HashMap<ConnId, Socket>,
     /// The shutdown has started on this worker.
     shutting_down: bool,
 }
@@ -99,14 +59,12 @@ impl Worker {
 
     /// Runs `event_loop` until the shutdown is over.
     pub(crate) fn run(mut self, mut event_loop: EventLoop) -> io::Result<()> {
-        self.server.enter_worker(self.index);
         let result = self.run_loop(&mut event_loop);
         // At the deadline (or on a poller failure): what is left is dropped.
         let left: Vec<Socket> = self.sockets.drain().map(|(_, socket)| socket).collect();
         for socket in left {
-            self.finish(&socket, CloseCode::ABNORMAL, "");
+            self.server.finish(&socket, CloseCode::ABNORMAL, "");
         }
-        self.server.leave_worker();
         result
     }
 
@@ -132,19 +90,50 @@ impl Worker {
         }
     }
 
-    /// The end of a connection: `on_close`, then out of its rooms and the
-    /// directory.
-    fn finish(&self, socket: &Socket, code: CloseCode, reason: &str) {
-        socket.set_state(ReadyState::Closed);
-        let handler = self.server.routes.handler(socket.inner.route);
-        handler.on_close(socket, code, reason);
-        self.forget(socket);
+    /// Reports `error` to the handler's `on_error`. If that panics, the
+    /// connection is closed with 1011 and the panic is not reported again.
+    pub(super) fn report(&self, handler: &dyn WsHandler, socket: &Socket, error: &Error) {
+        if guarded("on_error", || handler.on_error(socket, error)).is_err() {
+            let _ = socket.close(CloseCode::INTERNAL_ERROR, PANIC_CLOSE_REASON);
+        }
     }
 
-    /// Takes a closed socket out of its rooms and the directory.
-    fn forget(&self, socket: &Socket) {
-        self.server.leave_all(socket);
-        write(&self.server.directory).remove(&socket.id());
+    /// A callback for `socket` panicked (`panic` is the
+    /// [`Error::HandlerPanicked`]): reports it, then closes the connection
+    /// with 1011; the other connections go on.
+    fn contain(&self, handler: &dyn WsHandler, socket: &Socket, panic: Error) {
+        self.report(handler, socket, &panic);
+        let _ = socket.close(CloseCode::INTERNAL_ERROR, PANIC_CLOSE_REASON);
+    }
+
+    /// Hands data of `kind` (a message, or a piece of one) to the handler's
+    /// `callback` through `deliver`, unless the handler takes only the
+    /// other kind (then the connection is closed with 1003); a panic is
+    /// contained.
+    fn hand_over(
+        &mut self,
+        ws: &mut LoopWs<'_>,
+        kind: MessageKind,
+        callback: &'static str,
+        deliver: impl FnOnce(&dyn WsHandler, &Socket),
+    ) {
+        if let Some(socket) = self.sockets.get(&ws.id()).cloned() {
+            let handler = self.server.routes.handler(socket.inner.route);
+            let delivered = guarded(callback, || match handler.message_kind() {
+                Some(accepted) if accepted != kind => {
+                    let reason = match accepted {
+                        MessageKind::Text => "only text messages are accepted",
+                        MessageKind::Binary => "only binary messages are accepted",
+                    };
+                    let _ = socket.close(CloseCode::UNSUPPORTED_DATA, reason);
+                }
+                _ => deliver(handler.as_ref(), &socket),
+            });
+            if let Err(panic) = delivered {
+                self.contain(handler.as_ref(), &socket, panic);
+            }
+        }
+        self.drain(ws);
     }
 
     /// After a callback that cannot drain (no connection to reach through:
@@ -152,117 +141,8 @@ impl Worker {
     /// that its next turn runs them.
     fn wake_if_pending(&self) {
         let link = &self.server.workers[self.index];
-        if !lock(&link.queue).is_empty() {
-            link.wake.wake();
-        }
-    }
-
-    /// Runs the queued commands.
-    fn drain(&mut self, reach: &mut impl Reach) {
-        let server = Arc::clone(&self.server);
-        let link = &server.workers[self.index];
-        for _ in 0..MAX_DRAIN_ROUNDS {
-            let commands = std::mem::take(&mut *lock(&link.queue));
-            if commands.is_empty() {
-                return;
-            }
-            let mut failures = Vec::new();
-            for command in commands {
-                self.execute(command, reach, &mut failures);
-            }
-            for (socket, error) in failures {
-                let handler = self.server.routes.handler(socket.inner.route);
-                handler.on_error(&socket, &Error::Send(error));
-            }
-        }
-        link.wake.wake();
-    }
-
-    fn execute(
-        &mut self,
-        command: Command,
-        reach: &mut impl Reach,
-        failures: &mut Vec<(Socket, SendError)>,
-    ) {
-        match command {
-            Command::Send(reserved, message, may_compress) => {
-                self.deliver(reach, reserved.id(), failures, |ws| {
-                    if may_compress {
-                        ws.send(message)
-                    } else {
-                        ws.send_uncompressed(message)
-                    }
-                });
-                // Only now: the mirror already counts the message.
-                drop(reserved);
-            }
-            Command::SendPrepared(ids, message) => {
-                for id in ids {
-                    self.deliver(reach, id, failures, |ws| ws.send_prepared(&message));
-                }
-            }
-            Command::Broadcast {
-                message,
-                route,
-                except,
-            } => {
-                let ids: Vec<ConnId> = self
-                    .sockets
-                    .values()
-                    .filter(|socket| route.map_or(true, |route| socket.inner.route == route))
-                    .filter(|socket| Some(socket.id()) != except)
-                    .filter(|socket| socket.state() == ReadyState::Open)
-                    .map(Socket::id)
-                    .collect();
-                for id in ids {
-                    self.deliver(reach, id, failures, |ws| ws.send_prepared(&message));
-                }
-            }
-            Command::Close(id, code, reason) => {
-                if let Some(mut ws) = reach.reach(id) {
-                    let _ = ws.close(code, &reason);
-                }
-            }
-        }
-    }
-
-    /// Runs a send on connection `id`, and keeps its socket's state in step
-    /// when the slow-consumer policy closed it.
-    fn deliver(
-        &self,
-        reach: &mut impl Reach,
-        id: ConnId,
-        failures: &mut Vec<(Socket, SendError)>,
-        send: impl FnOnce(&mut LoopWs<'_>) -> Result<(), SendError>,
-    ) {
-        let Some(socket) = self.sockets.get(&id) else {
-            return;
-        };
-        let Some(mut ws) = reach.reach(id) else {
-            return;
-        };
-        let result = send(&mut ws);
-        // Keep the mirror current while the worker runs commands, not only
-        // at its next write, so that `Socket::send` sees the queue fill.
-        socket
-            .inner
-            .buffered
-            .store(ws.buffered_amount(), Ordering::Release);
-        match result {
-            Ok(()) | Err(SendError::Closed) => {}
-            Err(error) => {
-                if ws.is_open() {
-                    failures.push((socket.clone(), error));
-                } else {
-                    // Closed with 1008 by the slow-consumer policy.
-                    let _ = socket.inner.state.compare_exchange(
-                        ReadyState::Open as u8,
-                        ReadyState::Closing as u8,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    );
-                }
-            }
+        if !link.is_empty() {
+            link.wake();
         }
     }
 }
@@ -296,12 +176,20 @@ impl Handler for Worker {
                 #[cfg(feature = "deflate")]
                 deflate: Default::default(),
                 rooms: Default::default(),
+                assembly: Default::default(),
                 server: Arc::clone(&self.server),
             }),
         };
         write(&self.server.directory).insert(socket.id(), socket.clone());
         let handler = self.server.routes.handler(route);
-        match handler.on_open(&socket, request) {
+        let decision = guarded("on_open", || handler.on_open(&socket, request))
+            .map_err(|panic| {
+                // No connection to close yet: the upgrade is refused.
+                self.report(handler.as_ref(), &socket, &panic);
+                Rejection::new(500).with_body("The server failed to answer.\n")
+            })
+            .and_then(|decision| decision);
+        match decision {
             #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
             Ok(mut options) => {
                 #[cfg(feature = "deflate")]
@@ -314,7 +202,7 @@ impl Handler for Worker {
             }
             Err(rejection) => {
                 socket.set_state(ReadyState::Closed);
-                self.forget(&socket);
+                self.server.forget(&socket);
                 self.wake_if_pending();
                 Err(rejection)
             }
@@ -339,25 +227,20 @@ impl Handler for Worker {
     }
 
     fn on_message(&mut self, ws: &mut LoopWs<'_>, message: Message) {
-        if let Some(socket) = self.sockets.get(&ws.id()).cloned() {
-            let handler = self.server.routes.handler(socket.inner.route);
-            match handler.message_kind() {
-                Some(kind) if kind != message.kind() => {
-                    let reason = match kind {
-                        MessageKind::Text => "only text messages are accepted",
-                        MessageKind::Binary => "only binary messages are accepted",
-                    };
-                    let _ = socket.close(CloseCode::UNSUPPORTED_DATA, reason);
-                }
-                _ => handler.on_message(&socket, message),
-            }
-        }
-        self.drain(ws);
+        self.hand_over(ws, message.kind(), "on_message", |handler, socket| {
+            handler.on_message(socket, message)
+        });
+    }
+
+    fn on_fragment(&mut self, ws: &mut LoopWs<'_>, fragment: Fragment) {
+        self.hand_over(ws, fragment.kind, "on_fragment", |handler, socket| {
+            handler.on_fragment(socket, fragment)
+        });
     }
 
     fn on_close(&mut self, ws: &mut LoopWs<'_>, code: CloseCode, reason: &str) {
         if let Some(socket) = self.sockets.remove(&ws.id()) {
-            self.finish(&socket, code, reason);
+            self.server.finish(&socket, code, reason);
         }
         self.drain(ws);
     }
@@ -365,20 +248,25 @@ impl Handler for Worker {
     fn on_error(&mut self, ws: &mut LoopWs<'_>, error: &Error) {
         if let Some(socket) = self.sockets.get(&ws.id()).cloned() {
             let handler = self.server.routes.handler(socket.inner.route);
-            handler.on_error(&socket, error);
+            self.report(handler.as_ref(), &socket, error);
             if socket.state() == ReadyState::Connecting {
                 // The upgrade failed after on_open accepted it (e.g. a
                 // subprotocol the client did not offer): no on_close follows.
                 self.sockets.remove(&socket.id());
                 socket.set_state(ReadyState::Closed);
-                self.forget(&socket);
+                self.server.forget(&socket);
             }
         }
         self.drain(ws);
     }
 
     fn on_http(&mut self, request: &HttpRequest, _info: &ConnInfo) -> Vec<u8> {
-        let answer = (self.server.routes.http)(request).to_bytes();
+        // A panicking fallback is answered 500, as a failed handler would
+        // be by any HTTP server.
+        let answer = guarded("the HTTP fallback", || {
+            (self.server.routes.http)(request).to_bytes()
+        })
+        .unwrap_or_else(|_| internal_error());
         self.wake_if_pending();
         answer
     }

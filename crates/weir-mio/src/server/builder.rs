@@ -1,0 +1,187 @@
+//! [`ServerBuilder`]: the server's configuration, gathered before
+//! anything runs, and `build`, which binds the listening socket and sets up
+//! one event loop per worker.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex};
+
+use weir_proto::handshake::HttpRequest;
+
+use super::handle::Shared;
+use super::queue::WorkerLink;
+use super::route::{HttpFn, Route, Routes};
+use super::{HttpResponse, Server, WsHandler};
+use crate::{Config, EventLoop};
+
+/// The default of [`ServerBuilder::command_queue_capacity`].
+const DEFAULT_COMMAND_QUEUE_CAPACITY: usize = 16_384;
+
+/// Builds a [`Server`]: [`Server::builder`], then the methods below, then
+/// [`ServerBuilder::build`].
+pub struct ServerBuilder {
+    addr: io::Result<Vec<SocketAddr>>,
+    routes: Vec<Route>,
+    http: Box<HttpFn>,
+    workers: usize,
+    config: Config,
+    command_queue_capacity: usize,
+    #[cfg(feature = "deflate")]
+    deflate: Option<weir_proto::deflate::DeflateConfig>,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        let connection = weir_proto::Config::default().with_max_send_queue(1 << 20);
+        Self {
+            addr: Ok(vec![SocketAddr::from(([127, 0, 0, 1], 8080))]),
+            routes: Vec::new(),
+            http: Box::new(|_| HttpResponse::not_found()),
+            workers: 1,
+            config: Config::default().with_connection(connection),
+            command_queue_capacity: DEFAULT_COMMAND_QUEUE_CAPACITY,
+            #[cfg(feature = "deflate")]
+            deflate: Some(weir_proto::deflate::DeflateConfig::low_memory()),
+        }
+    }
+}
+
+impl ServerBuilder {
+    /// The address to listen on (the first it resolves to that binds).
+    /// Default `127.0.0.1:8080`; port 0 lets the system choose (see
+    /// [`Server::local_addr`]).
+    pub fn bind(mut self, addr: impl ToSocketAddrs) -> Self {
+        self.addr = addr.to_socket_addrs().map(Iterator::collect);
+        self
+    }
+
+    /// Serves WebSocket upgrades to `pattern` with `handler`: an exact path
+    /// (`/chat`) or a prefix ending in `/*` (`/*` takes every path). Exact
+    /// patterns win, then the longest prefix. An upgrade to a path no route
+    /// matches is answered 404.
+    pub fn route(mut self, pattern: &str, handler: impl WsHandler) -> Self {
+        self.routes.push(Route {
+            pattern: pattern.to_owned(),
+            handler: Arc::new(handler),
+        });
+        self
+    }
+
+    /// Answers plain HTTP requests (no upgrade) on the same port, e.g. the
+    /// page that opens the socket. Default: 404 for everything.
+    pub fn http(
+        mut self,
+        fallback: impl Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
+    ) -> Self {
+        self.http = Box::new(fallback);
+        self
+    }
+
+    /// How many worker threads (each its own event loop) share the
+    /// listening socket. Default 1; 0 means one per core.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// The limits and timeouts ([`Config`]; every default is documented on
+    /// its field). The builder's default is [`Config::default`] with a send
+    /// queue of 1 MiB per connection.
+    ///
+    /// Streaming mode ([`weir_proto::Config::streaming`]) is supported:
+    /// messages then reach [`WsHandler::on_fragment`] piece by piece, whose
+    /// default puts them back together for `on_message`.
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// How many commands each worker's queue holds before the worker refuses
+    /// broadcasts and room sends ([`BroadcastRefused`](super::BroadcastRefused)); sends to one socket
+    /// and closes are bounded otherwise and never refused by it. Default
+    /// 16 384: room for bursts of thousands of broadcasts between two turns
+    /// of a busy worker, while a flood (or a worker stuck in a callback)
+    /// holds at most that many messages per worker. 0 refuses every
+    /// broadcast.
+    pub fn command_queue_capacity(mut self, commands: usize) -> Self {
+        self.command_queue_capacity = commands;
+        self
+    }
+
+    /// The terms on which permessage-deflate (RFC 7692) is accepted, or
+    /// `None` to decline compression. They replace
+    /// [`AcceptOptions::deflate`](weir_proto::handshake::AcceptOptions::deflate) from [`WsHandler::on_open`]. Default
+    /// [`DeflateConfig::low_memory`](weir_proto::deflate::DeflateConfig::low_memory):
+    /// no context takeover either way, so an idle connection holds no
+    /// compression state, and a room broadcast is compressed once for all
+    /// its members.
+    #[cfg(feature = "deflate")]
+    pub fn deflate(mut self, deflate: Option<weir_proto::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
+    /// Binds the listening socket and sets up the workers. Nothing runs
+    /// until [`Server::run`].
+    pub fn build(self) -> io::Result<Server> {
+        let addrs = self.addr?;
+        let listener = TcpListener::bind(&addrs[..])?;
+        let local_addr = listener.local_addr()?;
+        let workers = match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let ids = Arc::new(AtomicU64::new(1));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let mut loops = Vec::with_capacity(workers);
+        let mut links = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let mut event_loop = EventLoop::new(self.config.clone())?;
+            event_loop.share_counters(Arc::clone(&ids), Arc::clone(&accepted));
+            event_loop.listen_on(listener.try_clone()?)?;
+            links.push(WorkerLink::new(event_loop.wake_handle()));
+            loops.push(event_loop);
+        }
+        let shared = Arc::new(Shared {
+            routes: Routes {
+                routes: self.routes,
+                http: self.http,
+            },
+            config: self.config,
+            #[cfg(feature = "deflate")]
+            deflate: self.deflate,
+            local_addr,
+            workers: links,
+            command_queue_capacity: self.command_queue_capacity,
+            directory: Default::default(),
+            rooms: Default::default(),
+            shutdown: Mutex::new(None),
+        });
+        Ok(Server { shared, loops })
+    }
+}
+
+impl ServerBuilder {
+    /// The deflate terms, for `Debug`, with or without the feature.
+    fn deflate_terms(&self) -> &dyn fmt::Debug {
+        #[cfg(feature = "deflate")]
+        return &self.deflate;
+        #[cfg(not(feature = "deflate"))]
+        &"off"
+    }
+}
+
+impl fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("addr", &self.addr.as_ref().ok())
+            .field("routes", &self.routes)
+            .field("workers", &self.workers)
+            .field("config", &self.config)
+            .field("command_queue_capacity", &self.command_queue_capacity)
+            .field("deflate", &self.deflate_terms())
+            .finish_non_exhaustive()
+    }
+}

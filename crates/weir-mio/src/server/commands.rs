@@ -1,0 +1,172 @@
+//! [`Command`]s, the work other threads (and callbacks that cannot reach
+//! a connection themselves) queue for a worker, and how the worker runs
+//! them: after every callback, and when its loop is woken.
+//!
+//! Backpressure covers the queue too: a [`Socket::send`] reserves its
+//! message's bytes on the socket until the worker has run it, and the
+//! worker mirrors the connection's send queue after every send it runs, so
+//! [`Socket::buffered_amount`] counts both and `Socket::send` refuses at
+//! once when their sum is at the limit, even while the worker is busy.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use weir_proto::{CloseCode, Message, PreparedMessage, SendError};
+
+use super::socket::Reserved;
+use super::worker::Worker;
+use super::{ReadyState, Socket};
+use crate::{ConnId, Conns, Error, Ws as LoopWs};
+
+/// Work queued for a worker.
+pub(crate) enum Command {
+    /// Send a message to one connection (from [`Socket::send`], which
+    /// reserved its bytes until the worker has run it), compressed where
+    /// permessage-deflate is in use unless the flag is off.
+    Send(Reserved, Message, bool),
+    /// Send one encoded message to these connections of the worker.
+    SendPrepared(Vec<ConnId>, PreparedMessage),
+    /// Send one encoded message to every open connection of the worker (of
+    /// one route, if given), except one.
+    Broadcast {
+        message: PreparedMessage,
+        route: Option<usize>,
+        except: Option<ConnId>,
+    },
+    /// Close one connection.
+    Close(ConnId, CloseCode, String),
+}
+
+/// What can hand out a low-level handle on a connection of the loop by id:
+/// a callback's handle, or the loop's connections in `on_wake`.
+pub(crate) trait Reach {
+    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>>;
+}
+
+impl Reach for LoopWs<'_> {
+    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>> {
+        self.other(id)
+    }
+}
+
+impl Reach for Conns<'_> {
+    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>> {
+        self.ws(id)
+    }
+}
+
+/// The most rounds of draining after one callback: commands that callbacks
+/// run by the drain (`on_error`) queue again are taken in the next rounds;
+/// beyond this the worker wakes itself and goes on at its next turn.
+const MAX_DRAIN_ROUNDS: usize = 64;
+
+impl Worker {
+    /// Runs the queued commands.
+    pub(super) fn drain(&mut self, reach: &mut impl Reach) {
+        let server = Arc::clone(&self.server);
+        let link = &server.workers[self.index];
+        for _ in 0..MAX_DRAIN_ROUNDS {
+            let commands = link.take();
+            if commands.is_empty() {
+                return;
+            }
+            let mut failures = Vec::new();
+            for command in commands {
+                self.execute(command, reach, &mut failures);
+            }
+            for (socket, error) in failures {
+                let handler = self.server.routes.handler(socket.inner.route);
+                self.report(handler.as_ref(), &socket, &Error::Send(error));
+            }
+        }
+        link.wake();
+    }
+
+    fn execute(
+        &mut self,
+        command: Command,
+        reach: &mut impl Reach,
+        failures: &mut Vec<(Socket, SendError)>,
+    ) {
+        match command {
+            Command::Send(reserved, message, may_compress) => {
+                self.deliver(reach, reserved.id(), failures, |ws| {
+                    if may_compress {
+                        ws.send(message)
+                    } else {
+                        ws.send_uncompressed(message)
+                    }
+                });
+                // Only now: the mirror already counts the message.
+                drop(reserved);
+            }
+            Command::SendPrepared(ids, message) => {
+                for id in ids {
+                    self.deliver(reach, id, failures, |ws| ws.send_prepared(&message));
+                }
+            }
+            Command::Broadcast {
+                message,
+                route,
+                except,
+            } => {
+                let ids: Vec<ConnId> = self
+                    .sockets
+                    .values()
+                    .filter(|socket| route.map_or(true, |route| socket.inner.route == route))
+                    .filter(|socket| Some(socket.id()) != except)
+                    .filter(|socket| socket.state() == ReadyState::Open)
+                    .map(Socket::id)
+                    .collect();
+                for id in ids {
+                    self.deliver(reach, id, failures, |ws| ws.send_prepared(&message));
+                }
+            }
+            Command::Close(id, code, reason) => {
+                if let Some(mut ws) = reach.reach(id) {
+                    let _ = ws.close(code, &reason);
+                }
+            }
+        }
+    }
+
+    /// Runs a send on connection `id`, and keeps its socket's state in step
+    /// when the slow-consumer policy closed it.
+    fn deliver(
+        &self,
+        reach: &mut impl Reach,
+        id: ConnId,
+        failures: &mut Vec<(Socket, SendError)>,
+        send: impl FnOnce(&mut LoopWs<'_>) -> Result<(), SendError>,
+    ) {
+        let Some(socket) = self.sockets.get(&id) else {
+            return;
+        };
+        let Some(mut ws) = reach.reach(id) else {
+            return;
+        };
+        let result = send(&mut ws);
+        // Keep the mirror current while the worker runs commands, not only
+        // at its next write, so that `Socket::send` sees the queue fill.
+        socket
+            .inner
+            .buffered
+            .store(ws.buffered_amount(), Ordering::Release);
+        match result {
+            Ok(()) | Err(SendError::Closed) => {}
+            Err(error) => {
+                if ws.is_open() {
+                    failures.push((socket.clone(), error));
+                } else {
+                    // Closed with 1008 by the slow-consumer policy.
+                    let _ = socket.inner.state.compare_exchange(
+                        ReadyState::Open as u8,
+                        ReadyState::Closing as u8,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    );
+                }
+            }
+        }
+    }
+}
