@@ -22,7 +22,6 @@
 //! request, and does not count.
 
 use std::io;
-use std::sync::atomic::Ordering;
 
 use mio::Interest;
 use weir_proto::handshake::{
@@ -57,7 +56,8 @@ impl Shared {
             let _ = socket.set_nodelay(true);
             let handshake = ServerHandshake::with_max_header_bytes(self.config.max_header_bytes);
             let id = self.next_id();
-            let full = self.accepted.load(Ordering::Relaxed) >= self.config.max_connections;
+            let admission = self.admissions.try_admit();
+            let full = admission.is_none();
             let mut conn = Conn::new(
                 id,
                 socket,
@@ -70,10 +70,8 @@ impl Shared {
                 conn.head_out = service_unavailable();
                 conn.phase = Phase::Answering;
                 conn.interest = Interest::READABLE | Interest::WRITABLE;
-            } else {
-                conn.counted = true;
-                self.accepted.fetch_add(1, Ordering::Relaxed);
             }
+            conn.admission = admission;
             // A socket that cannot be registered is dropped (closed).
             if let Ok(index) = self.insert_conn(conn) {
                 if full {

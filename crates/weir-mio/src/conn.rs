@@ -26,6 +26,7 @@ use mio::Interest;
 use weir_proto::handshake::{ClientHandshake, ServerHandshake};
 use weir_proto::{Connection, Role, State};
 
+use crate::admission::Admission;
 use crate::ConnId;
 
 /// The most slices handed to one vectored write.
@@ -94,8 +95,10 @@ pub(crate) struct Conn {
     /// When input last arrived (or the connection opened): the start of the
     /// quiet period that keepalive measures.
     pub(crate) last_input: Instant,
-    /// Counted against [`Config::max_connections`](crate::Config::max_connections).
-    pub(crate) counted: bool,
+    /// The place this accepted connection holds under
+    /// [`Config::max_connections`](crate::Config::max_connections), given
+    /// back when the connection is dropped.
+    pub(crate) admission: Option<Admission>,
     /// Close with 1008 when a send finds the queue full
     /// ([`SlowConsumer::Close`](crate::SlowConsumer::Close)).
     pub(crate) close_when_full: bool,
@@ -129,7 +132,7 @@ impl Conn {
             close_reported: false,
             dirty: false,
             last_input: Instant::now(),
-            counted: false,
+            admission: None,
             close_when_full: true,
             buffered_mirror: None,
         }

@@ -29,7 +29,7 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,7 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use weir_proto::handshake::ClientOptions;
 use weir_proto::CloseCode;
 
+use crate::admission::Admissions;
 use crate::conn::{Conn, DeadlineKind, Phase};
 use crate::slab::{Slab, Slot};
 use crate::timers::Timers;
@@ -136,6 +137,7 @@ impl EventLoop {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let admissions = Admissions::new(config.max_connections);
         Ok(Self {
             events: Events::with_capacity(config.events_capacity.max(1)),
             scratch: vec![0; config.read_buffer_size.max(1)].into_boxed_slice(),
@@ -146,7 +148,7 @@ impl EventLoop {
                 timers: Timers::default(),
                 config,
                 ids: Arc::new(AtomicU64::new(1)),
-                accepted: Arc::new(AtomicUsize::new(0)),
+                admissions,
             },
             stop: Arc::new(AtomicBool::new(false)),
             waker,
@@ -252,12 +254,12 @@ impl EventLoop {
         Conns::new(&mut self.shared)
     }
 
-    /// Shares connection ids and the count of accepted connections with
+    /// Shares connection ids and the places for accepted connections with
     /// other loops (the server's workers), so that ids stay unique across
-    /// them and [`Config::max_connections`] bounds them all together.
-    pub(crate) fn share_counters(&mut self, ids: Arc<AtomicU64>, accepted: Arc<AtomicUsize>) {
+    /// them and one limit bounds them all together.
+    pub(crate) fn share_counters(&mut self, ids: Arc<AtomicU64>, admissions: Admissions) {
         self.shared.ids = ids;
-        self.shared.accepted = accepted;
+        self.shared.admissions = admissions;
     }
 
     /// Runs until a [`StopHandle`] stops it. Fails only if the OS poller
@@ -329,9 +331,9 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// The next connection id; shared by the loops of one server.
     ids: Arc<AtomicU64>,
-    /// Accepted connections counted against [`Config::max_connections`];
+    /// The places for accepted connections ([`Config::max_connections`]);
     /// shared by the loops of one server.
-    pub(crate) accepted: Arc<AtomicUsize>,
+    pub(crate) admissions: Admissions,
 }
 
 impl Shared {
@@ -376,15 +378,10 @@ impl Shared {
     pub(crate) fn insert_conn(&mut self, mut conn: Conn) -> io::Result<usize> {
         let index = self.slab.peek_index();
         conn.close_when_full = self.config.slow_consumer == crate::SlowConsumer::Close;
-        if let Err(e) = self
-            .registry
-            .register(&mut conn.socket, Token(index), conn.interest)
-        {
-            if conn.counted {
-                self.accepted.fetch_sub(1, Ordering::Relaxed);
-            }
-            return Err(e);
-        }
+        // A connection that cannot be registered is dropped, and gives back
+        // its place under the connection limit with it.
+        self.registry
+            .register(&mut conn.socket, Token(index), conn.interest)?;
         let when = Instant::now() + self.config.handshake_timeout;
         conn.deadline = Some((when, DeadlineKind::Handshake));
         self.timers.push(when, index, conn.id);
@@ -395,9 +392,6 @@ impl Shared {
     pub(crate) fn remove(&mut self, index: usize) {
         if let Some(Slot::Conn(mut conn)) = self.slab.remove(index) {
             let _ = self.registry.deregister(&mut conn.socket);
-            if conn.counted {
-                self.accepted.fetch_sub(1, Ordering::Relaxed);
-            }
             if let Some(mirror) = &conn.buffered_mirror {
                 mirror.store(0, Ordering::Relaxed);
             }

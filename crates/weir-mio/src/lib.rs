@@ -19,9 +19,9 @@
 //!   poller and the turn of the loop; `read.rs`: reads and dispatch to the
 //!   handler; `settle.rs`: writes, closing sockets, deadlines (handshake,
 //!   keepalive, close).
-//! - `accept.rs`: accepting (up to [`Config::max_connections`]) and
-//!   answering upgrade and plain HTTP requests; `client.rs`: non-blocking
-//!   connects and the client handshake.
+//! - `accept.rs`: accepting (up to [`Config::max_connections`], whose
+//!   places `admission.rs` counts) and answering upgrade and plain HTTP
+//!   requests; `client.rs`: non-blocking connects and the client handshake.
 //! - [`Handler`], [`Opened`], [`ConnInfo`] (`handler.rs`), and the core's [`Rejection`]:
 //!   the callbacks and what they take and return.
 //! - [`Ws`], [`ConnId`] and [`Conns`] (`ws.rs`): the handle a callback acts
@@ -91,6 +91,7 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+mod admission;
 mod client;
 mod config;
 mod conn;

@@ -74,7 +74,7 @@ mod worker;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use weir_proto::handshake::{AcceptOptions, HttpRequest, Rejection, UpgradeRequest};
@@ -89,6 +89,7 @@ use handle::{Shared, WorkerLink};
 use route::{HttpFn, Route, Routes};
 use worker::Worker;
 
+use crate::admission::Admissions;
 use crate::{Config, Error, EventLoop};
 
 /// The application's handler for one route (path) of a [`Server`].
@@ -235,12 +236,12 @@ impl ServerBuilder {
             n => n,
         };
         let ids = Arc::new(AtomicU64::new(1));
-        let accepted = Arc::new(AtomicUsize::new(0));
+        let admissions = Admissions::new(self.config.max_connections);
         let mut loops = Vec::with_capacity(workers);
         let mut links = Vec::with_capacity(workers);
         for _ in 0..workers {
             let mut event_loop = EventLoop::new(self.config.clone())?;
-            event_loop.share_counters(Arc::clone(&ids), Arc::clone(&accepted));
+            event_loop.share_counters(Arc::clone(&ids), admissions.clone());
             event_loop.listen_on(listener.try_clone()?)?;
             links.push(WorkerLink {
                 queue: Mutex::new(Vec::new()),
