@@ -3,8 +3,9 @@
 //! The WebSocket limits themselves (frame and message sizes, the send queue)
 //! belong to the core and sit in [`Config::connection`]; this adds what only
 //! an adapter with sockets and a clock can enforce: deadlines, keepalive,
-//! the connection count, and the policy for slow consumers ([`SlowConsumer`]). Every default is safe for
-//! a public server and documented on its field.
+//! the connection count, the retries of a failing accept, and the policy
+//! for slow consumers ([`SlowConsumer`]). Every default is safe for a
+//! public server and documented on its field.
 
 use std::time::Duration;
 
@@ -61,6 +62,17 @@ pub struct Config {
     /// exhausting either. Connections this loop starts as a client do not
     /// count.
     pub max_connections: usize,
+    /// When accepting a client fails for want of resources (out of file
+    /// descriptors, EMFILE or ENFILE; out of kernel memory, ENOBUFS or
+    /// ENOMEM), how long to wait before trying again (at least 1 ms); the
+    /// wait doubles with each failure in a row, up to
+    /// [`Config::accept_backoff_max`]. Default 10 ms: quick to take the
+    /// waiting clients once a descriptor is free, and no busy loop while
+    /// none is.
+    pub accept_backoff: Duration,
+    /// The longest wait between two tries of a failing accept (see
+    /// [`Config::accept_backoff`]). Default 1 s.
+    pub accept_backoff_max: Duration,
     /// What a send does when the connection's send queue
     /// ([`weir_proto::Config::max_send_queue`]) is full. Default
     /// [`SlowConsumer::Close`].
@@ -101,6 +113,8 @@ impl Default for Config {
             idle_timeout: Some(Duration::from_secs(30)),
             ping_timeout: Duration::from_secs(30),
             max_connections: 10_000,
+            accept_backoff: Duration::from_millis(10),
+            accept_backoff_max: Duration::from_secs(1),
             slow_consumer: SlowConsumer::Close,
         }
     }
@@ -152,6 +166,14 @@ impl Config {
     /// Sets [`Config::max_connections`].
     pub fn with_max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Sets [`Config::accept_backoff`] and [`Config::accept_backoff_max`]:
+    /// the first and the longest wait between tries of a failing accept.
+    pub fn with_accept_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.accept_backoff = first;
+        self.accept_backoff_max = max;
         self
     }
 

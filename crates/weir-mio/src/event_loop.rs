@@ -3,11 +3,14 @@
 //! One turn of the loop ([`EventLoop::run_once`]):
 //! 1. settle every connection marked dirty (see below);
 //! 2. poll, with a timeout that ends at the earliest deadline;
-//! 3. for each readiness event: accept until `WouldBlock` (listeners), or
+//! 3. for each readiness event: accept until `WouldBlock` (listeners; a
+//!    listener whose accept fails for want of resources retries on a timer
+//!    instead, see `accept.rs`), or
 //!    read until `WouldBlock` into the loop's one read buffer, feed the
 //!    handshake reader or the core, and dispatch the resulting events to the
 //!    [`Handler`]; then settle what changed;
-//! 4. expire deadlines (handshake and close timeouts), and settle again.
+//! 4. expire deadlines (handshake and close timeouts, accept retries), and
+//!    settle again.
 //!
 //! *Settling* a connection writes its pending output with vectored writes
 //! until it is empty or the socket would block, keeps `WRITABLE` interest
@@ -38,6 +41,7 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use weir_proto::handshake::ClientOptions;
 use weir_proto::CloseCode;
 
+use crate::accept::Listener;
 use crate::admission::Admissions;
 use crate::conn::{Conn, DeadlineKind, Phase};
 use crate::slab::{Slab, Slot};
@@ -191,7 +195,9 @@ impl EventLoop {
         shared
             .registry
             .register(&mut listener, Token(index), Interest::READABLE)?;
-        shared.slab.insert(Slot::Listener(listener));
+        shared
+            .slab
+            .insert(Slot::Listener(Listener::new(listener, local)));
         Ok(local)
     }
 
@@ -350,7 +356,7 @@ impl Shared {
             match self.slab.get_mut(index) {
                 Some(Slot::Listener(_)) => {
                     if let Some(Slot::Listener(mut listener)) = self.slab.remove(index) {
-                        let _ = self.registry.deregister(&mut listener);
+                        let _ = self.registry.deregister(&mut listener.socket);
                     }
                 }
                 Some(Slot::Conn(conn)) => match &mut conn.phase {

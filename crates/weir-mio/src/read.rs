@@ -36,7 +36,7 @@ impl Shared {
     ) {
         let connecting = match self.slab.get_mut(index) {
             None => return,
-            Some(Slot::Listener(_)) => return self.accept(index),
+            Some(Slot::Listener(_)) => return self.accept_ready(index, handler),
             Some(Slot::Conn(conn)) => matches!(conn.phase, Phase::Connecting(_)),
         };
         if connecting {

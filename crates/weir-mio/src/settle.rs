@@ -103,9 +103,14 @@ impl Shared {
         }
     }
 
-    /// Handles every deadline due at `now`.
+    /// Handles every deadline due at `now` (and the retries of listeners
+    /// whose accept failed, `accept.rs`).
     pub(crate) fn expire<H: Handler>(&mut self, now: Instant, handler: &mut H) {
         while let Some((when, index, id)) = self.timers.pop_due(now) {
+            let Some(id) = id else {
+                self.retry_accept(index, when, handler);
+                continue;
+            };
             let Some(conn) = self.slab.conn_mut(index) else {
                 continue;
             };

@@ -14,15 +14,14 @@
 
 use std::collections::HashMap;
 
-use mio::net::TcpListener;
-
+use crate::accept::Listener;
 use crate::conn::Conn;
 use crate::ConnId;
 
 /// One registered source.
 pub(crate) enum Slot {
     /// A listening socket.
-    Listener(TcpListener),
+    Listener(Listener),
     /// A connection, in any phase. Boxed so that free slots stay small.
     Conn(Box<Conn>),
 }
