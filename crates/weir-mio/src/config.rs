@@ -39,6 +39,13 @@ pub struct Config {
     /// connections. Default 64 KiB. Idle connections hold no read buffer of
     /// their own.
     pub read_buffer_size: usize,
+    /// Fairness: the most bytes read from one connection in one turn of the
+    /// loop before the others get theirs; the rest is read next turn (the
+    /// loop then polls without waiting). At least one read is always made.
+    /// Default 64 KiB, one read of the default buffer: a peer sending flat
+    /// out delays the others by at most that much work per turn, while
+    /// bulk transfers still move in large reads.
+    pub read_budget: usize,
     /// How many readiness events one call to the OS poller may return.
     /// Default 1024.
     pub events_capacity: usize,
@@ -109,6 +116,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             read_buffer_size: 64 * 1024,
+            read_budget: 64 * 1024,
             events_capacity: 1024,
             idle_timeout: Some(Duration::from_secs(30)),
             ping_timeout: Duration::from_secs(30),
@@ -148,6 +156,12 @@ impl Config {
     /// Sets [`Config::read_buffer_size`] (at least 1 byte is used).
     pub fn with_read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::read_budget`] (at least one read is made per turn).
+    pub fn with_read_budget(mut self, bytes: usize) -> Self {
+        self.read_budget = bytes;
         self
     }
 

@@ -92,6 +92,11 @@ pub(crate) struct Conn {
     pub(crate) close_reported: bool,
     /// In the loop's dirty list.
     pub(crate) dirty: bool,
+    /// In the loop's list of pending reads: the last read used up its
+    /// budget with input possibly left.
+    pub(crate) read_pending: bool,
+    /// Bytes read and thrown away since the connection started closing.
+    pub(crate) discarded: usize,
     /// When input last arrived (or the connection opened): the start of the
     /// quiet period that keepalive measures.
     pub(crate) last_input: Instant,
@@ -131,6 +136,8 @@ impl Conn {
             eof: false,
             close_reported: false,
             dirty: false,
+            read_pending: false,
+            discarded: 0,
             last_input: Instant::now(),
             admission: None,
             close_when_full: true,

@@ -2,14 +2,19 @@
 //!
 //! One turn of the loop ([`EventLoop::run_once`]):
 //! 1. settle every connection marked dirty (see below);
-//! 2. poll, with a timeout that ends at the earliest deadline;
+//! 2. poll, with a timeout that ends at the earliest deadline, or with no
+//!    wait at all if some connection has input left from the last turn;
 //! 3. for each readiness event: accept until `WouldBlock` (listeners; a
 //!    listener whose accept fails for want of resources retries on a timer
-//!    instead, see `accept.rs`), or
-//!    read until `WouldBlock` into the loop's one read buffer, feed the
-//!    handshake reader or the core, and dispatch the resulting events to the
-//!    [`Handler`]; then settle what changed;
-//! 4. expire deadlines (handshake and close timeouts, accept retries), and
+//!    instead, see `accept.rs`), or read until `WouldBlock` or until the
+//!    connection's budget for the turn ([`Config::read_budget`]) is spent,
+//!    into the loop's one read buffer, feed the handshake reader or the
+//!    core, and dispatch the resulting events to the [`Handler`]; then
+//!    settle what changed;
+//! 4. read again, one budget each, from the connections whose read in an
+//!    earlier turn stopped at the budget rather than at `WouldBlock`
+//!    (edge-triggered readiness will not report their input again);
+//! 5. expire deadlines (handshake and close timeouts, accept retries), and
 //!    settle again.
 //!
 //! *Settling* a connection writes its pending output with vectored writes
@@ -295,15 +300,20 @@ impl EventLoop {
 
     /// One turn of the loop: write what is pending, wait for readiness (at
     /// most `timeout`, or until the next deadline), handle it, and expire
-    /// deadlines. `Some(Duration::ZERO)` does not wait.
+    /// deadlines. `Some(Duration::ZERO)` does not wait, and neither does a
+    /// turn after one that left input unread ([`Config::read_budget`]).
     pub fn run_once<H: Handler>(
         &mut self,
         handler: &mut H,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
         self.shared.settle_all(handler);
+        // Taken now, so that a connection whose budget runs out during this
+        // turn's events waits for the next turn.
+        let resuming = self.shared.slab.take_read_pending();
         let next_deadline = self.shared.timers.next_timeout(Instant::now());
         let timeout = match (timeout, next_deadline) {
+            _ if !resuming.is_empty() => Some(Duration::ZERO),
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -322,6 +332,8 @@ impl EventLoop {
                 .ready(event.token().0, event, &mut self.scratch, handler);
             self.shared.settle_all(handler);
         }
+        self.shared
+            .resume_reads(resuming, &mut self.scratch, handler);
         self.shared.expire(Instant::now(), handler);
         self.shared.settle_all(handler);
         Ok(())
