@@ -162,7 +162,7 @@ impl Shared {
         let full = admission.is_none();
         let mut conn = Conn::new(
             id,
-            socket,
+            Some(socket),
             peer,
             Role::Server,
             Phase::AwaitingRequest(handshake),

@@ -30,10 +30,12 @@
 //! parts specific to one side in `accept.rs` (accept, answer upgrade
 //! requests) and `client.rs` (connect, read the response).
 //!
-//! The loop's waker serves two purposes: [`StopHandle`] and [`WakeHandle`].
-//! A wake-up calls [`Handler::on_wake`] with [`Conns`], which is how an
-//! application's own command queue (the server API's, in `server/worker.rs`)
-//! reaches the connections from other threads.
+//! The loop's waker serves three purposes: [`StopHandle`], [`WakeHandle`],
+//! and the threads that resolve host names for client connections
+//! (`resolve.rs`). A wake-up first takes the names resolved, then calls
+//! [`Handler::on_wake`] with [`Conns`], which is how an application's own
+//! command queue (the server API's, in `server/worker.rs`) reaches the
+//! connections from other threads.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -49,6 +51,7 @@ use weir_proto::CloseCode;
 use crate::accept::Listener;
 use crate::admission::Admissions;
 use crate::conn::{Conn, DeadlineKind, Phase};
+use crate::resolve::Resolver;
 use crate::slab::{Slab, Slot};
 use crate::timers::Timers;
 use crate::ws::Conns;
@@ -158,6 +161,7 @@ impl EventLoop {
                 config,
                 ids: Arc::new(AtomicU64::new(1)),
                 admissions,
+                resolver: Resolver::new(Arc::clone(&waker)),
             },
             stop: Arc::new(AtomicBool::new(false)),
             waker,
@@ -207,17 +211,23 @@ impl EventLoop {
     }
 
     /// Starts a client connection to `uri` (`ws://host[:port]/path`) and
-    /// returns its id at once; the TCP connect and the opening handshake
-    /// run in the loop. [`Handler::on_open`] reports success, with
-    /// [`Opened::Connected`](crate::Opened::Connected);
+    /// returns its id at once; resolving the host, the TCP connect and the
+    /// opening handshake run in the loop. [`Handler::on_open`] reports
+    /// success, with [`Opened::Connected`](crate::Opened::Connected);
     /// [`Handler::on_error`] reports failure.
     ///
+    /// A host name is resolved with the system resolver on a short-lived
+    /// thread of its own, so a slow DNS answer holds up no other
+    /// connection of the loop; the address of an IP literal is used as it
+    /// is. Each address the name resolves to is tried in turn until a TCP
+    /// connect succeeds (the failure reported is the last one's). All of
+    /// it, through the `101`, is bounded by [`Config::handshake_timeout`].
+    ///
     /// Fails at once for an invalid URI or option, `wss://`
-    /// ([`Error::TlsUnsupported`]), a host that does not resolve, or a
-    /// socket that cannot be created. The host name is resolved here, with
-    /// the system resolver, which blocks.
-    /// [`ClientOptions::max_header_bytes`] of 0 means
-    /// [`Config::max_header_bytes`].
+    /// ([`Error::TlsUnsupported`]), or a socket (or resolver thread) that
+    /// cannot be created; a host that does not resolve is reported to
+    /// [`Handler::on_error`]. [`ClientOptions::max_header_bytes`] of 0
+    /// means [`Config::max_header_bytes`].
     pub fn connect(&mut self, uri: &str, options: ClientOptions) -> Result<ConnId, Error> {
         self.shared.connect(uri, options)
     }
@@ -258,6 +268,12 @@ impl EventLoop {
     /// finish the closing handshakes.
     pub fn shutdown(&mut self, code: CloseCode, reason: &str) {
         self.shared.shutdown(code, reason);
+    }
+
+    /// Replaces the system resolver used for client connections, for tests.
+    #[cfg(test)]
+    pub(crate) fn set_lookup(&mut self, lookup: crate::resolve::Lookup) {
+        self.shared.resolver.set_lookup(lookup);
     }
 
     /// The loop's connections, to act on outside a callback.
@@ -324,6 +340,7 @@ impl EventLoop {
         }
         for event in self.events.iter() {
             if event.token() == WAKER {
+                self.shared.take_resolved(handler);
                 handler.on_wake(&mut Conns::new(&mut self.shared));
                 self.shared.settle_all(handler);
                 continue;
@@ -352,6 +369,8 @@ pub(crate) struct Shared {
     /// The places for accepted connections ([`Config::max_connections`]);
     /// shared by the loops of one server.
     pub(crate) admissions: Admissions,
+    /// Host names being resolved for client connections, off this thread.
+    pub(crate) resolver: Resolver,
 }
 
 impl Shared {
@@ -383,6 +402,7 @@ impl Shared {
                     // The answer is out; the peer's side no longer matters.
                     Phase::Lingering
                     | Phase::AwaitingRequest(_)
+                    | Phase::Resolving(_)
                     | Phase::Connecting(_)
                     | Phase::AwaitingResponse(_) => self.remove(index),
                 },
@@ -398,8 +418,10 @@ impl Shared {
         conn.close_when_full = self.config.slow_consumer == crate::SlowConsumer::Close;
         // A connection that cannot be registered is dropped, and gives back
         // its place under the connection limit with it.
-        self.registry
-            .register(&mut conn.socket, Token(index), conn.interest)?;
+        if let Some(socket) = &mut conn.socket {
+            self.registry
+                .register(socket, Token(index), conn.interest)?;
+        }
         let when = Instant::now() + self.config.handshake_timeout;
         conn.deadline = Some((when, DeadlineKind::Handshake));
         self.timers.push(when, index, conn.id);
@@ -409,7 +431,9 @@ impl Shared {
     /// Deregisters and drops connection `index`, closing its socket.
     pub(crate) fn remove(&mut self, index: usize) {
         if let Some(Slot::Conn(mut conn)) = self.slab.remove(index) {
-            let _ = self.registry.deregister(&mut conn.socket);
+            if let Some(socket) = &mut conn.socket {
+                let _ = self.registry.deregister(socket);
+            }
             if let Some(mirror) = &conn.buffered_mirror {
                 mirror.store(0, Ordering::Relaxed);
             }

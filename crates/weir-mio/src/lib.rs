@@ -21,7 +21,9 @@
 //!   keepalive, close).
 //! - `accept.rs`: accepting (up to [`Config::max_connections`], whose
 //!   places `admission.rs` counts) and answering upgrade and plain HTTP
-//!   requests; `client.rs`: non-blocking connects and the client handshake.
+//!   requests; `client.rs`: non-blocking connects (to each address in
+//!   turn) and the client handshake; `resolve.rs`: host names resolved off
+//!   the loop's thread.
 //! - [`Handler`], [`Opened`], [`ConnInfo`] (`handler.rs`), and the core's [`Rejection`]:
 //!   the callbacks and what they take and return.
 //! - [`Ws`], [`ConnId`] and [`Conns`] (`ws.rs`): the handle a callback acts
@@ -99,6 +101,7 @@ mod error;
 mod event_loop;
 mod handler;
 mod read;
+mod resolve;
 pub mod server;
 mod settle;
 mod slab;

@@ -92,15 +92,18 @@ impl Shared {
                 conn.read_pending = true;
                 return self.slab.mark_read_pending(index);
             }
-            if conn.eof || matches!(conn.phase, Phase::Connecting(_)) {
+            if conn.eof || matches!(conn.phase, Phase::Resolving(_) | Phase::Connecting(_)) {
                 return;
             }
+            let Some(socket) = &conn.socket else {
+                return;
+            };
             let discarding = match &conn.phase {
                 Phase::Answering | Phase::Lingering => true,
                 Phase::Open(core) => core.state() == State::Closed,
                 _ => false,
             };
-            let n = match (&conn.socket).read(scratch) {
+            let n = match (&*socket).read(scratch) {
                 Ok(0) => return self.on_eof(index, handler),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -142,7 +145,7 @@ impl Shared {
                 let result = handshake.receive(data);
                 self.on_response(index, result, handler);
             }
-            Phase::Connecting(_) | Phase::Answering | Phase::Lingering => {}
+            Phase::Resolving(_) | Phase::Connecting(_) | Phase::Answering | Phase::Lingering => {}
         }
         self.slab.mark_dirty(index);
     }
@@ -198,7 +201,7 @@ impl Shared {
         conn.eof = true;
         match conn.phase {
             Phase::Open(_) => self.report_close(index, CloseCode::ABNORMAL, "", handler),
-            Phase::Connecting(_) | Phase::AwaitingResponse(_) => {
+            Phase::Resolving(_) | Phase::Connecting(_) | Phase::AwaitingResponse(_) => {
                 let error = io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the server closed the connection during the opening handshake",
