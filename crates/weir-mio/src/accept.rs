@@ -13,6 +13,12 @@
 //! - an invalid request is answered with the error's own response (400,
 //!   405, 426, 431, 505) and reported to [`Handler::on_error`].
 //!
+//! When accepting fails for want of resources (file descriptors, kernel
+//! memory) the clients waiting in the backlog are not lost: the listener
+//! retries on a timer with a doubling backoff ([`Listener`],
+//! [`Shared::accept`]), and the handler hears once when accepting stops and
+//! once when it works again.
+//!
 //! An answered connection closes once the answer is written
 //! ([`Phase::Answering`], then [`Phase::Lingering`]).
 //!
@@ -22,8 +28,10 @@
 //! request, and does not count.
 
 use std::io;
-use std::sync::atomic::Ordering;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
+use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 use weir_proto::handshake::{
     http_response, internal_error, HandshakeError, Incoming, ServerHandshake, UpgradeRequest,
@@ -36,49 +44,140 @@ use crate::handler::ConnInfo;
 use crate::slab::Slot;
 use crate::{Error, Handler, Opened};
 
+/// The shortest delay between two tries of a failing accept, whatever
+/// [`Config::accept_backoff`](crate::Config::accept_backoff) says: a
+/// zero delay would spin.
+const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(1);
+
+/// A listening socket, and its retry schedule while accepting fails.
+pub(crate) struct Listener {
+    pub(crate) socket: TcpListener,
+    /// The bound address, for reports.
+    addr: SocketAddr,
+    /// Set while accepting fails: the delay before the next try, and when
+    /// that try is due (its timer entry).
+    retry: Option<(Duration, Instant)>,
+}
+
+impl Listener {
+    /// A listener bound to `addr`, accepting.
+    pub(crate) fn new(socket: TcpListener, addr: SocketAddr) -> Self {
+        Self {
+            socket,
+            addr,
+            retry: None,
+        }
+    }
+}
+
 impl Shared {
+    /// The listener in slot `index` is readable: accepts every pending
+    /// connection, unless accepting is failing and a retry is scheduled
+    /// (then the retry's timer accepts).
+    pub(crate) fn accept_ready<H: Handler>(&mut self, index: usize, handler: &mut H) {
+        if let Some(Slot::Listener(listener)) = self.slab.get_mut(index) {
+            if listener.retry.is_none() {
+                self.accept(index, handler);
+            }
+        }
+    }
+
+    /// The retry of the listener in slot `index` scheduled for `when` is
+    /// due: accepts again, unless that retry was superseded.
+    pub(crate) fn retry_accept<H: Handler>(
+        &mut self,
+        index: usize,
+        when: Instant,
+        handler: &mut H,
+    ) {
+        if let Some(Slot::Listener(listener)) = self.slab.get_mut(index) {
+            if listener.retry.is_some_and(|(_, due)| due == when) {
+                self.accept(index, handler);
+            }
+        }
+    }
+
     /// Accepts every pending connection on listener `index`.
     ///
-    /// Errors other than an aborted connection (e.g. out of file
-    /// descriptors) end this round of accepting; the connections left in the
-    /// backlog are accepted at the listener's next readiness.
-    pub(crate) fn accept(&mut self, index: usize) {
+    /// An aborted connection is skipped. Any other error (out of file
+    /// descriptors, EMFILE or ENFILE, or of kernel memory, ENOBUFS or
+    /// ENOMEM) leaves the connections waiting in the backlog, and readiness
+    /// is edge-triggered, so no event would come for them until yet another
+    /// client arrives: accepting is retried on a timer instead, after
+    /// [`Config::accept_backoff`](crate::Config::accept_backoff), doubling
+    /// up to [`Config::accept_backoff_max`](crate::Config::accept_backoff_max).
+    /// [`Handler::on_accept_error`] hears of the first failure and
+    /// [`Handler::on_accept_resumed`] of the recovery.
+    fn accept<H: Handler>(&mut self, index: usize, handler: &mut H) {
         loop {
             let Some(Slot::Listener(listener)) = self.slab.get_mut(index) else {
                 return;
             };
-            let (socket, peer) = match listener.accept() {
-                Ok(accepted) => accepted,
+            let accepted = match listener.socket.accept() {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-                Err(_) => return,
-            };
-            // Small frames (pongs, short messages) should leave at once.
-            let _ = socket.set_nodelay(true);
-            let handshake = ServerHandshake::with_max_header_bytes(self.config.max_header_bytes);
-            let id = self.next_id();
-            let full = self.accepted.load(Ordering::Relaxed) >= self.config.max_connections;
-            let mut conn = Conn::new(
-                id,
-                socket,
-                peer,
-                Role::Server,
-                Phase::AwaitingRequest(handshake),
-                Interest::READABLE,
-            );
-            if full {
-                conn.head_out = service_unavailable();
-                conn.phase = Phase::Answering;
-                conn.interest = Interest::READABLE | Interest::WRITABLE;
-            } else {
-                conn.counted = true;
-                self.accepted.fetch_add(1, Ordering::Relaxed);
-            }
-            // A socket that cannot be registered is dropped (closed).
-            if let Ok(index) = self.insert_conn(conn) {
-                if full {
-                    self.slab.mark_dirty(index);
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => {
+                    return self.back_off(index, &e, handler);
                 }
+                other => other,
+            };
+            if listener.retry.take().is_some() {
+                handler.on_accept_resumed(listener.addr);
+            }
+            let Ok((socket, peer)) = accepted else {
+                return; // WouldBlock: the backlog is empty.
+            };
+            self.admit(socket, peer);
+        }
+    }
+
+    /// Schedules the next try of listener `index`, whose accept failed with
+    /// `error`, and reports the first failure of a spell.
+    fn back_off<H: Handler>(&mut self, index: usize, error: &io::Error, handler: &mut H) {
+        let Some(Slot::Listener(listener)) = self.slab.get_mut(index) else {
+            return;
+        };
+        let first = self.config.accept_backoff.max(MIN_ACCEPT_BACKOFF);
+        let delay = match listener.retry {
+            None => {
+                handler.on_accept_error(listener.addr, error);
+                first
+            }
+            Some((delay, _)) => (delay * 2).min(self.config.accept_backoff_max).max(first),
+        };
+        let when = Instant::now() + delay;
+        listener.retry = Some((delay, when));
+        self.timers.push_listener(when, index);
+    }
+
+    /// Registers a newly accepted connection, or answers it `503` at once
+    /// if [`Config::max_connections`](crate::Config::max_connections) are
+    /// held already.
+    fn admit(&mut self, socket: TcpStream, peer: SocketAddr) {
+        // Small frames (pongs, short messages) should leave at once.
+        let _ = socket.set_nodelay(true);
+        let handshake = ServerHandshake::with_max_header_bytes(self.config.max_header_bytes);
+        let id = self.next_id();
+        let admission = self.admissions.try_admit();
+        let full = admission.is_none();
+        let mut conn = Conn::new(
+            id,
+            Some(socket),
+            peer,
+            Role::Server,
+            Phase::AwaitingRequest(handshake),
+            Interest::READABLE,
+        );
+        if full {
+            conn.head_out = service_unavailable();
+            conn.phase = Phase::Answering;
+            conn.interest = Interest::READABLE | Interest::WRITABLE;
+        }
+        conn.admission = admission;
+        // A socket that cannot be registered is dropped (closed).
+        if let Ok(index) = self.insert_conn(conn) {
+            if full {
+                self.slab.mark_dirty(index);
             }
         }
     }

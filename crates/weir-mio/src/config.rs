@@ -3,8 +3,9 @@
 //! The WebSocket limits themselves (frame and message sizes, the send queue)
 //! belong to the core and sit in [`Config::connection`]; this adds what only
 //! an adapter with sockets and a clock can enforce: deadlines, keepalive,
-//! the connection count, and the policy for slow consumers ([`SlowConsumer`]). Every default is safe for
-//! a public server and documented on its field.
+//! the connection count, the retries of a failing accept, and the policy
+//! for slow consumers ([`SlowConsumer`]). Every default is safe for a
+//! public server and documented on its field.
 
 use std::time::Duration;
 
@@ -38,6 +39,13 @@ pub struct Config {
     /// connections. Default 64 KiB. Idle connections hold no read buffer of
     /// their own.
     pub read_buffer_size: usize,
+    /// Fairness: the most bytes read from one connection in one turn of the
+    /// loop before the others get theirs; the rest is read next turn (the
+    /// loop then polls without waiting). At least one read is always made.
+    /// Default 64 KiB, one read of the default buffer: a peer sending flat
+    /// out delays the others by at most that much work per turn, while
+    /// bulk transfers still move in large reads.
+    pub read_budget: usize,
     /// How many readiness events one call to the OS poller may return.
     /// Default 1024.
     pub events_capacity: usize,
@@ -61,6 +69,17 @@ pub struct Config {
     /// exhausting either. Connections this loop starts as a client do not
     /// count.
     pub max_connections: usize,
+    /// When accepting a client fails for want of resources (out of file
+    /// descriptors, EMFILE or ENFILE; out of kernel memory, ENOBUFS or
+    /// ENOMEM), how long to wait before trying again (at least 1 ms); the
+    /// wait doubles with each failure in a row, up to
+    /// [`Config::accept_backoff_max`]. Default 10 ms: quick to take the
+    /// waiting clients once a descriptor is free, and no busy loop while
+    /// none is.
+    pub accept_backoff: Duration,
+    /// The longest wait between two tries of a failing accept (see
+    /// [`Config::accept_backoff`]). Default 1 s.
+    pub accept_backoff_max: Duration,
     /// What a send does when the connection's send queue
     /// ([`weir_proto::Config::max_send_queue`]) is full. Default
     /// [`SlowConsumer::Close`].
@@ -97,10 +116,13 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             read_buffer_size: 64 * 1024,
+            read_budget: 64 * 1024,
             events_capacity: 1024,
             idle_timeout: Some(Duration::from_secs(30)),
             ping_timeout: Duration::from_secs(30),
             max_connections: 10_000,
+            accept_backoff: Duration::from_millis(10),
+            accept_backoff_max: Duration::from_secs(1),
             slow_consumer: SlowConsumer::Close,
         }
     }
@@ -137,6 +159,12 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::read_budget`] (at least one read is made per turn).
+    pub fn with_read_budget(mut self, bytes: usize) -> Self {
+        self.read_budget = bytes;
+        self
+    }
+
     /// Sets [`Config::idle_timeout`] (`None`: no keepalive pings).
     pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
@@ -152,6 +180,14 @@ impl Config {
     /// Sets [`Config::max_connections`].
     pub fn with_max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
+        self
+    }
+
+    /// Sets [`Config::accept_backoff`] and [`Config::accept_backoff_max`]:
+    /// the first and the longest wait between tries of a failing accept.
+    pub fn with_accept_backoff(mut self, first: Duration, max: Duration) -> Self {
+        self.accept_backoff = first;
+        self.accept_backoff_max = max;
         self
     }
 

@@ -4,8 +4,8 @@
 //! A connection goes through phases ([`Phase`]):
 //!
 //! ```text
-//! client: Connecting ──> AwaitingResponse ──┐
-//! server: AwaitingRequest ──────────────────┼──> Open (the core: open, closing, closed)
+//! client: (Resolving ──>) Connecting ──> AwaitingResponse ──┐
+//! server: AwaitingRequest ──────────────────────────────────┼──> Open (the core: open, closing, closed)
 //!                        └──> Answering ──> Lingering   (an HTTP answer, then close)
 //! ```
 //!
@@ -26,6 +26,7 @@ use mio::Interest;
 use weir_proto::handshake::{ClientHandshake, ServerHandshake};
 use weir_proto::{Connection, Role, State};
 
+use crate::admission::Admission;
 use crate::ConnId;
 
 /// The most slices handed to one vectored write.
@@ -33,9 +34,13 @@ const MAX_SLICES: usize = 64;
 
 /// Where a connection is in its life.
 pub(crate) enum Phase {
-    /// Client: the TCP connect is in progress; the request waits in
-    /// `head_out`.
-    Connecting(Box<ClientHandshake>),
+    /// Client: the host name is being resolved off the loop's thread
+    /// (`resolve.rs`); there is no socket yet, and `peer` is the
+    /// unspecified address with the URI's port.
+    Resolving(Box<Dialing>),
+    /// Client: the TCP connect to `peer` is in progress; the request waits
+    /// in `head_out`.
+    Connecting(Box<Dialing>),
     /// Client: connected; the request is being written and the response read.
     AwaitingResponse(Box<ClientHandshake>),
     /// Server: reading the request head.
@@ -51,6 +56,14 @@ pub(crate) enum Phase {
     /// once, keeps unread input from turning our close into a reset that
     /// could destroy the answer before the peer reads it.
     Lingering,
+}
+
+/// A client's way to its server: the handshake to run once connected, and
+/// the resolved addresses not tried yet, each tried in turn when the
+/// connect to the one before fails.
+pub(crate) struct Dialing {
+    pub(crate) handshake: ClientHandshake,
+    pub(crate) untried: std::vec::IntoIter<SocketAddr>,
 }
 
 /// What a connection's deadline is for.
@@ -70,7 +83,8 @@ pub(crate) enum DeadlineKind {
 /// One connection.
 pub(crate) struct Conn {
     pub(crate) id: ConnId,
-    pub(crate) socket: TcpStream,
+    /// The socket; `None` only while [`Phase::Resolving`].
+    pub(crate) socket: Option<TcpStream>,
     pub(crate) peer: SocketAddr,
     pub(crate) role: Role,
     pub(crate) phase: Phase,
@@ -91,11 +105,18 @@ pub(crate) struct Conn {
     pub(crate) close_reported: bool,
     /// In the loop's dirty list.
     pub(crate) dirty: bool,
+    /// In the loop's list of pending reads: the last read used up its
+    /// budget with input possibly left.
+    pub(crate) read_pending: bool,
+    /// Bytes read and thrown away since the connection started closing.
+    pub(crate) discarded: usize,
     /// When input last arrived (or the connection opened): the start of the
     /// quiet period that keepalive measures.
     pub(crate) last_input: Instant,
-    /// Counted against [`Config::max_connections`](crate::Config::max_connections).
-    pub(crate) counted: bool,
+    /// The place this accepted connection holds under
+    /// [`Config::max_connections`](crate::Config::max_connections), given
+    /// back when the connection is dropped.
+    pub(crate) admission: Option<Admission>,
     /// Close with 1008 when a send finds the queue full
     /// ([`SlowConsumer::Close`](crate::SlowConsumer::Close)).
     pub(crate) close_when_full: bool,
@@ -108,7 +129,7 @@ impl Conn {
     /// A connection in `phase`, to be registered with `interest`.
     pub(crate) fn new(
         id: ConnId,
-        socket: TcpStream,
+        socket: Option<TcpStream>,
         peer: SocketAddr,
         role: Role,
         phase: Phase,
@@ -128,8 +149,10 @@ impl Conn {
             eof: false,
             close_reported: false,
             dirty: false,
+            read_pending: false,
+            discarded: 0,
             last_input: Instant::now(),
-            counted: false,
+            admission: None,
             close_when_full: true,
             buffered_mirror: None,
         }
@@ -175,9 +198,10 @@ impl Conn {
     }
 
     /// The interest the connection needs now: always readable, and writable
-    /// while output is pending (or the TCP connect is in progress).
+    /// while output is pending (or the TCP connect is in progress, or about
+    /// to start).
     pub(crate) fn wanted_interest(&self) -> Interest {
-        let writing = matches!(self.phase, Phase::Connecting(_))
+        let writing = matches!(self.phase, Phase::Resolving(_) | Phase::Connecting(_))
             || (!matches!(self.phase, Phase::Lingering) && self.pending_output() > 0);
         if writing {
             Interest::READABLE | Interest::WRITABLE
@@ -192,6 +216,9 @@ impl Conn {
         if matches!(self.phase, Phase::Connecting(_) | Phase::Lingering) {
             return Ok(());
         }
+        let Some(socket) = &self.socket else {
+            return Ok(()); // Resolving: nothing to write to yet.
+        };
         loop {
             let head_len = self.head_out.len() - self.head_written;
             let written = {
@@ -207,7 +234,7 @@ impl Conn {
                 if count == 0 {
                     return Ok(());
                 }
-                match (&self.socket).write_vectored(&slices[..count]) {
+                match (&*socket).write_vectored(&slices[..count]) {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),

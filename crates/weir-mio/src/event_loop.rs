@@ -2,12 +2,20 @@
 //!
 //! One turn of the loop ([`EventLoop::run_once`]):
 //! 1. settle every connection marked dirty (see below);
-//! 2. poll, with a timeout that ends at the earliest deadline;
-//! 3. for each readiness event: accept until `WouldBlock` (listeners), or
-//!    read until `WouldBlock` into the loop's one read buffer, feed the
-//!    handshake reader or the core, and dispatch the resulting events to the
-//!    [`Handler`]; then settle what changed;
-//! 4. expire deadlines (handshake and close timeouts), and settle again.
+//! 2. poll, with a timeout that ends at the earliest deadline, or with no
+//!    wait at all if some connection has input left from the last turn;
+//! 3. for each readiness event: accept until `WouldBlock` (listeners; a
+//!    listener whose accept fails for want of resources retries on a timer
+//!    instead, see `accept.rs`), or read until `WouldBlock` or until the
+//!    connection's budget for the turn ([`Config::read_budget`]) is spent,
+//!    into the loop's one read buffer, feed the handshake reader or the
+//!    core, and dispatch the resulting events to the [`Handler`]; then
+//!    settle what changed;
+//! 4. read again, one budget each, from the connections whose read in an
+//!    earlier turn stopped at the budget rather than at `WouldBlock`
+//!    (edge-triggered readiness will not report their input again);
+//! 5. expire deadlines (handshake and close timeouts, accept retries), and
+//!    settle again.
 //!
 //! *Settling* a connection writes its pending output with vectored writes
 //! until it is empty or the socket would block, keeps `WRITABLE` interest
@@ -22,14 +30,16 @@
 //! parts specific to one side in `accept.rs` (accept, answer upgrade
 //! requests) and `client.rs` (connect, read the response).
 //!
-//! The loop's waker serves two purposes: [`StopHandle`] and [`WakeHandle`].
-//! A wake-up calls [`Handler::on_wake`] with [`Conns`], which is how an
-//! application's own command queue (the server API's, in `server/worker.rs`)
-//! reaches the connections from other threads.
+//! The loop's waker serves three purposes: [`StopHandle`], [`WakeHandle`],
+//! and the threads that resolve host names for client connections
+//! (`resolve.rs`). A wake-up first takes the names resolved, then calls
+//! [`Handler::on_wake`] with [`Conns`], which is how an application's own
+//! command queue (the server API's, in `server/worker.rs`) reaches the
+//! connections from other threads.
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,7 +48,10 @@ use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use weir_proto::handshake::ClientOptions;
 use weir_proto::CloseCode;
 
+use crate::accept::Listener;
+use crate::admission::Admissions;
 use crate::conn::{Conn, DeadlineKind, Phase};
+use crate::resolve::Resolver;
 use crate::slab::{Slab, Slot};
 use crate::timers::Timers;
 use crate::ws::Conns;
@@ -136,6 +149,7 @@ impl EventLoop {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let admissions = Admissions::new(config.max_connections);
         Ok(Self {
             events: Events::with_capacity(config.events_capacity.max(1)),
             scratch: vec![0; config.read_buffer_size.max(1)].into_boxed_slice(),
@@ -146,7 +160,8 @@ impl EventLoop {
                 timers: Timers::default(),
                 config,
                 ids: Arc::new(AtomicU64::new(1)),
-                accepted: Arc::new(AtomicUsize::new(0)),
+                admissions,
+                resolver: Resolver::new(Arc::clone(&waker)),
             },
             stop: Arc::new(AtomicBool::new(false)),
             waker,
@@ -189,22 +204,30 @@ impl EventLoop {
         shared
             .registry
             .register(&mut listener, Token(index), Interest::READABLE)?;
-        shared.slab.insert(Slot::Listener(listener));
+        shared
+            .slab
+            .insert(Slot::Listener(Listener::new(listener, local)));
         Ok(local)
     }
 
     /// Starts a client connection to `uri` (`ws://host[:port]/path`) and
-    /// returns its id at once; the TCP connect and the opening handshake
-    /// run in the loop. [`Handler::on_open`] reports success, with
-    /// [`Opened::Connected`](crate::Opened::Connected);
+    /// returns its id at once; resolving the host, the TCP connect and the
+    /// opening handshake run in the loop. [`Handler::on_open`] reports
+    /// success, with [`Opened::Connected`](crate::Opened::Connected);
     /// [`Handler::on_error`] reports failure.
     ///
+    /// A host name is resolved with the system resolver on a short-lived
+    /// thread of its own, so a slow DNS answer holds up no other
+    /// connection of the loop; the address of an IP literal is used as it
+    /// is. Each address the name resolves to is tried in turn until a TCP
+    /// connect succeeds (the failure reported is the last one's). All of
+    /// it, through the `101`, is bounded by [`Config::handshake_timeout`].
+    ///
     /// Fails at once for an invalid URI or option, `wss://`
-    /// ([`Error::TlsUnsupported`]), a host that does not resolve, or a
-    /// socket that cannot be created. The host name is resolved here, with
-    /// the system resolver, which blocks.
-    /// [`ClientOptions::max_header_bytes`] of 0 means
-    /// [`Config::max_header_bytes`].
+    /// ([`Error::TlsUnsupported`]), or a socket (or resolver thread) that
+    /// cannot be created; a host that does not resolve is reported to
+    /// [`Handler::on_error`]. [`ClientOptions::max_header_bytes`] of 0
+    /// means [`Config::max_header_bytes`].
     pub fn connect(&mut self, uri: &str, options: ClientOptions) -> Result<ConnId, Error> {
         self.shared.connect(uri, options)
     }
@@ -247,17 +270,23 @@ impl EventLoop {
         self.shared.shutdown(code, reason);
     }
 
+    /// Replaces the system resolver used for client connections, for tests.
+    #[cfg(test)]
+    pub(crate) fn set_lookup(&mut self, lookup: crate::resolve::Lookup) {
+        self.shared.resolver.set_lookup(lookup);
+    }
+
     /// The loop's connections, to act on outside a callback.
     pub(crate) fn conns(&mut self) -> Conns<'_> {
         Conns::new(&mut self.shared)
     }
 
-    /// Shares connection ids and the count of accepted connections with
+    /// Shares connection ids and the places for accepted connections with
     /// other loops (the server's workers), so that ids stay unique across
-    /// them and [`Config::max_connections`] bounds them all together.
-    pub(crate) fn share_counters(&mut self, ids: Arc<AtomicU64>, accepted: Arc<AtomicUsize>) {
+    /// them and one limit bounds them all together.
+    pub(crate) fn share_counters(&mut self, ids: Arc<AtomicU64>, admissions: Admissions) {
         self.shared.ids = ids;
-        self.shared.accepted = accepted;
+        self.shared.admissions = admissions;
     }
 
     /// Runs until a [`StopHandle`] stops it. Fails only if the OS poller
@@ -287,15 +316,20 @@ impl EventLoop {
 
     /// One turn of the loop: write what is pending, wait for readiness (at
     /// most `timeout`, or until the next deadline), handle it, and expire
-    /// deadlines. `Some(Duration::ZERO)` does not wait.
+    /// deadlines. `Some(Duration::ZERO)` does not wait, and neither does a
+    /// turn after one that left input unread ([`Config::read_budget`]).
     pub fn run_once<H: Handler>(
         &mut self,
         handler: &mut H,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
         self.shared.settle_all(handler);
+        // Taken now, so that a connection whose budget runs out during this
+        // turn's events waits for the next turn.
+        let resuming = self.shared.slab.take_read_pending();
         let next_deadline = self.shared.timers.next_timeout(Instant::now());
         let timeout = match (timeout, next_deadline) {
+            _ if !resuming.is_empty() => Some(Duration::ZERO),
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
@@ -306,6 +340,7 @@ impl EventLoop {
         }
         for event in self.events.iter() {
             if event.token() == WAKER {
+                self.shared.take_resolved(handler);
                 handler.on_wake(&mut Conns::new(&mut self.shared));
                 self.shared.settle_all(handler);
                 continue;
@@ -314,6 +349,8 @@ impl EventLoop {
                 .ready(event.token().0, event, &mut self.scratch, handler);
             self.shared.settle_all(handler);
         }
+        self.shared
+            .resume_reads(resuming, &mut self.scratch, handler);
         self.shared.expire(Instant::now(), handler);
         self.shared.settle_all(handler);
         Ok(())
@@ -329,9 +366,11 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     /// The next connection id; shared by the loops of one server.
     ids: Arc<AtomicU64>,
-    /// Accepted connections counted against [`Config::max_connections`];
+    /// The places for accepted connections ([`Config::max_connections`]);
     /// shared by the loops of one server.
-    pub(crate) accepted: Arc<AtomicUsize>,
+    pub(crate) admissions: Admissions,
+    /// Host names being resolved for client connections, off this thread.
+    pub(crate) resolver: Resolver,
 }
 
 impl Shared {
@@ -348,7 +387,7 @@ impl Shared {
             match self.slab.get_mut(index) {
                 Some(Slot::Listener(_)) => {
                     if let Some(Slot::Listener(mut listener)) = self.slab.remove(index) {
-                        let _ = self.registry.deregister(&mut listener);
+                        let _ = self.registry.deregister(&mut listener.socket);
                     }
                 }
                 Some(Slot::Conn(conn)) => match &mut conn.phase {
@@ -363,6 +402,7 @@ impl Shared {
                     // The answer is out; the peer's side no longer matters.
                     Phase::Lingering
                     | Phase::AwaitingRequest(_)
+                    | Phase::Resolving(_)
                     | Phase::Connecting(_)
                     | Phase::AwaitingResponse(_) => self.remove(index),
                 },
@@ -376,14 +416,11 @@ impl Shared {
     pub(crate) fn insert_conn(&mut self, mut conn: Conn) -> io::Result<usize> {
         let index = self.slab.peek_index();
         conn.close_when_full = self.config.slow_consumer == crate::SlowConsumer::Close;
-        if let Err(e) = self
-            .registry
-            .register(&mut conn.socket, Token(index), conn.interest)
-        {
-            if conn.counted {
-                self.accepted.fetch_sub(1, Ordering::Relaxed);
-            }
-            return Err(e);
+        // A connection that cannot be registered is dropped, and gives back
+        // its place under the connection limit with it.
+        if let Some(socket) = &mut conn.socket {
+            self.registry
+                .register(socket, Token(index), conn.interest)?;
         }
         let when = Instant::now() + self.config.handshake_timeout;
         conn.deadline = Some((when, DeadlineKind::Handshake));
@@ -394,9 +431,8 @@ impl Shared {
     /// Deregisters and drops connection `index`, closing its socket.
     pub(crate) fn remove(&mut self, index: usize) {
         if let Some(Slot::Conn(mut conn)) = self.slab.remove(index) {
-            let _ = self.registry.deregister(&mut conn.socket);
-            if conn.counted {
-                self.accepted.fetch_sub(1, Ordering::Relaxed);
+            if let Some(socket) = &mut conn.socket {
+                let _ = self.registry.deregister(socket);
             }
             if let Some(mirror) = &conn.buffered_mirror {
                 mirror.store(0, Ordering::Relaxed);

@@ -7,6 +7,7 @@
 //! ([`Ws::send`], [`Ws::close`]) is queued and written by the loop after the
 //! callback returns. [`Handler`]'s docs give the order of the callbacks.
 
+use std::io;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -33,6 +34,9 @@ use crate::{ConnId, Conns, Error, Ws};
 /// failed connect or handshake, a handshake timeout); a rejected upgrade or
 /// a plain HTTP request gets no callback at all. After `on_open`,
 /// `on_close` follows it.
+///
+/// Two callbacks concern a listener rather than a connection:
+/// [`Handler::on_accept_error`] and [`Handler::on_accept_resumed`].
 pub trait Handler {
     /// A client asks to upgrade to WebSocket on one of the loop's listeners.
     ///
@@ -120,6 +124,27 @@ pub trait Handler {
     /// causes; the module docs say which callback follows.
     fn on_error(&mut self, ws: &mut Ws<'_>, error: &Error) {
         let _ = (ws, error);
+    }
+
+    /// Accepting clients on the listener bound to `listener` failed with
+    /// `error`, typically for want of resources: out of file descriptors
+    /// (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM). The clients
+    /// waiting in the backlog stay there, and the loop tries again after
+    /// [`Config::accept_backoff`](crate::Config::accept_backoff), waiting
+    /// twice as long after each failure in a row (up to
+    /// [`Config::accept_backoff_max`](crate::Config::accept_backoff_max)).
+    ///
+    /// Called once when accepting starts failing, not at every try;
+    /// [`Handler::on_accept_resumed`] follows once it works again. A
+    /// server would log it, and perhaps shed load.
+    fn on_accept_error(&mut self, listener: SocketAddr, error: &io::Error) {
+        let _ = (listener, error);
+    }
+
+    /// Accepting on the listener bound to `listener` works again after the
+    /// failure [`Handler::on_accept_error`] reported.
+    fn on_accept_resumed(&mut self, listener: SocketAddr) {
+        let _ = listener;
     }
 }
 

@@ -19,9 +19,11 @@
 //!   poller and the turn of the loop; `read.rs`: reads and dispatch to the
 //!   handler; `settle.rs`: writes, closing sockets, deadlines (handshake,
 //!   keepalive, close).
-//! - `accept.rs`: accepting (up to [`Config::max_connections`]) and
-//!   answering upgrade and plain HTTP requests; `client.rs`: non-blocking
-//!   connects and the client handshake.
+//! - `accept.rs`: accepting (up to [`Config::max_connections`], whose
+//!   places `admission.rs` counts) and answering upgrade and plain HTTP
+//!   requests; `client.rs`: non-blocking connects (to each address in
+//!   turn) and the client handshake; `resolve.rs`: host names resolved off
+//!   the loop's thread.
 //! - [`Handler`], [`Opened`], [`ConnInfo`] (`handler.rs`), and the core's [`Rejection`]:
 //!   the callbacks and what they take and return.
 //! - [`Ws`], [`ConnId`] and [`Conns`] (`ws.rs`): the handle a callback acts
@@ -91,6 +93,7 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+mod admission;
 mod client;
 mod config;
 mod conn;
@@ -98,6 +101,7 @@ mod error;
 mod event_loop;
 mod handler;
 mod read;
+mod resolve;
 pub mod server;
 mod settle;
 mod slab;

@@ -1,8 +1,16 @@
 //! The read side of the loop: readiness, reads into the shared buffer, and
 //! the dispatch of what they produce to the handler.
 //!
-//! Reads go until `WouldBlock` (mio's readiness is edge-triggered), `Ok(0)`
-//! is end of file and `Interrupted` is retried. Each chunk is fed at once to
+//! Reads go until `WouldBlock` (mio's readiness is edge-triggered) or until
+//! the connection has used its turn's budget,
+//! [`Config::read_budget`](crate::Config::read_budget) bytes, whichever
+//! comes first; `Ok(0)` is end of file and `Interrupted` is retried. A
+//! connection whose budget ran out may still have input waiting, for which
+//! no new readiness will come, so it goes on the slab's list of pending
+//! reads and is read again in the next turn of the loop (which then polls
+//! without waiting). One peer sending flat out thus gets one budget per
+//! turn, like every other connection with input, instead of holding the
+//! loop until it pauses. Each chunk is fed at once to
 //! the connection's current reader: the request or response reader during
 //! the handshake, the core once open. Then the core is polled for events
 //! until it has none, and each event becomes a callback. Nothing here
@@ -36,48 +44,81 @@ impl Shared {
     ) {
         let connecting = match self.slab.get_mut(index) {
             None => return,
-            Some(Slot::Listener(_)) => return self.accept(index),
+            Some(Slot::Listener(_)) => return self.accept_ready(index, handler),
             Some(Slot::Conn(conn)) => matches!(conn.phase, Phase::Connecting(_)),
         };
         if connecting {
             self.finish_connect(index, handler);
         }
-        if event.is_readable() || event.is_read_closed() || event.is_error() {
+        // A connection with a read pending has had its turn's read; it is
+        // read again (whatever the event said) in the next turn.
+        let input = event.is_readable() || event.is_read_closed() || event.is_error();
+        if input && !self.slab.conn(index).is_some_and(|conn| conn.read_pending) {
             self.read(index, scratch, handler);
         }
         self.slab.mark_dirty(index);
     }
 
-    /// Reads until `WouldBlock`, feeding each chunk on as it comes.
+    /// Reads again from connections `resuming`, whose last read used up
+    /// its budget; see the module docs.
+    pub(crate) fn resume_reads<H: Handler>(
+        &mut self,
+        resuming: Vec<usize>,
+        scratch: &mut [u8],
+        handler: &mut H,
+    ) {
+        for index in resuming {
+            // The slot may hold another connection by now.
+            let Some(conn) = self.slab.conn_mut(index).filter(|conn| conn.read_pending) else {
+                continue;
+            };
+            conn.read_pending = false;
+            self.read(index, scratch, handler);
+            self.slab.mark_dirty(index);
+            self.settle_all(handler);
+        }
+    }
+
+    /// Reads until `WouldBlock` or until the connection has used its
+    /// budget, feeding each chunk on as it comes.
     fn read<H: Handler>(&mut self, index: usize, scratch: &mut [u8], handler: &mut H) {
-        let mut discarded = 0;
+        let mut budget = self.config.read_budget.max(1);
         loop {
             let Some(conn) = self.slab.conn_mut(index) else {
                 return;
             };
-            if conn.eof || matches!(conn.phase, Phase::Connecting(_)) {
+            if budget == 0 {
+                // More may be waiting: read it next turn.
+                conn.read_pending = true;
+                return self.slab.mark_read_pending(index);
+            }
+            if conn.eof || matches!(conn.phase, Phase::Resolving(_) | Phase::Connecting(_)) {
                 return;
             }
+            let Some(socket) = &conn.socket else {
+                return;
+            };
             let discarding = match &conn.phase {
                 Phase::Answering | Phase::Lingering => true,
                 Phase::Open(core) => core.state() == State::Closed,
                 _ => false,
             };
-            let n = match (&conn.socket).read(scratch) {
+            let n = match (&*socket).read(scratch) {
                 Ok(0) => return self.on_eof(index, handler),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return self.fail(index, Error::Io(e), handler),
             };
+            budget = budget.saturating_sub(n);
             conn.last_input = Instant::now();
             if matches!(conn.deadline, Some((_, DeadlineKind::Pong))) {
                 // Anything counts as an answer to the keepalive ping.
                 conn.deadline = None;
             }
             if discarding {
-                discarded += n;
-                if discarded > MAX_DISCARD {
+                conn.discarded = conn.discarded.saturating_add(n);
+                if conn.discarded > MAX_DISCARD {
                     return self.remove(index);
                 }
                 continue;
@@ -104,7 +145,7 @@ impl Shared {
                 let result = handshake.receive(data);
                 self.on_response(index, result, handler);
             }
-            Phase::Connecting(_) | Phase::Answering | Phase::Lingering => {}
+            Phase::Resolving(_) | Phase::Connecting(_) | Phase::Answering | Phase::Lingering => {}
         }
         self.slab.mark_dirty(index);
     }
@@ -160,7 +201,7 @@ impl Shared {
         conn.eof = true;
         match conn.phase {
             Phase::Open(_) => self.report_close(index, CloseCode::ABNORMAL, "", handler),
-            Phase::Connecting(_) | Phase::AwaitingResponse(_) => {
+            Phase::Resolving(_) | Phase::Connecting(_) | Phase::AwaitingResponse(_) => {
                 let error = io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the server closed the connection during the opening handshake",

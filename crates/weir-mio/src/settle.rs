@@ -50,7 +50,9 @@ impl Shared {
         if matches!(conn.phase, Phase::Answering) && conn.pending_output() == 0 {
             // The HTTP answer is out: close our side, then wait (bounded by
             // the close timeout) for the peer to close its side.
-            let _ = conn.socket.shutdown(Shutdown::Write);
+            if let Some(socket) = &conn.socket {
+                let _ = socket.shutdown(Shutdown::Write);
+            }
             conn.phase = Phase::Lingering;
         }
         let done = match &conn.phase {
@@ -58,17 +60,17 @@ impl Shared {
                 core.should_close_transport() || (conn.eof && conn.pending_output() == 0)
             }
             Phase::AwaitingRequest(_) | Phase::Lingering => conn.eof,
-            Phase::Connecting(_) | Phase::AwaitingResponse(_) | Phase::Answering => false,
+            Phase::Resolving(_)
+            | Phase::Connecting(_)
+            | Phase::AwaitingResponse(_)
+            | Phase::Answering => false,
         };
         if done {
             return self.remove(index);
         }
         let wanted = conn.wanted_interest();
-        if wanted != conn.interest {
-            if let Err(e) = self
-                .registry
-                .reregister(&mut conn.socket, Token(index), wanted)
-            {
+        if let Some(socket) = conn.socket.as_mut().filter(|_| wanted != conn.interest) {
+            if let Err(e) = self.registry.reregister(socket, Token(index), wanted) {
                 return self.fail(index, Error::Io(e), handler);
             }
             conn.interest = wanted;
@@ -103,9 +105,14 @@ impl Shared {
         }
     }
 
-    /// Handles every deadline due at `now`.
+    /// Handles every deadline due at `now` (and the retries of listeners
+    /// whose accept failed, `accept.rs`).
     pub(crate) fn expire<H: Handler>(&mut self, now: Instant, handler: &mut H) {
         while let Some((when, index, id)) = self.timers.pop_due(now) {
+            let Some(id) = id else {
+                self.retry_accept(index, when, handler);
+                continue;
+            };
             let Some(conn) = self.slab.conn_mut(index) else {
                 continue;
             };

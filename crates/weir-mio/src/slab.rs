@@ -11,18 +11,21 @@
 //! must settle (write, close, re-arm deadlines) before it polls again. Any
 //! code that touches a connection, including sends to other connections
 //! than the one whose callback runs, only has to mark it dirty.
+//!
+//! And the list of pending reads: connections whose last read stopped at
+//! its budget rather than at `WouldBlock`, to be read again next turn
+//! (`read.rs`).
 
 use std::collections::HashMap;
 
-use mio::net::TcpListener;
-
+use crate::accept::Listener;
 use crate::conn::Conn;
 use crate::ConnId;
 
 /// One registered source.
 pub(crate) enum Slot {
     /// A listening socket.
-    Listener(TcpListener),
+    Listener(Listener),
     /// A connection, in any phase. Boxed so that free slots stay small.
     Conn(Box<Conn>),
 }
@@ -36,6 +39,8 @@ pub(crate) struct Slab {
     ids: HashMap<ConnId, usize>,
     /// Slots to settle before the next poll.
     dirty: Vec<usize>,
+    /// Slots to read from again next turn.
+    read_pending: Vec<usize>,
     listeners: usize,
 }
 
@@ -136,6 +141,20 @@ impl Slab {
             }
         }
         None
+    }
+
+    /// Asks the loop to read from connection `index` again next turn; its
+    /// `read_pending` flag is set by the caller.
+    pub(crate) fn mark_read_pending(&mut self, index: usize) {
+        self.read_pending.push(index);
+    }
+
+    /// The connections to read from again, their list emptied. Each is
+    /// listed once: only a read that sets its flag lists it, and only a
+    /// resumed read clears the flag (a readiness event does not read a
+    /// connection whose flag is set).
+    pub(crate) fn take_read_pending(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.read_pending)
     }
 
     /// How many connections there are, in any phase.

@@ -1,9 +1,11 @@
-//! Deadlines, since mio has no timers: a min-heap of `(when, slot, id)`.
+//! Deadlines, since mio has no timers: a min-heap of `(when, slot, id)`,
+//! where the id is a connection's, or `None` for a listener's retry of a
+//! failed accept.
 //!
 //! Entries are never removed early. When a connection's deadline changes or
 //! the connection goes away, its old entry stays in the heap and is skipped
 //! when it comes due (the loop checks that the slot still holds the same
-//! connection with the same deadline). A stale entry costs at most one early
+//! connection with the same deadline, or a listener with a retry due then). A stale entry costs at most one early
 //! wake-up, and each connection pushes only a handful in its life (handshake,
 //! close) plus one or two per keepalive period (idle, pong; reads do not
 //! push), so the heap stays small. The loop polls with a timeout that ends
@@ -18,13 +20,19 @@ use crate::ConnId;
 /// Pending deadlines, earliest first.
 #[derive(Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, usize, ConnId)>>,
+    heap: BinaryHeap<Reverse<(Instant, usize, Option<ConnId>)>>,
 }
 
 impl Timers {
     /// Remembers that connection `id` in slot `index` has a deadline at `when`.
     pub(crate) fn push(&mut self, when: Instant, index: usize, id: ConnId) {
-        self.heap.push(Reverse((when, index, id)));
+        self.heap.push(Reverse((when, index, Some(id))));
+    }
+
+    /// Remembers that the listener in slot `index` retries accepting at
+    /// `when`.
+    pub(crate) fn push_listener(&mut self, when: Instant, index: usize) {
+        self.heap.push(Reverse((when, index, None)));
     }
 
     /// How long until the earliest deadline (zero if it has passed), if any.
@@ -35,7 +43,7 @@ impl Timers {
     }
 
     /// The earliest entry if it is due at `now`, removed from the heap.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, usize, ConnId)> {
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, usize, Option<ConnId>)> {
         match self.heap.peek() {
             Some(Reverse((when, _, _))) if *when <= now => self.heap.pop().map(|Reverse(e)| e),
             _ => None,
@@ -48,12 +56,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn due_entries_come_out_earliest_first() {
+    fn due_entries_come_out_earliest_first_connections_and_listeners() {
         let start = Instant::now();
         let mut timers = Timers::default();
         timers.push(start + Duration::from_secs(3), 3, ConnId(30));
         timers.push(start + Duration::from_secs(1), 1, ConnId(10));
         timers.push(start + Duration::from_secs(2), 2, ConnId(20));
+        timers.push_listener(start + Duration::from_secs(4), 4);
         assert_eq!(timers.next_timeout(start), Some(Duration::from_secs(1)));
         assert_eq!(timers.pop_due(start), None);
         let later = start + Duration::from_secs(2);
@@ -65,5 +74,9 @@ mod tests {
             timers.next_timeout(start + Duration::from_secs(9)),
             Some(Duration::ZERO)
         );
+        let last = start + Duration::from_secs(4);
+        assert_eq!(timers.pop_due(last).map(|e| e.2), Some(Some(ConnId(30))));
+        assert_eq!(timers.pop_due(last), Some((last, 4, None)));
+        assert_eq!(timers.next_timeout(last), None);
     }
 }

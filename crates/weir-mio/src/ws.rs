@@ -125,7 +125,9 @@ impl<'a> Ws<'a> {
         self.id
     }
 
-    /// The remote address.
+    /// The remote address. For a client connection still resolving its
+    /// host name, the unspecified address with the URI's port; while it
+    /// connects, the address being tried.
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer_addr
     }

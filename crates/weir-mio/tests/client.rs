@@ -137,6 +137,35 @@ fn client_answers_the_servers_close_and_waits_for_eof() {
 }
 
 #[test]
+fn a_host_name_is_resolved_by_the_system_and_connected_to() {
+    let (server, server_notes) = recording_server(Config::default());
+    let mut event_loop = EventLoop::new(patient()).unwrap();
+    event_loop
+        .connect(
+            &format!("ws://localhost:{}/by-name", server.addr.port()),
+            ClientOptions::default(),
+        )
+        .unwrap();
+    let (mut recorder, notes) = Recorder::new();
+    event_loop.run_until_idle(&mut recorder).unwrap();
+    let notes: Vec<Note> = notes.try_iter().collect();
+    assert!(
+        notes.iter().any(|n| matches!(
+            n,
+            Note::Open {
+                role: Role::Client,
+                ..
+            }
+        )),
+        "{notes:?}"
+    );
+    wait_for(
+        &server_notes,
+        |n| matches!(n, Note::Open { path: Some(path), .. } if path == "/by-name"),
+    );
+}
+
+#[test]
 fn refused_connect_is_reported_to_on_error() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use weir_proto::handshake::HttpRequest;
@@ -14,6 +14,7 @@ use super::handle::Shared;
 use super::queue::WorkerLink;
 use super::route::{HttpFn, Route, Routes};
 use super::{HttpResponse, Server, WsHandler};
+use crate::admission::Admissions;
 use crate::{Config, EventLoop};
 
 /// The default of [`ServerBuilder::command_queue_capacity`].
@@ -134,12 +135,12 @@ impl ServerBuilder {
             n => n,
         };
         let ids = Arc::new(AtomicU64::new(1));
-        let accepted = Arc::new(AtomicUsize::new(0));
+        let admissions = Admissions::new(self.config.max_connections);
         let mut loops = Vec::with_capacity(workers);
         let mut links = Vec::with_capacity(workers);
         for _ in 0..workers {
             let mut event_loop = EventLoop::new(self.config.clone())?;
-            event_loop.share_counters(Arc::clone(&ids), Arc::clone(&accepted));
+            event_loop.share_counters(Arc::clone(&ids), admissions.clone());
             event_loop.listen_on(listener.try_clone()?)?;
             links.push(WorkerLink::new(event_loop.wake_handle()));
             loops.push(event_loop);

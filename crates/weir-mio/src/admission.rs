@@ -1,0 +1,122 @@
+//! [`Admissions`]: the count of accepted connections held against
+//! [`Config::max_connections`](crate::Config::max_connections), shared by
+//! the loops (workers) of one server.
+//!
+//! A place is reserved with one atomic read-modify-write that only counts
+//! up below the limit, so concurrent accepts on several threads can never
+//! take more places than there are (a separate check and increment could:
+//! two loops see `limit - 1`, both add). The place is an [`Admission`], a
+//! guard held by the connection, and it goes back when the guard is
+//! dropped, with the connection: exactly once, whichever way the
+//! connection ends.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The places for accepted connections: a limit and the count of places
+/// taken, shared by clones.
+#[derive(Clone, Debug)]
+pub(crate) struct Admissions {
+    taken: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+/// One place taken in [`Admissions`], given back on drop.
+#[derive(Debug)]
+pub(crate) struct Admission {
+    taken: Arc<AtomicUsize>,
+}
+
+impl Admissions {
+    /// `limit` places, none taken.
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            taken: Arc::new(AtomicUsize::new(0)),
+            limit,
+        }
+    }
+
+    /// Takes a place, or `None` if all `limit` are taken.
+    pub(crate) fn try_admit(&self) -> Option<Admission> {
+        self.taken
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
+                (taken < self.limit).then_some(taken + 1)
+            })
+            .ok()
+            .map(|_| Admission {
+                taken: Arc::clone(&self.taken),
+            })
+    }
+
+    /// How many places are taken.
+    #[cfg(test)]
+    fn taken(&self) -> usize {
+        self.taken.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.taken.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_run_out_at_the_limit_and_come_back_on_drop() {
+        let admissions = Admissions::new(2);
+        let first = admissions.try_admit().expect("a place");
+        let second = admissions.clone().try_admit().expect("a place");
+        assert!(admissions.try_admit().is_none());
+        drop(first);
+        let third = admissions.try_admit().expect("the place given back");
+        assert!(admissions.try_admit().is_none());
+        drop((second, third));
+        assert_eq!(admissions.taken(), 0);
+    }
+
+    #[test]
+    fn a_limit_of_zero_admits_nobody() {
+        assert!(Admissions::new(0).try_admit().is_none());
+    }
+
+    /// Threads race for few places, each holding a place only while it
+    /// counts itself in `inside`: with a check-then-add reservation two
+    /// threads that both see one free place both get in, and `inside`
+    /// passes the limit.
+    #[test]
+    fn racing_threads_never_hold_more_places_than_the_limit() {
+        const LIMIT: usize = 2;
+        const THREADS: usize = 8;
+        const ROUNDS: usize = 1_000_000;
+        let admissions = Admissions::new(LIMIT);
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most_inside = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let admissions = admissions.clone();
+                let inside = Arc::clone(&inside);
+                let most_inside = Arc::clone(&most_inside);
+                std::thread::spawn(move || {
+                    for _ in 0..ROUNDS {
+                        if let Some(admission) = admissions.try_admit() {
+                            let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                            most_inside.fetch_max(now, Ordering::SeqCst);
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                            drop(admission);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let most_inside = most_inside.load(Ordering::SeqCst);
+        assert!(most_inside <= LIMIT, "{most_inside} held places at once");
+        assert_eq!(admissions.taken(), 0);
+    }
+}
