@@ -81,8 +81,9 @@ pub struct Connection {
     receive_closed: bool,
     /// The peer broke the protocol.
     failed: bool,
-    /// Masking keys; clients only.
-    mask_keys: Option<MaskKeyGenerator>,
+    /// Masking keys; clients only. Boxed: the generator's buffered
+    /// keystream is a few hundred bytes that a server never needs.
+    mask_keys: Option<Box<MaskKeyGenerator>>,
     /// permessage-deflate, when negotiated: RSV1 on the first frame of a
     /// data message means compressed (RFC 7692 section 6).
     #[cfg(feature = "deflate")]
@@ -145,7 +146,9 @@ impl Connection {
     /// (its message) instead of a panic.
     pub fn try_new(role: Role, config: Config) -> Result<Self, String> {
         let mask_keys = match role {
-            Role::Client => Some(MaskKeyGenerator::from_os_entropy().map_err(|e| e.to_string())?),
+            Role::Client => Some(Box::new(
+                MaskKeyGenerator::from_os_entropy().map_err(|e| e.to_string())?,
+            )),
             Role::Server => None,
         };
         Ok(Self::with_mask_keys(role, config, mask_keys))
@@ -157,13 +160,17 @@ impl Connection {
     /// entropy source. The seed must be secret and random in production.
     pub fn with_mask_seed(role: Role, config: Config, seed: [u8; 32]) -> Self {
         let mask_keys = match role {
-            Role::Client => Some(MaskKeyGenerator::from_seed(seed)),
+            Role::Client => Some(Box::new(MaskKeyGenerator::from_seed(seed))),
             Role::Server => None,
         };
         Self::with_mask_keys(role, config, mask_keys)
     }
 
-    fn with_mask_keys(role: Role, config: Config, mask_keys: Option<MaskKeyGenerator>) -> Self {
+    fn with_mask_keys(
+        role: Role,
+        config: Config,
+        mask_keys: Option<Box<MaskKeyGenerator>>,
+    ) -> Self {
         Self {
             role,
             config,
