@@ -7,11 +7,53 @@
 //! (`rand_chacha`, the ChaCha implementation of the `rand` project) once from
 //! the operating system and hands out its keystream four bytes at a time,
 //! from a buffer of keystream blocks it refills itself.
+//!
+//! Every read of the operating system's entropy goes through [`os_entropy`],
+//! and its failure is an [`EntropyError`], never a panic.
 
 use std::fmt;
 
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
+
+/// The operating system's entropy source failed, so no secret random
+/// bytes could be drawn: a client could not seed its masking keys (RFC 6455
+/// section 10.3) or pick its `Sec-WebSocket-Key` (section 4.1).
+///
+/// Servers never draw entropy, so never see this error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntropyError(pub(crate) getrandom::Error);
+
+impl fmt::Display for EntropyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the operating system's entropy source failed: {}",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for EntropyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Where secret random bytes come from: fills the slice or fails.
+/// [`os_entropy`] in production; tests pass a failing one.
+pub(crate) type EntropySource = fn(&mut [u8]) -> Result<(), EntropyError>;
+
+/// Fills `dest` from the operating system's entropy source (getrandom).
+pub(crate) fn os_entropy(dest: &mut [u8]) -> Result<(), EntropyError> {
+    getrandom::getrandom(dest).map_err(EntropyError)
+}
+
+/// An entropy source that always fails, as an OS without one would.
+#[cfg(test)]
+pub(crate) fn failing_entropy(_dest: &mut [u8]) -> Result<(), EntropyError> {
+    Err(EntropyError(getrandom::Error::UNSUPPORTED))
+}
 
 /// Generator of masking keys: a ChaCha20 keystream seeded once.
 ///
@@ -21,11 +63,10 @@ pub struct MaskKeyGenerator {
 }
 
 impl MaskKeyGenerator {
-    /// Seeds from the operating system's entropy source (getrandom). Err if
-    /// the OS has none.
-    pub fn from_os_entropy() -> Result<Self, getrandom::Error> {
+    /// Seeds from `source` (in production [`os_entropy`]), once.
+    pub fn from_entropy(source: EntropySource) -> Result<Self, EntropyError> {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed)?;
+        source(&mut seed)?;
         Ok(Self::from_seed(seed))
     }
 
@@ -110,9 +151,19 @@ mod tests {
 
     #[test]
     fn os_entropy_generators_differ() {
-        let mut a = MaskKeyGenerator::from_os_entropy().expect("OS entropy");
-        let mut b = MaskKeyGenerator::from_os_entropy().expect("OS entropy");
+        let mut a = MaskKeyGenerator::from_entropy(os_entropy).expect("OS entropy");
+        let mut b = MaskKeyGenerator::from_entropy(os_entropy).expect("OS entropy");
         assert_ne!(keys(&mut a, 8), keys(&mut b, 8));
+    }
+
+    #[test]
+    fn failing_entropy_is_an_error() {
+        let error = MaskKeyGenerator::from_entropy(failing_entropy).unwrap_err();
+        assert_eq!(error, EntropyError(getrandom::Error::UNSUPPORTED));
+        assert!(error
+            .to_string()
+            .starts_with("the operating system's entropy source failed: "));
+        assert!(std::error::Error::source(&error).is_some());
     }
 
     #[test]

@@ -114,9 +114,7 @@ fn pair(client: ClientOptions, server: AcceptOptions) -> (Connection, Connection
     };
     let accepted = upgrade.accept(&server, Config::default()).unwrap();
     let response = handshake.receive(&accepted.response).unwrap().unwrap();
-    let client = response
-        .connection_with_mask_seed(Config::default(), [3; 32])
-        .unwrap();
+    let client = response.connection_with_mask_seed(Config::default(), [3; 32]);
     (client, accepted.connection)
 }
 

@@ -1,21 +1,24 @@
 //! [`Error`]: everything a blocking WebSocket call can fail with.
 //!
 //! One enum for the adapter, wrapping the core's errors by cause: the
-//! transport ([`Error::Io`]), the opening handshake ([`Error::Handshake`]),
-//! the peer breaking RFC 6455 ([`Error::Protocol`]) and local misuse
-//! ([`Error::Send`]). The rest describe how a connection ended.
+//! transport or the OS ([`Error::Io`]), the opening handshake
+//! ([`Error::Handshake`]), the peer breaking RFC 6455 ([`Error::Protocol`])
+//! and local misuse ([`Error::Send`]). The rest describe how a connection
+//! ended.
 
 use std::fmt;
 use std::io;
 
 use weir_proto::handshake::{HandshakeError, HttpRequest};
-use weir_proto::{CloseFrame, ProtocolError, SendError};
+use weir_proto::{CloseFrame, EntropyError, ProtocolError, SendError};
 
 /// An error from a [`WebSocket`](crate::WebSocket) or a handshake.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The stream failed.
+    /// The stream failed, or (on a client, before any frame) the operating
+    /// system's entropy source did: then the inner error is an
+    /// [`EntropyError`], of kind `Other`.
     ///
     /// `WouldBlock` and `TimedOut` (a read or write timeout on the socket)
     /// are harmless: nothing was lost, and the same call can be made again.
@@ -128,9 +131,21 @@ impl From<io::Error> for Error {
     }
 }
 
+/// An entropy failure is the OS failing, like I/O: [`Error::Io`].
+impl From<EntropyError> for Error {
+    fn from(e: EntropyError) -> Self {
+        Error::Io(io::Error::other(e))
+    }
+}
+
+/// [`HandshakeError::Entropy`] (no `Sec-WebSocket-Key`) becomes [`Error::Io`]
+/// like any other entropy failure; the rest is [`Error::Handshake`].
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
-        Error::Handshake(e)
+        match e {
+            HandshakeError::Entropy(entropy) => entropy.into(),
+            other => Error::Handshake(other),
+        }
     }
 }
 
