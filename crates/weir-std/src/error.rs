@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::io;
+use std::time::Duration;
 
 use weir_proto::handshake::{HandshakeError, HttpRequest};
 use weir_proto::{CloseFrame, EntropyError, ProtocolError, SendError};
@@ -50,6 +51,11 @@ pub enum Error {
     /// answered `426 Upgrade Required` (with `Upgrade: websocket`); the
     /// request is here for the caller to look at (path, headers).
     NotWebSocket(Box<HttpRequest>),
+    /// [`WebSocket::close_and_wait`](crate::WebSocket::close_and_wait): the
+    /// peer did not answer this endpoint's Close within this
+    /// [`close_timeout`](crate::WebSocket::close_timeout). The transport was
+    /// shut down; the connection is over.
+    CloseTimeout(Duration),
     /// [`connect`](crate::connect) was given a `wss://` URI; this crate has
     /// no TLS of its own.
     TlsUnsupported,
@@ -69,7 +75,7 @@ impl Error {
 }
 
 /// Whether an I/O error is a socket timeout.
-fn is_timeout(error: &io::Error) -> bool {
+pub(crate) fn is_timeout(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
@@ -94,6 +100,12 @@ impl fmt::Display for Error {
             Error::AlreadyClosed => f.write_str("the WebSocket connection is already closed"),
             Error::ConnectionReset => {
                 f.write_str("the connection ended without a closing handshake (1006)")
+            }
+            Error::CloseTimeout(limit) => {
+                write!(
+                    f,
+                    "the peer did not answer the Close frame within {limit:?}"
+                )
             }
             Error::Rejected(status) => write!(f, "upgrade rejected with HTTP status {status}"),
             Error::NotWebSocket(request) => write!(
@@ -186,6 +198,12 @@ mod tests {
         );
         assert!(Error::ConnectionReset.to_string().contains("1006"));
         assert!(Error::Rejected(403).to_string().contains("403"));
+        let close_timeout = Error::CloseTimeout(Duration::from_millis(200));
+        assert!(
+            close_timeout.to_string().contains("200ms"),
+            "{close_timeout}"
+        );
+        assert!(!close_timeout.is_timeout(), "the connection is over");
         let protocol = Error::from(ProtocolError::UnmaskedFrame);
         assert!(protocol.to_string().contains("unmasked"));
         assert!(std::error::Error::source(&protocol).is_some());
