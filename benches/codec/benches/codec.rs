@@ -164,7 +164,7 @@ fn weir_decode(conn: &mut Connection, wire: &[u8]) -> usize {
 }
 
 fn weir_server() -> Connection {
-    Connection::new(Role::Server, Config::default())
+    Connection::new(Role::Server, Config::default()).expect("a server draws no entropy")
 }
 
 fn tungstenite_config() -> tungstenite::protocol::WebSocketConfig {
@@ -338,6 +338,7 @@ fn bench_encode(c: &mut Criterion) {
                     Role::Server,
                     Config::default().with_max_send_queue(usize::MAX),
                 )
+                .expect("a server draws no entropy")
             };
             let tungstenite_ws = || {
                 tungstenite::WebSocket::from_raw_socket(

@@ -191,7 +191,7 @@ impl Shared {
         };
         let core = match response.connection(self.config.connection.clone()) {
             Ok(core) => core,
-            Err(error) => return self.fail(index, Error::Handshake(error), handler),
+            Err(error) => return self.fail(index, error.into(), handler),
         };
         let Some(conn) = self.slab.conn_mut(index) else {
             return;

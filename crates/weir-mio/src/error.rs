@@ -2,8 +2,8 @@
 //!
 //! The event loop hands errors to [`Handler::on_error`](crate::Handler::on_error)
 //! rather than returning them: one connection's failure is never the loop's.
-//! Each variant says who caused it: the transport ([`Error::Io`]), the peer's
-//! opening handshake ([`Error::Handshake`]), the peer's frames
+//! Each variant says who caused it: the transport or the OS ([`Error::Io`]),
+//! the peer's opening handshake ([`Error::Handshake`]), the peer's frames
 //! ([`Error::Protocol`]), or a deadline the peer missed
 //! ([`Error::HandshakeTimeout`], [`Error::CloseTimeout`],
 //! [`Error::IdleTimeout`]), a queued send that failed ([`Error::Send`]),
@@ -14,7 +14,7 @@ use std::io;
 use std::time::Duration;
 
 use weir_proto::handshake::HandshakeError;
-use weir_proto::ProtocolError;
+use weir_proto::{EntropyError, ProtocolError};
 
 /// Why a connection failed, or why [`EventLoop::connect`](crate::EventLoop::connect)
 /// refused to start one.
@@ -22,7 +22,9 @@ use weir_proto::ProtocolError;
 #[non_exhaustive]
 pub enum Error {
     /// The socket failed: connection refused or reset, a broken pipe, or a
-    /// peer that closed TCP in the middle of the opening handshake.
+    /// peer that closed TCP in the middle of the opening handshake. Or, for
+    /// a client, the operating system's entropy source failed: then the
+    /// inner error is an [`EntropyError`], of kind `Other`.
     Io(io::Error),
     /// The opening handshake failed: a malformed request (server side, the
     /// HTTP error answer has been written), or a response that is not an
@@ -110,9 +112,21 @@ impl From<io::Error> for Error {
     }
 }
 
+/// An entropy failure is the OS failing, like I/O: [`Error::Io`].
+impl From<EntropyError> for Error {
+    fn from(error: EntropyError) -> Self {
+        Self::Io(io::Error::other(error))
+    }
+}
+
+/// [`HandshakeError::Entropy`] (no `Sec-WebSocket-Key`) becomes [`Error::Io`]
+/// like any other entropy failure; the rest is [`Error::Handshake`].
 impl From<HandshakeError> for Error {
     fn from(error: HandshakeError) -> Self {
-        Self::Handshake(error)
+        match error {
+            HandshakeError::Entropy(entropy) => entropy.into(),
+            other => Self::Handshake(other),
+        }
     }
 }
 

@@ -46,9 +46,7 @@ fn connections(n: usize, deflate: Option<DeflateConfig>) -> Vec<Connection> {
         .receive(&first.1)
         .expect("valid")
         .expect("complete");
-    let mut client = response
-        .connection_with_mask_seed(Config::default(), [2; 32])
-        .expect("client");
+    let mut client = response.connection_with_mask_seed(Config::default(), [2; 32]);
     client.send(message()).expect("send");
     let frame: Vec<u8> = std::iter::from_fn(|| client.poll_transmit())
         .flatten()

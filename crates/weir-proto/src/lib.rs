@@ -95,3 +95,4 @@ pub use connection::{Connection, State, TimedOut};
 pub use error::{ProtocolError, SendError};
 pub use message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 pub use prepared::PreparedMessage;
+pub use rng::EntropyError;

@@ -3,151 +3,83 @@
 //! Client masking keys must be unpredictable to anyone who sees earlier
 //! frames, so they have to come from a strong source of randomness. Asking the
 //! operating system for four bytes per frame would cost a system call per
-//! frame; instead [`MaskKeyGenerator`] seeds a ChaCha20 keystream (RFC 8439)
-//! once from the operating system and hands out its bytes. The cipher is
-//! implemented here in safe Rust to keep the crate free of further
-//! dependencies.
+//! frame; instead [`MaskKeyGenerator`] seeds a ChaCha20 generator
+//! (`rand_chacha`, the ChaCha implementation of the `rand` project) once from
+//! the operating system and hands out its keystream four bytes at a time,
+//! from a buffer of keystream blocks it refills itself.
+//!
+//! Every read of the operating system's entropy goes through [`os_entropy`],
+//! and its failure is an [`EntropyError`], never a panic.
 
 use std::fmt;
 
-/// Bytes in one ChaCha20 block.
-const BLOCK_LEN: usize = 64;
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
 
-/// The "expand 32-byte k" constants of RFC 8439 section 2.3.
-const CONSTANTS: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
+/// The operating system's entropy source failed, so no secret random
+/// bytes could be drawn: a client could not seed its masking keys (RFC 6455
+/// section 10.3) or pick its `Sec-WebSocket-Key` (section 4.1).
+///
+/// Servers never draw entropy, so never see this error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntropyError(pub(crate) getrandom::Error);
 
-/// The ChaCha quarter round (RFC 8439 section 2.1) on four words of `s`.
-fn quarter_round(s: &mut [u32; 16], a: usize, b: usize, c: usize, d: usize) {
-    s[a] = s[a].wrapping_add(s[b]);
-    s[d] = (s[d] ^ s[a]).rotate_left(16);
-    s[c] = s[c].wrapping_add(s[d]);
-    s[b] = (s[b] ^ s[c]).rotate_left(12);
-    s[a] = s[a].wrapping_add(s[b]);
-    s[d] = (s[d] ^ s[a]).rotate_left(8);
-    s[c] = s[c].wrapping_add(s[d]);
-    s[b] = (s[b] ^ s[c]).rotate_left(7);
+impl fmt::Display for EntropyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the operating system's entropy source failed: {}",
+            self.0
+        )
+    }
 }
 
-/// The ChaCha20 block function (RFC 8439 section 2.3): 20 rounds over the
-/// key, block counter and nonce, serialized little-endian into 64 bytes.
-fn chacha20_block(key: &[u32; 8], counter: u32, nonce: &[u32; 3]) -> [u8; BLOCK_LEN] {
-    let mut init = [0u32; 16];
-    init[..4].copy_from_slice(&CONSTANTS);
-    init[4..12].copy_from_slice(key);
-    init[12] = counter;
-    init[13..].copy_from_slice(nonce);
-
-    let mut s = init;
-    for _ in 0..10 {
-        // Column round.
-        quarter_round(&mut s, 0, 4, 8, 12);
-        quarter_round(&mut s, 1, 5, 9, 13);
-        quarter_round(&mut s, 2, 6, 10, 14);
-        quarter_round(&mut s, 3, 7, 11, 15);
-        // Diagonal round.
-        quarter_round(&mut s, 0, 5, 10, 15);
-        quarter_round(&mut s, 1, 6, 11, 12);
-        quarter_round(&mut s, 2, 7, 8, 13);
-        quarter_round(&mut s, 3, 4, 9, 14);
+impl std::error::Error for EntropyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
     }
-
-    let mut out = [0u8; BLOCK_LEN];
-    for ((chunk, word), start) in out.chunks_exact_mut(4).zip(s).zip(init) {
-        chunk.copy_from_slice(&word.wrapping_add(start).to_le_bytes());
-    }
-    out
 }
 
-/// Reads 32 bytes as eight little-endian words, as RFC 8439 reads a key.
-fn key_words(seed: &[u8; 32]) -> [u32; 8] {
-    let mut key = [0u32; 8];
-    for (word, bytes) in key.iter_mut().zip(seed.chunks_exact(4)) {
-        let mut b = [0u8; 4];
-        b.copy_from_slice(bytes);
-        *word = u32::from_le_bytes(b);
-    }
-    key
+/// Where secret random bytes come from: fills the slice or fails.
+/// [`os_entropy`] in production; tests pass a failing one.
+pub(crate) type EntropySource = fn(&mut [u8]) -> Result<(), EntropyError>;
+
+/// Fills `dest` from the operating system's entropy source (getrandom).
+pub(crate) fn os_entropy(dest: &mut [u8]) -> Result<(), EntropyError> {
+    getrandom::getrandom(dest).map_err(EntropyError)
+}
+
+/// An entropy source that always fails, as an OS without one would.
+#[cfg(test)]
+pub(crate) fn failing_entropy(_dest: &mut [u8]) -> Result<(), EntropyError> {
+    Err(EntropyError(getrandom::Error::UNSUPPORTED))
 }
 
 /// Generator of masking keys: a ChaCha20 keystream seeded once.
 ///
-/// The keystream is that of ChaCha20 with the seed as key, starting at block
-/// counter 0 with an all-zero nonce. When the 32-bit block counter wraps, the
-/// nonce is incremented as a 96-bit number, so no keystream block is ever
-/// repeated.
-///
 /// Not `Clone` on purpose: a copy would hand out the same keys again.
 pub struct MaskKeyGenerator {
-    /// The cipher key, as little-endian words.
-    key: [u32; 8],
-    /// The nonce, incremented whenever `counter` wraps.
-    nonce: [u32; 3],
-    /// Block counter of the next block to generate.
-    counter: u32,
-    /// The current keystream block.
-    block: [u8; BLOCK_LEN],
-    /// Bytes of `block` already handed out (`BLOCK_LEN` when used up).
-    pos: usize,
+    rng: ChaCha20Rng,
 }
 
 impl MaskKeyGenerator {
-    /// Seeds from the operating system's entropy source (getrandom). Err if
-    /// the OS has none.
-    pub fn from_os_entropy() -> Result<Self, getrandom::Error> {
+    /// Seeds from `source` (in production [`os_entropy`]), once.
+    pub fn from_entropy(source: EntropySource) -> Result<Self, EntropyError> {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed)?;
+        source(&mut seed)?;
         Ok(Self::from_seed(seed))
     }
 
     /// Seeds from the given 32 bytes: deterministic, for tests and fuzzing.
     pub fn from_seed(seed: [u8; 32]) -> Self {
         Self {
-            key: key_words(&seed),
-            nonce: [0; 3],
-            counter: 0,
-            block: [0; BLOCK_LEN],
-            pos: BLOCK_LEN,
+            rng: ChaCha20Rng::from_seed(seed),
         }
     }
 
-    /// Generates the next keystream block and moves the counter on.
-    fn refill(&mut self) {
-        self.block = chacha20_block(&self.key, self.counter, &self.nonce);
-        self.pos = 0;
-        self.counter = self.counter.wrapping_add(1);
-        if self.counter == 0 {
-            // Counter wrapped: move to a fresh nonce (96-bit increment).
-            for word in &mut self.nonce {
-                *word = word.wrapping_add(1);
-                if *word != 0 {
-                    break;
-                }
-            }
-        }
-    }
-
-    /// The next 4-byte masking key.
+    /// The next 4-byte masking key: the next four bytes of the keystream.
     pub fn next_key(&mut self) -> [u8; 4] {
-        let mut key = [0u8; 4];
-        self.fill(&mut key);
-        key
-    }
-
-    /// Fills `dest` with keystream bytes (e.g. the 16-byte
-    /// Sec-WebSocket-Key nonce).
-    pub fn fill(&mut self, dest: &mut [u8]) {
-        let mut dest = dest;
-        while !dest.is_empty() {
-            if self.pos >= BLOCK_LEN {
-                self.refill();
-            }
-            let available = self.block.get(self.pos..).unwrap_or_default();
-            let n = available.len().min(dest.len());
-            let (now, later) = dest.split_at_mut(n);
-            now.copy_from_slice(&available[..n]);
-            self.pos += n;
-            dest = later;
-        }
+        self.rng.next_u32().to_le_bytes()
     }
 }
 
@@ -160,20 +92,9 @@ impl fmt::Debug for MaskKeyGenerator {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::collections::HashSet;
 
-    /// The keystream from block 0 on (nonce zero), as a reference.
-    fn keystream(seed: [u8; 32], len: usize) -> Vec<u8> {
-        let key = key_words(&seed);
-        let mut out = Vec::new();
-        let mut counter = 0;
-        while out.len() < len {
-            out.extend_from_slice(&chacha20_block(&key, counter, &[0; 3]));
-            counter += 1;
-        }
-        out.truncate(len);
-        out
-    }
+    use super::*;
 
     fn test_seed() -> [u8; 32] {
         let mut seed = [0u8; 32];
@@ -183,133 +104,66 @@ mod tests {
         seed
     }
 
-    #[test]
-    fn quarter_round_matches_rfc8439_section_2_1_1() {
-        let mut s = [0u32; 16];
-        s[0] = 0x1111_1111;
-        s[1] = 0x0102_0304;
-        s[2] = 0x9b8d_6f43;
-        s[3] = 0x0123_4567;
-        quarter_round(&mut s, 0, 1, 2, 3);
-        assert_eq!(s[..4], [0xea2a_92f4, 0xcb1c_f8ce, 0x4581_472e, 0x5881_c4bb]);
-    }
-
-    #[test]
-    fn block_function_matches_rfc8439_section_2_3_2() {
-        let key = key_words(&test_seed());
-        let nonce_bytes = [0, 0, 0, 0x09, 0, 0, 0, 0x4a, 0, 0, 0, 0];
-        let mut nonce = [0u32; 3];
-        for (w, b) in nonce.iter_mut().zip(nonce_bytes.chunks_exact(4)) {
-            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-        let expected: [u8; 64] = [
-            0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15, 0x50, 0x0f, 0xdd, 0x1f, 0xa3, 0x20,
-            0x71, 0xc4, 0xc7, 0xd1, 0xf4, 0xc7, 0x33, 0xc0, 0x68, 0x03, 0x04, 0x22, 0xaa, 0x9a,
-            0xc3, 0xd4, 0x6c, 0x4e, 0xd2, 0x82, 0x64, 0x46, 0x07, 0x9f, 0xaa, 0x09, 0x14, 0xc2,
-            0xd7, 0x05, 0xd9, 0x8b, 0x02, 0xa2, 0xb5, 0x12, 0x9c, 0xd1, 0xde, 0x16, 0x4e, 0xb9,
-            0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e,
-        ];
-        assert_eq!(chacha20_block(&key, 1, &nonce), expected);
-    }
-
-    #[test]
-    fn zero_seed_keystream_matches_rfc8439_appendix_a_1_vector_1() {
-        let expected: [u8; 64] = [
-            0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90, 0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86,
-            0xbd, 0x28, 0xbd, 0xd2, 0x19, 0xb8, 0xa0, 0x8d, 0xed, 0x1a, 0xa8, 0x36, 0xef, 0xcc,
-            0x8b, 0x77, 0x0d, 0xc7, 0xda, 0x41, 0x59, 0x7c, 0x51, 0x57, 0x48, 0x8d, 0x77, 0x24,
-            0xe0, 0x3f, 0xb8, 0xd8, 0x4a, 0x37, 0x6a, 0x43, 0xb8, 0xf4, 0x15, 0x18, 0xa1, 0x1c,
-            0xc3, 0x87, 0xb6, 0x69, 0xb2, 0xee, 0x65, 0x86,
-        ];
-        let mut g = MaskKeyGenerator::from_seed([0; 32]);
-        let mut out = [0u8; 64];
-        g.fill(&mut out);
-        assert_eq!(out, expected);
+    fn keys(generator: &mut MaskKeyGenerator, n: usize) -> Vec<[u8; 4]> {
+        (0..n).map(|_| generator.next_key()).collect()
     }
 
     #[test]
     fn from_seed_is_deterministic() {
         let mut a = MaskKeyGenerator::from_seed(test_seed());
         let mut b = MaskKeyGenerator::from_seed(test_seed());
-        for _ in 0..100 {
-            assert_eq!(a.next_key(), b.next_key());
-        }
+        assert_eq!(keys(&mut a, 100), keys(&mut b, 100));
         let mut c = MaskKeyGenerator::from_seed([7; 32]);
         let mut d = MaskKeyGenerator::from_seed(test_seed());
-        let ks: Vec<_> = (0..8).map(|_| c.next_key()).collect();
-        let kd: Vec<_> = (0..8).map(|_| d.next_key()).collect();
-        assert_ne!(ks, kd);
+        assert_ne!(keys(&mut c, 8), keys(&mut d, 8));
+    }
+
+    #[test]
+    fn keys_do_not_repeat() {
+        // 1000 keys span several of the generator's buffered blocks; among
+        // 2^32 values, a repeat would point at a broken keystream.
+        let mut generator = MaskKeyGenerator::from_seed(test_seed());
+        let distinct: HashSet<_> = keys(&mut generator, 1000).into_iter().collect();
+        assert_eq!(distinct.len(), 1000);
+    }
+
+    /// Pins the algorithm: the keys are the ChaCha20 keystream of the seed,
+    /// in order (RFC 8439 appendix A.1, test vectors 1 and 2: the all-zero
+    /// key, blocks 0 and 1).
+    #[test]
+    fn keys_are_the_chacha20_keystream_of_the_seed() {
+        let expected: [u8; 128] = [
+            0x76, 0xb8, 0xe0, 0xad, 0xa0, 0xf1, 0x3d, 0x90, 0x40, 0x5d, 0x6a, 0xe5, 0x53, 0x86,
+            0xbd, 0x28, 0xbd, 0xd2, 0x19, 0xb8, 0xa0, 0x8d, 0xed, 0x1a, 0xa8, 0x36, 0xef, 0xcc,
+            0x8b, 0x77, 0x0d, 0xc7, 0xda, 0x41, 0x59, 0x7c, 0x51, 0x57, 0x48, 0x8d, 0x77, 0x24,
+            0xe0, 0x3f, 0xb8, 0xd8, 0x4a, 0x37, 0x6a, 0x43, 0xb8, 0xf4, 0x15, 0x18, 0xa1, 0x1c,
+            0xc3, 0x87, 0xb6, 0x69, 0xb2, 0xee, 0x65, 0x86, //
+            0x9f, 0x07, 0xe7, 0xbe, 0x55, 0x51, 0x38, 0x7a, 0x98, 0xba, 0x97, 0x7c, 0x73, 0x2d,
+            0x08, 0x0d, 0xcb, 0x0f, 0x29, 0xa0, 0x48, 0xe3, 0x65, 0x69, 0x12, 0xc6, 0x53, 0x3e,
+            0x32, 0xee, 0x7a, 0xed, 0x29, 0xb7, 0x21, 0x76, 0x9c, 0xe6, 0x4e, 0x43, 0xd5, 0x71,
+            0x33, 0xb0, 0x74, 0xd8, 0x39, 0xd5, 0x31, 0xed, 0x1f, 0x28, 0x51, 0x0a, 0xfb, 0x45,
+            0xac, 0xe1, 0x0a, 0x1f, 0x4b, 0x79, 0x4d, 0x6f,
+        ];
+        let mut generator = MaskKeyGenerator::from_seed([0; 32]);
+        let got: Vec<u8> = keys(&mut generator, 32).concat();
+        assert_eq!(got, expected);
     }
 
     #[test]
     fn os_entropy_generators_differ() {
-        let mut a = MaskKeyGenerator::from_os_entropy().expect("OS entropy");
-        let mut b = MaskKeyGenerator::from_os_entropy().expect("OS entropy");
-        let mut ba = [0u8; 32];
-        let mut bb = [0u8; 32];
-        a.fill(&mut ba);
-        b.fill(&mut bb);
-        assert_ne!(ba, bb);
+        let mut a = MaskKeyGenerator::from_entropy(os_entropy).expect("OS entropy");
+        let mut b = MaskKeyGenerator::from_entropy(os_entropy).expect("OS entropy");
+        assert_ne!(keys(&mut a, 8), keys(&mut b, 8));
     }
 
     #[test]
-    fn next_key_sequence_is_keystream_in_fours() {
-        let mut g = MaskKeyGenerator::from_seed(test_seed());
-        let stream = keystream(test_seed(), 4 * 100);
-        for expected in stream.chunks_exact(4) {
-            assert_eq!(g.next_key()[..], *expected);
-        }
-    }
-
-    #[test]
-    fn fill_across_block_boundaries_equals_keystream() {
-        let stream = keystream(test_seed(), 2000);
-        for sizes in [
-            &[16usize, 16, 16, 16, 16][..],
-            &[63, 2, 64, 1, 130],
-            &[0, 200, 0, 7],
-        ] {
-            let mut g = MaskKeyGenerator::from_seed(test_seed());
-            let mut got = Vec::new();
-            for &n in sizes {
-                let mut buf = vec![0u8; n];
-                g.fill(&mut buf);
-                got.extend_from_slice(&buf);
-            }
-            assert_eq!(got[..], stream[..got.len()], "sizes {sizes:?}");
-        }
-        // Mixed with next_key, not aligned to four.
-        let mut g = MaskKeyGenerator::from_seed(test_seed());
-        let mut got = vec![0u8; 3];
-        g.fill(&mut got);
-        for _ in 0..40 {
-            got.extend_from_slice(&g.next_key());
-        }
-        assert_eq!(got[..], stream[..got.len()]);
-    }
-
-    #[test]
-    fn counter_wrap_moves_to_a_fresh_nonce() {
-        let mut g = MaskKeyGenerator::from_seed(test_seed());
-        g.counter = u32::MAX;
-        let key = key_words(&test_seed());
-        let mut out = [0u8; 128];
-        g.fill(&mut out);
-        assert_eq!(out[..64], chacha20_block(&key, u32::MAX, &[0; 3]));
-        assert_eq!(out[64..], chacha20_block(&key, 0, &[1, 0, 0]));
-        // And never the block of the very first position again.
-        assert_ne!(out[64..], chacha20_block(&key, 0, &[0; 3]));
-        assert_eq!(g.nonce, [1, 0, 0]);
-        assert_eq!(g.counter, 1);
-    }
-
-    #[test]
-    fn nonce_increment_carries() {
-        let mut g = MaskKeyGenerator::from_seed(test_seed());
-        g.counter = u32::MAX;
-        g.nonce = [u32::MAX, 5, 0];
-        g.next_key();
-        assert_eq!(g.nonce, [0, 6, 0]);
+    fn failing_entropy_is_an_error() {
+        let error = MaskKeyGenerator::from_entropy(failing_entropy).unwrap_err();
+        assert_eq!(error, EntropyError(getrandom::Error::UNSUPPORTED));
+        assert!(error
+            .to_string()
+            .starts_with("the operating system's entropy source failed: "));
+        assert!(std::error::Error::source(&error).is_some());
     }
 
     #[test]

@@ -313,9 +313,7 @@ mod deflate {
         let accept = AcceptOptions::default().with_deflate(server);
         let accepted = upgrade.accept(&accept, Config::default()).unwrap();
         let response = handshake.receive(&accepted.response).unwrap().unwrap();
-        let client = response
-            .connection_with_mask_seed(Config::default(), [4; 32])
-            .unwrap();
+        let client = response.connection_with_mask_seed(Config::default(), [4; 32]);
         assert_eq!(client.deflate(), accepted.connection.deflate());
         assert_eq!(client.deflate().is_some(), both);
         (client, accepted.connection)

@@ -7,7 +7,7 @@ use weir_proto::handshake::{ClientHandshake, ClientOptions, Response, WsUri};
 use weir_proto::Config;
 
 use crate::error::Error;
-use crate::websocket::{default_shutdown, read_some, write_all, WebSocket, READ_BUF_SIZE};
+use crate::websocket::{read_some, write_all, TransportFns, WebSocket, READ_BUF_SIZE};
 
 /// Connects to a `ws://` URI with default options and configuration.
 ///
@@ -67,6 +67,6 @@ pub fn client<S: Read + Write + 'static>(
         }
     };
     let conn = response.connection(config)?;
-    let ws = WebSocket::from_parts(stream, conn, buf, default_shutdown::<S>());
+    let ws = WebSocket::from_parts(stream, conn, buf, TransportFns::for_known_socket());
     Ok((ws, response))
 }

@@ -1,21 +1,25 @@
 //! [`Error`]: everything a blocking WebSocket call can fail with.
 //!
 //! One enum for the adapter, wrapping the core's errors by cause: the
-//! transport ([`Error::Io`]), the opening handshake ([`Error::Handshake`]),
-//! the peer breaking RFC 6455 ([`Error::Protocol`]) and local misuse
-//! ([`Error::Send`]). The rest describe how a connection ended.
+//! transport or the OS ([`Error::Io`]), the opening handshake
+//! ([`Error::Handshake`]), the peer breaking RFC 6455 ([`Error::Protocol`])
+//! and local misuse ([`Error::Send`]). The rest describe how a connection
+//! ended.
 
 use std::fmt;
 use std::io;
+use std::time::Duration;
 
 use weir_proto::handshake::{HandshakeError, HttpRequest};
-use weir_proto::{CloseFrame, ProtocolError, SendError};
+use weir_proto::{CloseFrame, EntropyError, ProtocolError, SendError};
 
 /// An error from a [`WebSocket`](crate::WebSocket) or a handshake.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The stream failed.
+    /// The stream failed, or (on a client, before any frame) the operating
+    /// system's entropy source did: then the inner error is an
+    /// [`EntropyError`], of kind `Other`.
     ///
     /// `WouldBlock` and `TimedOut` (a read or write timeout on the socket)
     /// are harmless: nothing was lost, and the same call can be made again.
@@ -47,6 +51,11 @@ pub enum Error {
     /// answered `426 Upgrade Required` (with `Upgrade: websocket`); the
     /// request is here for the caller to look at (path, headers).
     NotWebSocket(Box<HttpRequest>),
+    /// [`WebSocket::close_and_wait`](crate::WebSocket::close_and_wait): the
+    /// peer did not answer this endpoint's Close within this
+    /// [`close_timeout`](crate::WebSocket::close_timeout). The transport was
+    /// shut down; the connection is over.
+    CloseTimeout(Duration),
     /// [`connect`](crate::connect) was given a `wss://` URI; this crate has
     /// no TLS of its own.
     TlsUnsupported,
@@ -66,7 +75,7 @@ impl Error {
 }
 
 /// Whether an I/O error is a socket timeout.
-fn is_timeout(error: &io::Error) -> bool {
+pub(crate) fn is_timeout(error: &io::Error) -> bool {
     matches!(
         error.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
@@ -91,6 +100,12 @@ impl fmt::Display for Error {
             Error::AlreadyClosed => f.write_str("the WebSocket connection is already closed"),
             Error::ConnectionReset => {
                 f.write_str("the connection ended without a closing handshake (1006)")
+            }
+            Error::CloseTimeout(limit) => {
+                write!(
+                    f,
+                    "the peer did not answer the Close frame within {limit:?}"
+                )
             }
             Error::Rejected(status) => write!(f, "upgrade rejected with HTTP status {status}"),
             Error::NotWebSocket(request) => write!(
@@ -128,9 +143,21 @@ impl From<io::Error> for Error {
     }
 }
 
+/// An entropy failure is the OS failing, like I/O: [`Error::Io`].
+impl From<EntropyError> for Error {
+    fn from(e: EntropyError) -> Self {
+        Error::Io(io::Error::other(e))
+    }
+}
+
+/// [`HandshakeError::Entropy`] (no `Sec-WebSocket-Key`) becomes [`Error::Io`]
+/// like any other entropy failure; the rest is [`Error::Handshake`].
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
-        Error::Handshake(e)
+        match e {
+            HandshakeError::Entropy(entropy) => entropy.into(),
+            other => Error::Handshake(other),
+        }
     }
 }
 
@@ -171,6 +198,12 @@ mod tests {
         );
         assert!(Error::ConnectionReset.to_string().contains("1006"));
         assert!(Error::Rejected(403).to_string().contains("403"));
+        let close_timeout = Error::CloseTimeout(Duration::from_millis(200));
+        assert!(
+            close_timeout.to_string().contains("200ms"),
+            "{close_timeout}"
+        );
+        assert!(!close_timeout.is_timeout(), "the connection is over");
         let protocol = Error::from(ProtocolError::UnmaskedFrame);
         assert!(protocol.to_string().contains("unmasked"));
         assert!(std::error::Error::source(&protocol).is_some());

@@ -10,7 +10,8 @@
 //! - Server: [`accept`] or [`accept_with`] (choose a subprotocol, reject).
 //! - Both give a [`WebSocket`]: [`read`](WebSocket::read) the next message
 //!   (pings are answered underneath), [`send`](WebSocket::send) one,
-//!   [`close`](WebSocket::close) or [`close_and_wait`](WebSocket::close_and_wait).
+//!   [`close`](WebSocket::close) or [`close_and_wait`](WebSocket::close_and_wait)
+//!   (bounded by [`WebSocket::close_timeout`], 5 s by default).
 //!
 //! Socket timeouts are harmless: a read that times out returns
 //! [`Error::Io`] and the next read continues where it stopped, so one thread
@@ -63,7 +64,7 @@ mod websocket;
 pub use client::{client, connect, connect_with};
 pub use error::Error;
 pub use server::{accept, accept_with};
-pub use websocket::{ShutdownFn, WebSocket};
+pub use websocket::{ReadTimeoutFn, ShutdownFn, WebSocket, DEFAULT_CLOSE_TIMEOUT};
 pub use weir_proto::handshake::Rejection;
 
 /// The sans-IO core this crate drives.

@@ -9,7 +9,7 @@ use weir_proto::handshake::{
 use weir_proto::Config;
 
 use crate::error::Error;
-use crate::websocket::{default_shutdown, read_some, write_all, WebSocket, READ_BUF_SIZE};
+use crate::websocket::{read_some, write_all, TransportFns, WebSocket, READ_BUF_SIZE};
 
 /// Accepts a WebSocket upgrade on `stream` with default configuration,
 /// selecting no subprotocol or extension. See [`accept_with`].
@@ -90,6 +90,6 @@ where
         stream,
         accepted.connection,
         buf,
-        default_shutdown::<S>(),
+        TransportFns::for_known_socket(),
     ))
 }

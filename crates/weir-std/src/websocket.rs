@@ -5,18 +5,22 @@
 //! until it has an event; writes queue frames in the connection and drain
 //! its output with vectored writes. Every byte read is handed to the core
 //! before anything else happens, so a read or write timeout loses nothing:
-//! the next call continues where the last one stopped.
+//! the next call continues where the last one stopped. The closing
+//! handshake, bounded in time, lives in `closing.rs`.
+
+mod closing;
 
 use std::any::{Any, TypeId};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::time::Duration;
 
 use bytes::Bytes;
-use weir_proto::{
-    CloseCode, CloseFrame, Connection, Event, Message, MessageKind, Role, SendError, State,
-};
+use weir_proto::{CloseCode, CloseFrame, Connection, Event, Message, MessageKind, SendError};
 
-use crate::error::Error;
+use crate::error::{is_timeout, Error};
+use closing::{default_read_timeout_fn, CloseDeadline};
+pub use closing::{ReadTimeoutFn, DEFAULT_CLOSE_TIMEOUT};
 
 /// Size of the read buffer, allocated once per WebSocket (and used for the
 /// opening handshake before it).
@@ -51,6 +55,10 @@ pub struct WebSocket<S> {
     /// Reused for every read; never reallocated.
     read_buf: Box<[u8]>,
     shutdown: Option<ShutdownFn<S>>,
+    /// Bounds the reads of [`WebSocket::close_and_wait`].
+    read_timeout_fn: Option<ReadTimeoutFn<S>>,
+    /// How long [`WebSocket::close_and_wait`] waits for the peer.
+    close_timeout: Duration,
     /// The connection is over (closing handshake done, protocol error or
     /// EOF): reads and sends return [`Error::AlreadyClosed`].
     finished: bool,
@@ -64,22 +72,25 @@ impl<S: Read + Write> WebSocket<S> {
     /// connection that continues it (feed it any bytes read past the
     /// handshake first).
     ///
-    /// No shutdown hook is set: see [`WebSocket::set_shutdown`].
+    /// No shutdown hook or read-timeout function is set: see
+    /// [`WebSocket::set_shutdown`] and [`WebSocket::set_read_timeout_fn`].
     pub fn from_connection(stream: S, conn: Connection) -> Self {
-        Self::from_parts(stream, conn, vec![0; READ_BUF_SIZE], None)
+        Self::from_parts(stream, conn, vec![0; READ_BUF_SIZE], TransportFns::none())
     }
 
     pub(crate) fn from_parts(
         stream: S,
         conn: Connection,
         read_buf: Vec<u8>,
-        shutdown: Option<ShutdownFn<S>>,
+        transport: TransportFns<S>,
     ) -> Self {
         Self {
             stream,
             conn,
             read_buf: read_buf.into_boxed_slice(),
-            shutdown,
+            shutdown: transport.shutdown,
+            read_timeout_fn: transport.read_timeout,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
             finished: false,
             peer_close: None,
         }
@@ -131,6 +142,12 @@ impl<S: Read + Write> WebSocket<S> {
     /// transport already shut down); later calls return
     /// [`Error::AlreadyClosed`].
     pub fn read_event(&mut self) -> Result<Event, Error> {
+        self.next_event(None)
+    }
+
+    /// [`WebSocket::read_event`], with every read bounded by `deadline` if
+    /// given: a read timeout then only means "check the deadline again".
+    fn next_event(&mut self, mut deadline: Option<&mut CloseDeadline>) -> Result<Event, Error> {
         if self.finished {
             return Err(Error::AlreadyClosed);
         }
@@ -159,6 +176,9 @@ impl<S: Read + Write> WebSocket<S> {
             if self.conn.buffered_amount() > 0 {
                 self.flush()?;
             }
+            if let Some(deadline) = deadline.as_deref_mut() {
+                deadline.arm(&mut self.stream, self.read_timeout_fn)?;
+            }
             match self.stream.read(&mut self.read_buf) {
                 Ok(0) => {
                     self.finished = true;
@@ -166,6 +186,7 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 Ok(n) => self.conn.receive(&self.read_buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if deadline.is_some() && is_timeout(&e) => {}
                 Err(e) => return Err(Error::Io(e)),
             }
         }
@@ -239,40 +260,6 @@ impl<S: Read + Write> WebSocket<S> {
         self.check_not_finished()?;
         self.conn.close(code, reason).map_err(map_send_error)?;
         self.flush()
-    }
-
-    /// Completes the closing handshake from wherever it is, discarding
-    /// incoming messages: sends a Close with `code` and `reason` unless one
-    /// was sent, reads until the peer's Close unless it already arrived, and
-    /// returns the peer's Close frame (`None` if it carried no code).
-    ///
-    /// A client then waits for the server to close the transport (RFC 6455
-    /// section 7.1.1), until EOF, an error or the socket's read timeout; set
-    /// a read timeout to bound that wait.
-    ///
-    /// Returns [`Error::AlreadyClosed`] if the connection ended without a
-    /// closing handshake (a protocol error or EOF reported earlier).
-    pub fn close_and_wait(
-        &mut self,
-        code: CloseCode,
-        reason: &str,
-    ) -> Result<Option<CloseFrame>, Error> {
-        if !self.finished {
-            if self.conn.state() == State::Open {
-                self.conn.close(code, reason).map_err(map_send_error)?;
-            }
-            self.flush()?;
-            while !self.finished {
-                self.read_event()?;
-            }
-        }
-        let Some(frame) = self.peer_close.clone() else {
-            return Err(Error::AlreadyClosed);
-        };
-        if self.conn.role() == Role::Client {
-            self.wait_for_eof();
-        }
-        Ok(frame)
     }
 
     /// Writes everything queued (messages from [`WebSocket::write`], pongs,
@@ -361,18 +348,6 @@ impl<S: Read + Write> WebSocket<S> {
             let _ = shutdown(&mut self.stream);
         }
     }
-
-    /// Reads and discards until EOF or any error (a timeout included).
-    fn wait_for_eof(&mut self) {
-        loop {
-            match self.stream.read(&mut self.read_buf) {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return,
-            }
-        }
-    }
 }
 
 /// A send after this endpoint's Close is [`Error::AlreadyClosed`]; other
@@ -384,9 +359,46 @@ fn map_send_error(error: SendError) -> Error {
     }
 }
 
+/// What the WebSocket does to its transport besides reading and writing.
+pub(crate) struct TransportFns<S> {
+    shutdown: Option<ShutdownFn<S>>,
+    read_timeout: Option<ReadTimeoutFn<S>>,
+}
+
+impl<S> TransportFns<S> {
+    /// For a stream of unknown type: nothing.
+    fn none() -> Self {
+        Self {
+            shutdown: None,
+            read_timeout: None,
+        }
+    }
+}
+
+impl<S: 'static> TransportFns<S> {
+    /// Built in for [`TcpStream`] and, on Unix, `UnixStream`; nothing for
+    /// other streams.
+    pub(crate) fn for_known_socket() -> Self {
+        Self {
+            shutdown: default_shutdown(),
+            read_timeout: default_read_timeout_fn(),
+        }
+    }
+}
+
+/// Whether `S` is [`TcpStream`] or, on Unix, `UnixStream`.
+fn is_known_socket<S: 'static>() -> bool {
+    let id = TypeId::of::<S>();
+    #[cfg(unix)]
+    let unix = id == TypeId::of::<std::os::unix::net::UnixStream>();
+    #[cfg(not(unix))]
+    let unix = false;
+    id == TypeId::of::<TcpStream>() || unix
+}
+
 /// The shutdown hook for streams whose type is known here: [`TcpStream`]
 /// and, on Unix, `UnixStream`. Other streams are left alone.
-pub(crate) fn default_shutdown<S: 'static>() -> Option<ShutdownFn<S>> {
+fn default_shutdown<S: 'static>() -> Option<ShutdownFn<S>> {
     fn known<S: 'static>(stream: &mut S) -> io::Result<()> {
         let any: &mut dyn Any = stream;
         if let Some(tcp) = any.downcast_mut::<TcpStream>() {
@@ -398,13 +410,7 @@ pub(crate) fn default_shutdown<S: 'static>() -> Option<ShutdownFn<S>> {
         }
         Ok(())
     }
-    let id = TypeId::of::<S>();
-    #[cfg(unix)]
-    let known_type =
-        id == TypeId::of::<TcpStream>() || id == TypeId::of::<std::os::unix::net::UnixStream>();
-    #[cfg(not(unix))]
-    let known_type = id == TypeId::of::<TcpStream>();
-    known_type.then_some(known::<S> as ShutdownFn<S>)
+    is_known_socket::<S>().then_some(known::<S> as ShutdownFn<S>)
 }
 
 /// Reads once, retrying on `Interrupted`.

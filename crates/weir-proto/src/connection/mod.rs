@@ -38,7 +38,7 @@ use crate::config::{Config, Role};
 use crate::deflate::{Deflate, DeflateConfig, DeflateParams, Inflating};
 use crate::frame::FrameHeader;
 use crate::message::MessageKind;
-use crate::rng::MaskKeyGenerator;
+use crate::rng::{os_entropy, EntropyError, EntropySource, MaskKeyGenerator};
 use crate::utf8::Utf8Validator;
 use output::Output;
 
@@ -91,8 +91,9 @@ pub struct Connection {
     aborted: bool,
     /// Deadlines, when the adapter passes the time in.
     clock: timers::Clock,
-    /// Masking keys; clients only.
-    mask_keys: Option<MaskKeyGenerator>,
+    /// Masking keys; clients only. Boxed: the generator's buffered
+    /// keystream is a few hundred bytes that a server never needs.
+    mask_keys: Option<Box<MaskKeyGenerator>>,
     /// permessage-deflate, when negotiated: RSV1 on the first frame of a
     /// data message means compressed (RFC 7692 section 6).
     #[cfg(feature = "deflate")]
@@ -141,24 +142,12 @@ impl Connection {
     /// A connection for `role` after a completed handshake.
     ///
     /// A client seeds its masking-key generator from the operating system's
-    /// entropy source, once (RFC 6455 section 10.3).
-    ///
-    /// # Panics
-    /// If `role` is [`Role::Client`] and the operating system has no entropy
-    /// source to read. Use [`Connection::with_mask_seed`] to supply the seed.
-    pub fn new(role: Role, config: Config) -> Self {
-        Self::try_new(role, config)
-            .expect("the OS entropy source failed; seed with Connection::with_mask_seed")
-    }
-
-    /// Like [`Connection::new`], but a failing entropy source is an error
-    /// (its message) instead of a panic.
-    pub fn try_new(role: Role, config: Config) -> Result<Self, String> {
-        let mask_keys = match role {
-            Role::Client => Some(MaskKeyGenerator::from_os_entropy().map_err(|e| e.to_string())?),
-            Role::Server => None,
-        };
-        Ok(Self::with_mask_keys(role, config, mask_keys))
+    /// entropy source, once (RFC 6455 section 10.3), and fails with
+    /// [`EntropyError`] if the OS has none. A server never masks, draws no
+    /// entropy and never fails. Use [`Connection::with_mask_seed`] to supply
+    /// the seed yourself.
+    pub fn new(role: Role, config: Config) -> Result<Self, EntropyError> {
+        Self::with_entropy_source(role, config, os_entropy)
     }
 
     /// A connection whose masking keys (client role) come from `seed`.
@@ -167,13 +156,38 @@ impl Connection {
     /// entropy source. The seed must be secret and random in production.
     pub fn with_mask_seed(role: Role, config: Config, seed: [u8; 32]) -> Self {
         let mask_keys = match role {
-            Role::Client => Some(MaskKeyGenerator::from_seed(seed)),
+            Role::Client => Some(Box::new(MaskKeyGenerator::from_seed(seed))),
             Role::Server => None,
         };
         Self::with_mask_keys(role, config, mask_keys)
     }
 
-    fn with_mask_keys(role: Role, config: Config, mask_keys: Option<MaskKeyGenerator>) -> Self {
+    /// A server's connection: no masking keys, so no entropy and no error.
+    pub(crate) fn server(config: Config) -> Self {
+        Self::with_mask_keys(Role::Server, config, None)
+    }
+
+    /// [`Connection::new`] with the entropy drawn from `source`; only a
+    /// client draws any.
+    fn with_entropy_source(
+        role: Role,
+        config: Config,
+        source: EntropySource,
+    ) -> Result<Self, EntropyError> {
+        match role {
+            Role::Client => {
+                let mask_keys = Box::new(MaskKeyGenerator::from_entropy(source)?);
+                Ok(Self::with_mask_keys(role, config, Some(mask_keys)))
+            }
+            Role::Server => Ok(Self::server(config)),
+        }
+    }
+
+    fn with_mask_keys(
+        role: Role,
+        config: Config,
+        mask_keys: Option<Box<MaskKeyGenerator>>,
+    ) -> Self {
         Self {
             role,
             config,

@@ -833,3 +833,28 @@ fn buffered_amount_counts_the_mask_of_a_pending_client_pong() {
         assert_eq!(counted, drain(&mut conn).len(), "{role:?}");
     }
 }
+
+/// A client whose OS has no entropy gets an error, not a panic; a server
+/// draws none, so the same failing source cannot stop it.
+#[test]
+fn a_failing_entropy_source_fails_a_client_and_not_a_server() {
+    use crate::rng::{failing_entropy, EntropyError};
+
+    let client = Connection::with_entropy_source(Role::Client, Config::default(), failing_entropy);
+    assert!(matches!(client, Err(EntropyError(_))), "{client:?}");
+
+    let mut server =
+        Connection::with_entropy_source(Role::Server, Config::default(), failing_entropy)
+            .expect("a server needs no entropy");
+    server.send("hi").unwrap();
+    assert_eq!(drain(&mut server), to_client(0x81, b"hi"));
+}
+
+#[test]
+fn os_seeded_clients_mask_with_different_keys() {
+    let mut a = Connection::new(Role::Client, Config::default()).expect("OS entropy");
+    let mut b = Connection::new(Role::Client, Config::default()).expect("OS entropy");
+    a.send("same").unwrap();
+    b.send("same").unwrap();
+    assert_ne!(drain(&mut a), drain(&mut b));
+}

@@ -22,6 +22,7 @@ use super::uri::WsUri;
 use super::{accept_key, HandshakeError, DEFAULT_MAX_HEADER_BYTES, MAX_HEADERS, WEBSOCKET_VERSION};
 use crate::config::{Config, Role};
 use crate::connection::Connection;
+use crate::rng::{os_entropy, EntropyError};
 
 /// What the client offers and sends besides the required fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,12 +129,10 @@ impl ClientHandshake {
     /// each connection"). Returns the handshake and the request bytes to write.
     ///
     /// Fails on an invalid URI or option (see [`with_key`](Self::with_key)),
-    /// or with [`HandshakeError::Random`] if the random source fails.
+    /// or with [`HandshakeError::Entropy`] if the OS entropy source fails.
     pub fn new(uri: &str, options: ClientOptions) -> Result<(Self, Vec<u8>), HandshakeError> {
         let mut nonce = [0u8; 16];
-        getrandom::getrandom(&mut nonce).map_err(|e| HandshakeError::Random {
-            reason: e.to_string(),
-        })?;
+        os_entropy(&mut nonce).map_err(HandshakeError::Entropy)?;
         Self::with_key(uri, options, nonce)
     }
 
@@ -421,21 +420,17 @@ impl Response {
     /// The client's [`Connection`](crate::Connection), built with `config`,
     /// speaking the negotiated extensions, with [`Response::leftover`]
     /// already fed. Its masking keys come from the operating system's
-    /// entropy source; fails with [`HandshakeError::Random`] if that fails.
-    pub fn connection(&self, config: Config) -> Result<Connection, HandshakeError> {
-        self.agreed
-            .connection(Role::Client, config, None, &self.leftover)
+    /// entropy source; fails with [`EntropyError`] if that fails.
+    pub fn connection(&self, config: Config) -> Result<Connection, EntropyError> {
+        let connection = Connection::new(Role::Client, config)?;
+        Ok(self.agreed.set_up(connection, &self.leftover))
     }
 
     /// Like [`Response::connection`], with masking keys from `seed`
     /// (deterministic: for tests, fuzzing, or a caller's own entropy).
-    pub fn connection_with_mask_seed(
-        &self,
-        config: Config,
-        seed: [u8; 32],
-    ) -> Result<Connection, HandshakeError> {
-        self.agreed
-            .connection(Role::Client, config, Some(seed), &self.leftover)
+    pub fn connection_with_mask_seed(&self, config: Config, seed: [u8; 32]) -> Connection {
+        let connection = Connection::with_mask_seed(Role::Client, config, seed);
+        self.agreed.set_up(connection, &self.leftover)
     }
 }
 
@@ -966,9 +961,7 @@ sec-websocket-accept:   {accept}  \r\n\r\n"
             let params = resp.deflate().expect("negotiated");
             assert!(params.server_no_context_takeover && params.client_no_context_takeover);
         }
-        let mut conn = resp
-            .connection_with_mask_seed(Config::default(), [3; 32])
-            .unwrap();
+        let mut conn = resp.connection_with_mask_seed(Config::default(), [3; 32]);
         let event = conn.poll_event().expect("an event").expect("valid");
         assert_eq!(event, crate::Event::Message("hi".into()));
     }

@@ -15,7 +15,6 @@ use bytes::Bytes;
 
 use super::extensions::ExtensionOffer;
 use super::HandshakeError;
-use crate::config::{Config, Role};
 use crate::connection::Connection;
 #[cfg(feature = "deflate")]
 use crate::deflate::{self, DeflateConfig, DeflateParams};
@@ -105,26 +104,16 @@ impl Agreed {
         Vec::new()
     }
 
-    /// A connection for `role` that speaks these extensions and has taken
+    /// Makes a fresh `connection` speak these extensions, and feeds it
     /// `leftover`.
-    pub(crate) fn connection(
-        &self,
-        role: Role,
-        config: Config,
-        mask_seed: Option<[u8; 32]>,
-        leftover: &Bytes,
-    ) -> Result<Connection, HandshakeError> {
-        let mut connection = match mask_seed {
-            Some(seed) => Connection::with_mask_seed(role, config, seed),
-            None => Connection::try_new(role, config)
-                .map_err(|reason| HandshakeError::Random { reason })?,
-        };
+    #[cfg_attr(not(feature = "deflate"), allow(unused_mut))]
+    pub(crate) fn set_up(&self, mut connection: Connection, leftover: &Bytes) -> Connection {
         #[cfg(feature = "deflate")]
         if let Some((params, config)) = &self.deflate {
             connection.use_deflate(*params, config);
         }
         connection.receive(leftover);
-        Ok(connection)
+        connection
     }
 
     /// The agreed permessage-deflate parameters, if any.

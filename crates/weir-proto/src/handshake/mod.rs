@@ -29,6 +29,8 @@ use std::fmt;
 use base64::Engine as _;
 use sha1::{Digest, Sha1};
 
+use crate::rng::EntropyError;
+
 mod answers;
 mod client;
 mod extensions;
@@ -231,11 +233,9 @@ pub enum HandshakeError {
     /// `receive` was called after the handshake had already finished, with a
     /// result or an error.
     Finished,
-    /// The system random source failed while making a `Sec-WebSocket-Key`.
-    Random {
-        /// The random source's error message.
-        reason: String,
-    },
+    /// The operating system's entropy source failed while making a
+    /// `Sec-WebSocket-Key` (RFC 6455 4.1 step 7).
+    Entropy(EntropyError),
 }
 
 impl HandshakeError {
@@ -274,7 +274,7 @@ impl HandshakeError {
             | Self::InvalidExtensionResponse { .. }
             | Self::InvalidStatus { .. }
             | Self::Finished
-            | Self::Random { .. } => None,
+            | Self::Entropy(_) => None,
         }
     }
 
@@ -408,12 +408,19 @@ impl fmt::Display for HandshakeError {
                 write!(f, "status {status} cannot be used: {reason}")
             }
             Self::Finished => f.write_str("the handshake has already finished"),
-            Self::Random { reason } => write!(f, "random source failed: {reason}"),
+            Self::Entropy(error) => write!(f, "no Sec-WebSocket-Key: {error}"),
         }
     }
 }
 
-impl std::error::Error for HandshakeError {}
+impl std::error::Error for HandshakeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Entropy(error) => Some(error),
+            _ => None,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -501,6 +508,16 @@ mod tests {
         assert_eq!(err.status(), None);
         assert_eq!(err.response(), None);
         assert!(err.to_string().contains("missing Sec-WebSocket-Accept"));
+    }
+
+    #[test]
+    fn entropy_failure_names_its_cause() {
+        let entropy = crate::rng::failing_entropy(&mut [0; 16]).unwrap_err();
+        let err = HandshakeError::Entropy(entropy);
+        assert_eq!(err.response(), None);
+        assert!(err.to_string().contains("entropy source failed"), "{err}");
+        let source = std::error::Error::source(&err).expect("a source");
+        assert_eq!(source.to_string(), entropy.to_string());
     }
 
     #[test]

@@ -26,7 +26,8 @@ use super::http::{
     HeaderList,
 };
 use super::{accept_key, HandshakeError, DEFAULT_MAX_HEADER_BYTES, MAX_HEADERS, WEBSOCKET_VERSION};
-use crate::config::{Config, Role};
+use crate::config::Config;
+use crate::connection::Connection;
 
 /// Reads one client request head, incrementally and within a byte limit.
 ///
@@ -405,7 +406,7 @@ impl UpgradeRequest {
     /// the chosen subprotocol and extensions, then the extra headers), and
     /// the server's [`Connection`](crate::Connection) built with `config`,
     /// speaking the negotiated extensions, with the bytes that followed the
-    /// request already fed.
+    /// request already fed. A server never masks, so this draws no entropy.
     ///
     /// Fails with [`HandshakeError::ProtocolNotOffered`] if asked to select a
     /// subprotocol the client did not offer, and with
@@ -451,7 +452,7 @@ impl UpgradeRequest {
             push_header(&mut out, name, value.as_bytes());
         }
         out.extend_from_slice(b"\r\n");
-        let connection = agreed.connection(Role::Server, config, None, self.leftover())?;
+        let connection = agreed.set_up(Connection::server(config), self.leftover());
         Ok(Accepted {
             response: out,
             connection,
@@ -478,6 +479,7 @@ impl UpgradeRequest {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::config::Role;
 
     /// The client handshake from RFC 6455 1.2 / 1.3.
     pub(crate) const RFC_REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\n\

@@ -170,7 +170,7 @@ pub fn connect(
     };
     let accepted = upgrade.accept(&accept_options, server).unwrap();
     let response = handshake.receive(&accepted.response).unwrap().unwrap();
-    let client = response.connection_with_mask_seed(client, [2; 32]).unwrap();
+    let client = response.connection_with_mask_seed(client, [2; 32]);
     (client, accepted.connection)
 }
 
