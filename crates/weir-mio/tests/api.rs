@@ -479,10 +479,14 @@ fn plain_http_gets_the_fallback_or_404() {
     assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
 }
 
+/// Keepalive in a fifth of a second: the core's deadlines, set through
+/// the core's configuration.
 fn keepalive_config() -> Config {
-    config()
+    let connection = weir_proto::Config::default()
+        .with_max_send_queue(1 << 20)
         .with_idle_timeout(Some(Duration::from_millis(200)))
-        .with_ping_timeout(Duration::from_millis(200))
+        .with_ping_timeout(Duration::from_millis(200));
+    Config::default().with_connection(connection)
 }
 
 #[test]
