@@ -280,6 +280,13 @@ impl EventLoop {
         self.shared.resolver.set_lookup(lookup);
     }
 
+    /// How many entries the timer heap holds, stale ones included, for
+    /// tests.
+    #[cfg(test)]
+    pub(crate) fn timer_entries(&self) -> usize {
+        self.shared.timers.len()
+    }
+
     /// The loop's connections, to act on outside a callback.
     pub(crate) fn conns(&mut self) -> Conns<'_> {
         Conns::new(&mut self.shared)

@@ -152,3 +152,50 @@ fn timed_out(why: TimedOut, config: &weir_proto::Config) -> Error {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::{ClientOptions, Config, EventLoop, Handler, Message, Opened, Role, Ws};
+
+    /// The client sends one message at a time, `left` in all, each once
+    /// the server's echo of the one before has come back.
+    struct Volley {
+        left: usize,
+    }
+
+    impl Handler for Volley {
+        fn on_open(&mut self, ws: &mut Ws<'_>, opened: Opened<'_>) {
+            if let Opened::Connected(_) = opened {
+                ws.send("volley").unwrap();
+            }
+        }
+
+        fn on_message(&mut self, ws: &mut Ws<'_>, message: Message) {
+            if ws.role() == Role::Server || self.left > 0 {
+                self.left -= usize::from(ws.role() == Role::Client);
+                ws.send(message).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn reads_and_sends_push_no_timer_entries() {
+        let mut event_loop = EventLoop::new(Config::default()).unwrap();
+        let addr = event_loop.listen("127.0.0.1:0").unwrap();
+        let uri = format!("ws://{addr}/");
+        event_loop.connect(&uri, ClientOptions::default()).unwrap();
+        let mut volley = Volley { left: 500 };
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while volley.left > 0 {
+            assert!(Instant::now() < give_up, "{} messages left", volley.left);
+            let turn = Some(Duration::from_millis(100));
+            event_loop.run_once(&mut volley, turn).unwrap();
+        }
+        // Each side's handshake entry, still armed: it comes due before the
+        // keepalive deadline, which moved on with every message and is
+        // pushed only once that entry fires.
+        assert_eq!(event_loop.timer_entries(), 2);
+    }
+}

@@ -43,6 +43,12 @@ impl Timers {
         self.heap.push(Reverse((when, index, None)));
     }
 
+    /// How many entries the heap holds, stale ones included.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
     /// How long until the earliest deadline (zero if it has passed), if any.
     pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
         self.heap
