@@ -352,7 +352,8 @@ pub fn run_client_loop<H: Handler>(event_loop: &mut EventLoop, handler: &mut H) 
 /// A client event loop whose close timeout is long enough that a loop that
 /// finishes did so because the closing handshake completed.
 pub fn client_loop() -> EventLoop {
-    EventLoop::new(event_loop::Config::default().with_close_timeout(GUARD * 2)).unwrap()
+    let connection = weir::proto::Config::default().with_close_timeout(Some(GUARD * 2));
+    EventLoop::new(event_loop::Config::default().with_connection(connection)).unwrap()
 }
 
 /// One step of a [`Script`].

@@ -168,16 +168,11 @@ impl Shared {
             Phase::AwaitingRequest(handshake),
             Interest::READABLE,
         );
-        if full {
-            conn.head_out = service_unavailable();
-            conn.phase = Phase::Answering;
-            conn.interest = Interest::READABLE | Interest::WRITABLE;
-        }
         conn.admission = admission;
         // A socket that cannot be registered is dropped (closed).
         if let Ok(index) = self.insert_conn(conn) {
             if full {
-                self.slab.mark_dirty(index);
+                self.answer(index, service_unavailable());
             }
         }
     }
@@ -245,12 +240,17 @@ impl Shared {
         self.slab.mark_dirty(index);
     }
 
-    /// Queues `answer` as the last bytes connection `index` writes.
+    /// Queues `answer` as the last bytes connection `index` writes, and
+    /// bounds the rest of its life, the answer's writing and the linger
+    /// after it, by `Config::linger_timeout`.
     fn answer(&mut self, index: usize, answer: Vec<u8>) {
+        let when = self.now + self.config.linger_timeout();
         if let Some(conn) = self.slab.conn_mut(index) {
             conn.head_out = answer;
             conn.head_written = 0;
             conn.phase = Phase::Answering;
+            conn.deadline = Some(when);
+            self.timers.push(when, index, conn.id);
             self.slab.mark_dirty(index);
         }
     }

@@ -1,11 +1,13 @@
 //! [`Config`]: the event loop's limits and deadlines.
 //!
-//! The WebSocket limits themselves (frame and message sizes, the send queue)
-//! belong to the core and sit in [`Config::connection`]; this adds what only
-//! an adapter with sockets and a clock can enforce: deadlines, keepalive,
-//! the connection count, the retries of a failing accept, and the policy
-//! for slow consumers ([`SlowConsumer`]). Every default is safe for a
-//! public server and documented on its field.
+//! What belongs to the WebSocket connection itself (frame and message
+//! sizes, the send queue, and its deadlines: the close timeout and
+//! keepalive) is the core's, and sits in [`Config::connection`]; the core
+//! enforces it, this loop only tells it the time. This adds what only an
+//! adapter with sockets can enforce: the opening handshake's deadline, the
+//! size of an HTTP head, reads, the connection count, the retries of a
+//! failing accept, and the policy for slow consumers ([`SlowConsumer`]).
+//! Every default is safe for a public server and documented on its field.
 
 use std::time::Duration;
 
@@ -19,19 +21,23 @@ use weir_proto::handshake::DEFAULT_MAX_HEADER_BYTES;
 #[non_exhaustive]
 pub struct Config {
     /// The core's configuration, used for every connection (both roles):
-    /// frame and message size limits, automatic pongs, the send queue.
-    /// Default [`weir_proto::Config::default`].
+    /// frame and message size limits, automatic pongs, the send queue, and
+    /// the deadlines of an open connection:
+    /// [`close_timeout`](weir_proto::Config::close_timeout) (5 s) for the
+    /// closing handshake, [`idle_timeout`](weir_proto::Config::idle_timeout)
+    /// (30 s) before a keepalive ping and
+    /// [`ping_timeout`](weir_proto::Config::ping_timeout) (30 s) for
+    /// anything to come back after it. Default [`weir_proto::Config::default`].
     pub connection: weir_proto::Config,
     /// How long the opening handshake may take, from accept (or from the
     /// start of a TCP connect) to the end of the `101` exchange. Default
     /// 10 s: long enough for a slow network, short enough that idle sockets
-    /// that never send a request cannot pile up.
+    /// that never send a request cannot pile up. A connection answered
+    /// with plain HTTP instead (a rejection, `426`, an error) then waits for
+    /// the peer to close for at most the core's
+    /// [`close_timeout`](weir_proto::Config::close_timeout), or this long
+    /// again when that is `None`.
     pub handshake_timeout: Duration,
-    /// How long to wait, once this endpoint has sent its Close frame, for
-    /// the peer to finish the closing handshake (its Close frame, and for a
-    /// client the server's TCP close) before dropping the connection.
-    /// Default 5 s. It also bounds how long an HTTP error answer lingers.
-    pub close_timeout: Duration,
     /// The most bytes a request or response head may take. Default
     /// [`DEFAULT_MAX_HEADER_BYTES`] (8 KiB).
     pub max_header_bytes: usize,
@@ -49,19 +55,6 @@ pub struct Config {
     /// How many readiness events one call to the OS poller may return.
     /// Default 1024.
     pub events_capacity: usize,
-    /// Keepalive: after this long without any input from the peer, an open
-    /// connection is sent a ping; `None` turns keepalive off. Default 30 s:
-    /// it keeps the connection alive through NATs and proxies that cut idle
-    /// TCP after 60 s (a common default), at the cost of one small frame per
-    /// quiet half minute.
-    pub idle_timeout: Option<Duration>,
-    /// Keepalive: once the ping is sent, how long to wait for anything at
-    /// all from the peer (a pong, a message, any frame). If nothing comes the
-    /// connection is dropped ([`Error::IdleTimeout`](crate::Error::IdleTimeout),
-    /// then `on_close` with 1006). Default 30 s: a dead peer (unplugged,
-    /// suspended, behind a dropped NAT entry) costs its memory for at most a
-    /// minute.
-    pub ping_timeout: Duration,
     /// The most accepted connections held at once, in any phase; a client
     /// accepted beyond it is answered `503 Service Unavailable` and closed.
     /// Default 10 000: each connection costs a file descriptor and up to its
@@ -100,7 +93,8 @@ pub enum SlowConsumer {
     /// "slow consumer". The default: one slow client cannot hold the
     /// server's memory, and the others never wait for it. The Close frame
     /// is queued behind what is already queued; if the peer never reads it,
-    /// [`Config::close_timeout`] drops the connection.
+    /// the close timeout ([`weir_proto::Config::close_timeout`]) drops the
+    /// connection.
     #[default]
     Close,
     /// Drop the message and keep the connection: for feeds where a client
@@ -113,13 +107,10 @@ impl Default for Config {
         Self {
             connection: weir_proto::Config::default(),
             handshake_timeout: Duration::from_secs(10),
-            close_timeout: Duration::from_secs(5),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             read_buffer_size: 64 * 1024,
             read_budget: 64 * 1024,
             events_capacity: 1024,
-            idle_timeout: Some(Duration::from_secs(30)),
-            ping_timeout: Duration::from_secs(30),
             max_connections: 10_000,
             accept_backoff: Duration::from_millis(10),
             accept_backoff_max: Duration::from_secs(1),
@@ -129,6 +120,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// How long the loop waits, on its own account, for peers to go away:
+    /// the linger after an HTTP answer, and a server's shutdown after one of
+    /// its workers failed. That is the core's close timeout, or the
+    /// handshake timeout when the close timeout is off: a wait the
+    /// application did not ask for is always bounded.
+    pub(crate) fn linger_timeout(&self) -> Duration {
+        self.connection
+            .close_timeout
+            .unwrap_or(self.handshake_timeout)
+    }
+
     /// Sets [`Config::connection`].
     pub fn with_connection(mut self, connection: weir_proto::Config) -> Self {
         self.connection = connection;
@@ -138,12 +140,6 @@ impl Config {
     /// Sets [`Config::handshake_timeout`].
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
-        self
-    }
-
-    /// Sets [`Config::close_timeout`].
-    pub fn with_close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
         self
     }
 
@@ -162,18 +158,6 @@ impl Config {
     /// Sets [`Config::read_budget`] (at least one read is made per turn).
     pub fn with_read_budget(mut self, bytes: usize) -> Self {
         self.read_budget = bytes;
-        self
-    }
-
-    /// Sets [`Config::idle_timeout`] (`None`: no keepalive pings).
-    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// Sets [`Config::ping_timeout`].
-    pub fn with_ping_timeout(mut self, timeout: Duration) -> Self {
-        self.ping_timeout = timeout;
         self
     }
 

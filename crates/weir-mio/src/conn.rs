@@ -14,6 +14,13 @@
 //! reads go through the loop's one shared buffer, and the only bytes kept
 //! here are those the core or the handshake still needs, plus the HTTP head
 //! being written (`head_out`), freed as soon as it is sent.
+//!
+//! A connection has at most one live deadline (`deadline`), whose meaning
+//! follows from its phase: before it opens, the handshake timeout; while it
+//! answers with plain HTTP and lingers, the linger's end; once open,
+//! whatever the core's [`Connection::poll_timeout`] asked for (keepalive,
+//! closing handshake: the core decides those, `settle.rs` only relays the
+//! time).
 
 use std::io::{self, IoSlice, Write};
 use std::net::SocketAddr;
@@ -52,7 +59,7 @@ pub(crate) enum Phase {
     /// error) that ends the connection.
     Answering,
     /// Our side is shut down for writing; input is discarded until the peer
-    /// closes too, or the close timeout. Closing this way, rather than at
+    /// closes too, or the linger's deadline (`Config::linger_timeout`). Closing this way, rather than at
     /// once, keeps unread input from turning our close into a reset that
     /// could destroy the answer before the peer reads it.
     Lingering,
@@ -64,20 +71,6 @@ pub(crate) enum Phase {
 pub(crate) struct Dialing {
     pub(crate) handshake: ClientHandshake,
     pub(crate) untried: std::vec::IntoIter<SocketAddr>,
-}
-
-/// What a connection's deadline is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DeadlineKind {
-    /// The opening handshake must finish.
-    Handshake,
-    /// The closing handshake (or lingering) must finish.
-    Close,
-    /// Keepalive: the connection has been quiet; send a ping (if it still
-    /// is, counting from `last_input`).
-    Idle,
-    /// Keepalive: a ping went out; something must arrive before this.
-    Pong,
 }
 
 /// One connection.
@@ -95,8 +88,9 @@ pub(crate) struct Conn {
     pub(crate) head_written: usize,
     /// The interest registered with the poller.
     pub(crate) interest: Interest,
-    /// The pending deadline, if any.
-    pub(crate) deadline: Option<(Instant, DeadlineKind)>,
+    /// When the live timer entry of this connection is due, if one is
+    /// armed (`timers.rs`; any other entry for it is stale).
+    pub(crate) deadline: Option<Instant>,
     /// The subprotocol agreed in the handshake.
     pub(crate) protocol: Option<Box<str>>,
     /// The peer shut down its side: reads return end-of-file.
@@ -110,9 +104,6 @@ pub(crate) struct Conn {
     pub(crate) read_pending: bool,
     /// Bytes read and thrown away since the connection started closing.
     pub(crate) discarded: usize,
-    /// When input last arrived (or the connection opened): the start of the
-    /// quiet period that keepalive measures.
-    pub(crate) last_input: Instant,
     /// The place this accepted connection holds under
     /// [`Config::max_connections`](crate::Config::max_connections), given
     /// back when the connection is dropped.
@@ -151,7 +142,6 @@ impl Conn {
             dirty: false,
             read_pending: false,
             discarded: 0,
-            last_input: Instant::now(),
             admission: None,
             close_when_full: true,
             buffered_mirror: None,
@@ -184,17 +174,6 @@ impl Conn {
     pub(crate) fn pending_output(&self) -> usize {
         let head = self.head_out.len() - self.head_written;
         head + self.core().map_or(0, Connection::buffered_amount)
-    }
-
-    /// Whether the connection is on its way out, so that the close timeout
-    /// applies: our Close was sent, the peer closed TCP, or an HTTP answer
-    /// ends it.
-    pub(crate) fn is_closing(&self) -> bool {
-        match &self.phase {
-            Phase::Open(core) => self.eof || core.state() != State::Open,
-            Phase::Answering | Phase::Lingering => true,
-            _ => false,
-        }
     }
 
     /// The interest the connection needs now: always readable, and writable

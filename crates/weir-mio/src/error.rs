@@ -40,14 +40,16 @@ pub enum Error {
     HandshakeTimeout(Duration),
     /// After this endpoint's Close, the peer did not finish the closing
     /// handshake (its Close, then for a client the server's TCP close)
-    /// within [`Config::close_timeout`](crate::Config::close_timeout).
+    /// within [`weir_proto::Config::close_timeout`] (the core's
+    /// [`TimedOut::Close`](weir_proto::TimedOut::Close)).
     CloseTimeout(Duration),
     /// `wss://` was asked for: this adapter has no TLS.
     TlsUnsupported,
     /// Keepalive: nothing at all (not even a pong) arrived within
-    /// [`Config::ping_timeout`](crate::Config::ping_timeout) of the ping sent
-    /// after [`Config::idle_timeout`](crate::Config::idle_timeout) of quiet.
-    /// The connection is dropped.
+    /// [`weir_proto::Config::ping_timeout`] of the ping sent after
+    /// [`weir_proto::Config::idle_timeout`] of quiet (the core's
+    /// [`TimedOut::Keepalive`](weir_proto::TimedOut::Keepalive)). The
+    /// connection is dropped.
     IdleTimeout(Duration),
     /// A message queued for later (by the server API, from another thread or
     /// after a callback) could not be sent: e.g. the send queue was full

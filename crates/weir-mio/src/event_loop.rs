@@ -14,19 +14,22 @@
 //! 4. read again, one budget each, from the connections whose read in an
 //!    earlier turn stopped at the budget rather than at `WouldBlock`
 //!    (edge-triggered readiness will not report their input again);
-//! 5. expire deadlines (handshake and close timeouts, accept retries), and
-//!    settle again.
+//! 5. expire timers (the handshake timeout, the end of a linger, accept
+//!    retries; for an open connection, the core's deadlines, which the
+//!    settling after it checks), and settle again.
 //!
 //! *Settling* a connection writes its pending output with vectored writes
 //! until it is empty or the socket would block, keeps `WRITABLE` interest
 //! registered only while output remains, closes the socket when the
-//! connection is done, and re-arms its deadline. Anything that changes a
-//! connection only marks it dirty, so a callback may act on any connection
-//! and the writes happen in one place, after the callback.
+//! connection is done, tells an open connection's core the time (its
+//! keepalive and close deadlines are the core's), and re-arms its timer.
+//! Anything that changes a connection only marks it dirty, so a callback
+//! may act on any connection and the writes happen in one place, after the
+//! callback.
 //!
 //! This file holds the loop itself and the bookkeeping shared by the rest
 //! ([`Shared`]: ids, registration, removal, reporting failures). Reading and
-//! dispatch live in `read.rs`, writing and deadlines in `settle.rs`; the
+//! dispatch live in `read.rs`, writing and time in `settle.rs`; the
 //! parts specific to one side in `accept.rs` (accept, answer upgrade
 //! requests) and `client.rs` (connect, read the response).
 //!
@@ -50,7 +53,7 @@ use weir_proto::CloseCode;
 
 use crate::accept::Listener;
 use crate::admission::Admissions;
-use crate::conn::{Conn, DeadlineKind, Phase};
+use crate::conn::{Conn, Phase};
 use crate::resolve::Resolver;
 use crate::slab::{Slab, Slot};
 use crate::timers::Timers;
@@ -159,6 +162,7 @@ impl EventLoop {
                 slab: Slab::default(),
                 timers: Timers::default(),
                 config,
+                now: Instant::now(),
                 ids: Arc::new(AtomicU64::new(1)),
                 admissions,
                 resolver: Resolver::new(Arc::clone(&waker)),
@@ -276,6 +280,13 @@ impl EventLoop {
         self.shared.resolver.set_lookup(lookup);
     }
 
+    /// How many entries the timer heap holds, stale ones included, for
+    /// tests.
+    #[cfg(test)]
+    pub(crate) fn timer_entries(&self) -> usize {
+        self.shared.timers.len()
+    }
+
     /// The loop's connections, to act on outside a callback.
     pub(crate) fn conns(&mut self) -> Conns<'_> {
         Conns::new(&mut self.shared)
@@ -323,11 +334,12 @@ impl EventLoop {
         handler: &mut H,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
+        self.shared.now = Instant::now();
         self.shared.settle_all(handler);
         // Taken now, so that a connection whose budget runs out during this
         // turn's events waits for the next turn.
         let resuming = self.shared.slab.take_read_pending();
-        let next_deadline = self.shared.timers.next_timeout(Instant::now());
+        let next_deadline = self.shared.timers.next_timeout(self.shared.now);
         let timeout = match (timeout, next_deadline) {
             _ if !resuming.is_empty() => Some(Duration::ZERO),
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -338,6 +350,7 @@ impl EventLoop {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
             Err(e) => return Err(e),
         }
+        self.shared.now = Instant::now();
         for event in self.events.iter() {
             if event.token() == WAKER {
                 self.shared.take_resolved(handler);
@@ -351,7 +364,8 @@ impl EventLoop {
         }
         self.shared
             .resume_reads(resuming, &mut self.scratch, handler);
-        self.shared.expire(Instant::now(), handler);
+        self.shared.now = Instant::now();
+        self.shared.expire(handler);
         self.shared.settle_all(handler);
         Ok(())
     }
@@ -364,6 +378,11 @@ pub(crate) struct Shared {
     pub(crate) slab: Slab,
     pub(crate) timers: Timers,
     pub(crate) config: Config,
+    /// The time, read once per stage of a turn of the loop (before
+    /// settling what is pending, after the poll, before expiring timers)
+    /// rather than per read: what the cores are told (`settle.rs`), to
+    /// the precision their deadlines of seconds need.
+    pub(crate) now: Instant,
     /// The next connection id; shared by the loops of one server.
     ids: Arc<AtomicU64>,
     /// The places for accepted connections ([`Config::max_connections`]);
@@ -423,7 +442,7 @@ impl Shared {
                 .register(socket, Token(index), conn.interest)?;
         }
         let when = Instant::now() + self.config.handshake_timeout;
-        conn.deadline = Some((when, DeadlineKind::Handshake));
+        conn.deadline = Some(when);
         self.timers.push(when, index, conn.id);
         Ok(self.slab.insert(Slot::Conn(Box::new(conn))))
     }

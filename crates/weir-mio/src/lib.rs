@@ -2,8 +2,9 @@
 //! [`mio`] event loop.
 //!
 //! The protocol lives in the sans-IO core, [`weir_proto`]; this crate moves
-//! bytes between it and non-blocking sockets, keeps time (handshake and close
-//! timeouts), and calls the application's [`Handler`].
+//! bytes between it and non-blocking sockets, tells it the time (its close
+//! and keepalive deadlines are the core's; the handshake timeout is this
+//! crate's), and calls the application's [`Handler`].
 //!
 //! Two levels of API:
 //! - [`server`]: a server built once and run: handlers routed by path, a
@@ -17,8 +18,8 @@
 //! # Layout
 //! - [`EventLoop`], [`StopHandle`] and [`WakeHandle`] (`event_loop.rs`): the
 //!   poller and the turn of the loop; `read.rs`: reads and dispatch to the
-//!   handler; `settle.rs`: writes, closing sockets, deadlines (handshake,
-//!   keepalive, close).
+//!   handler; `settle.rs`: writes, closing sockets, the time told to the
+//!   cores, the handshake timeout.
 //! - `accept.rs`: accepting (up to [`Config::max_connections`], whose
 //!   places `admission.rs` counts) and answering upgrade and plain HTTP
 //!   requests; `client.rs`: non-blocking connects (to each address in
@@ -30,7 +31,7 @@
 //!   through, the connection's never-reused id, and the loop's connections
 //!   as [`Handler::on_wake`] sees them.
 //! - `conn.rs`: one connection's state, through its phases; `slab.rs`: the
-//!   token-indexed table of connections; `timers.rs`: deadlines.
+//!   token-indexed table of connections; `timers.rs`: the heap of timers.
 //! - [`Config`] (with [`SlowConsumer`]), [`Error`].
 //! - `server/`: the server API (its module docs say what lives where).
 //!

@@ -18,12 +18,11 @@
 //! (`settle.rs`).
 
 use std::io::{self, Read};
-use std::time::Instant;
 
 use mio::event::Event as Readiness;
 use weir_proto::{CloseCode, Event, State};
 
-use crate::conn::{Conn, DeadlineKind, Phase};
+use crate::conn::{Conn, Phase};
 use crate::event_loop::Shared;
 use crate::slab::Slot;
 use crate::{Error, Handler};
@@ -111,11 +110,6 @@ impl Shared {
                 Err(e) => return self.fail(index, Error::Io(e), handler),
             };
             budget = budget.saturating_sub(n);
-            conn.last_input = Instant::now();
-            if matches!(conn.deadline, Some((_, DeadlineKind::Pong))) {
-                // Anything counts as an answer to the keepalive ping.
-                conn.deadline = None;
-            }
             if discarding {
                 conn.discarded = conn.discarded.saturating_add(n);
                 if conn.discarded > MAX_DISCARD {
@@ -199,8 +193,14 @@ impl Shared {
             return;
         };
         conn.eof = true;
-        match conn.phase {
-            Phase::Open(_) => self.report_close(index, CloseCode::ABNORMAL, "", handler),
+        match &mut conn.phase {
+            // Every event of the input before was polled as it came: the
+            // core may now tell whether the end was abnormal.
+            Phase::Open(core) => {
+                if let Some(code) = core.receive_eof() {
+                    self.report_close(index, code, "", handler);
+                }
+            }
             Phase::Resolving(_) | Phase::Connecting(_) | Phase::AwaitingResponse(_) => {
                 let error = io::Error::new(
                     io::ErrorKind::UnexpectedEof,

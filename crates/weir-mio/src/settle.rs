@@ -1,29 +1,36 @@
-//! The write side of the loop: settling connections, and deadlines.
+//! The write side of the loop: settling connections, and relaying time.
 //!
 //! Settling a connection writes its pending output (vectored, until empty
 //! or `WouldBlock`), keeps `WRITABLE` interest registered only while output
 //! remains, closes the socket once the connection is done, and keeps its
-//! deadline matching its phase: the handshake timeout until it opens, the
-//! keepalive deadlines while open (idle: ping once the connection has been
-//! quiet for [`Config::idle_timeout`](crate::Config::idle_timeout); pong:
-//! drop it if nothing arrives within
-//! [`Config::ping_timeout`](crate::Config::ping_timeout) of the ping), the
-//! close timeout once it is closing.
+//! timer armed (`timers.rs`).
 //!
-//! The idle deadline is lazy: reads only record the time of the last input,
-//! and when the deadline comes due it is pushed back to "last input + idle
-//! timeout" if input came meanwhile. So a busy connection costs one timer
-//! entry per idle period, not one per read.
+//! An open connection's deadlines are the core's: the keepalive ping after
+//! [`idle_timeout`](weir_proto::Config::idle_timeout) of quiet, the
+//! [`ping_timeout`](weir_proto::Config::ping_timeout) for anything to come
+//! back, and the [`close_timeout`](weir_proto::Config::close_timeout) of
+//! the closing handshake. Settling tells the core the time
+//! ([`Connection::handle_timeout`](weir_proto::Connection::handle_timeout)),
+//! with the loop's one reading of the clock for the batch of reads or
+//! commands that made the connection dirty (`Shared::now`), and arms the
+//! timer at the core's next deadline
+//! ([`Connection::poll_timeout`](weir_proto::Connection::poll_timeout)).
+//! The timer firing only marks the connection dirty: the settling that
+//! follows tells the core the time, and the core decides whether anything
+//! expired. A deadline the core reports ([`TimedOut`]) is reported like any
+//! failure: `on_error`, then `on_close` with 1006.
+//!
+//! What stays here is what happens before the core exists or without it:
+//! the handshake timeout, and the end of the linger after an HTTP answer.
 
+use std::io;
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
-
-use bytes::Bytes;
 
 use mio::Token;
+use weir_proto::TimedOut;
 
-use crate::conn::{DeadlineKind, Phase};
+use crate::conn::Phase;
 use crate::event_loop::Shared;
 use crate::{Error, Handler};
 
@@ -35,12 +42,21 @@ impl Shared {
         }
     }
 
-    /// Writes what connection `index` has pending; closes it if it is done;
-    /// otherwise keeps its interest and deadline up to date.
+    /// Tells connection `index` the time if it is open; writes what it has
+    /// pending; closes it if it is done; otherwise keeps its interest and
+    /// timer up to date.
     fn settle<H: Handler>(&mut self, index: usize, handler: &mut H) {
+        let now = self.now;
         let Some(conn) = self.slab.conn_mut(index) else {
             return;
         };
+        if let Phase::Open(core) = &mut conn.phase {
+            // First, so that a keepalive ping it queues is written below.
+            if let Some(why) = core.handle_timeout(now) {
+                let error = timed_out(why, core.config());
+                return self.fail(index, error, handler);
+            }
+        }
         if let Err(e) = conn.flush() {
             return self.fail(index, Error::Io(e), handler);
         }
@@ -49,16 +65,15 @@ impl Shared {
         }
         if matches!(conn.phase, Phase::Answering) && conn.pending_output() == 0 {
             // The HTTP answer is out: close our side, then wait (bounded by
-            // the close timeout) for the peer to close its side.
+            // the linger's deadline, armed with the answer) for the peer to
+            // close its side.
             if let Some(socket) = &conn.socket {
                 let _ = socket.shutdown(Shutdown::Write);
             }
             conn.phase = Phase::Lingering;
         }
         let done = match &conn.phase {
-            Phase::Open(core) => {
-                core.should_close_transport() || (conn.eof && conn.pending_output() == 0)
-            }
+            Phase::Open(core) => core.should_close_transport(),
             Phase::AwaitingRequest(_) | Phase::Lingering => conn.eof,
             Phase::Resolving(_)
             | Phase::Connecting(_)
@@ -75,40 +90,27 @@ impl Shared {
             }
             conn.interest = wanted;
         }
-        let kind = if conn.is_closing() {
-            Some(DeadlineKind::Close)
-        } else if matches!(conn.phase, Phase::Open(_)) {
-            match (self.config.idle_timeout, conn.deadline) {
-                (None, _) => None,
-                (Some(_), Some((_, DeadlineKind::Pong))) => Some(DeadlineKind::Pong),
-                (Some(_), _) => Some(DeadlineKind::Idle),
-            }
-        } else {
-            Some(DeadlineKind::Handshake)
+        // Before it opens, the deadline armed with the phase stands.
+        let Phase::Open(core) = &conn.phase else {
+            return;
         };
-        match (conn.deadline, kind) {
-            (Some((_, current)), Some(kind)) if current == kind => {}
-            (_, None) => conn.deadline = None,
-            (_, Some(kind)) => {
-                let now = Instant::now();
-                let when = match kind {
-                    DeadlineKind::Handshake => now + self.config.handshake_timeout,
-                    DeadlineKind::Close => now + self.config.close_timeout,
-                    DeadlineKind::Idle => {
-                        conn.last_input + self.config.idle_timeout.unwrap_or_default()
-                    }
-                    DeadlineKind::Pong => now + self.config.ping_timeout,
-                };
-                conn.deadline = Some((when, kind));
+        match (core.poll_timeout(), conn.deadline) {
+            (None, _) => conn.deadline = None,
+            // The armed entry fires no later: re-armed then, so that input
+            // moving the keepalive deadline on pushes nothing.
+            (Some(when), Some(armed)) if armed <= when => {}
+            (Some(when), _) => {
+                conn.deadline = Some(when);
                 self.timers.push(when, index, conn.id);
             }
         }
     }
 
-    /// Handles every deadline due at `now` (and the retries of listeners
-    /// whose accept failed, `accept.rs`).
-    pub(crate) fn expire<H: Handler>(&mut self, now: Instant, handler: &mut H) {
-        while let Some((when, index, id)) = self.timers.pop_due(now) {
+    /// Handles every timer due at `self.now`: a connection's (see the
+    /// module docs), or a listener's retry of a failed accept
+    /// (`accept.rs`). The caller settles afterwards.
+    pub(crate) fn expire<H: Handler>(&mut self, handler: &mut H) {
+        while let Some((when, index, id)) = self.timers.pop_due(self.now) {
             let Some(id) = id else {
                 self.retry_accept(index, when, handler);
                 continue;
@@ -116,55 +118,84 @@ impl Shared {
             let Some(conn) = self.slab.conn_mut(index) else {
                 continue;
             };
-            let Some((deadline, kind)) = conn.deadline else {
-                continue;
-            };
-            if conn.id != id || deadline != when {
-                continue;
+            if conn.id != id || conn.deadline != Some(when) {
+                continue; // Stale: the slot's connection has another deadline.
             }
             conn.deadline = None;
-            match kind {
-                DeadlineKind::Handshake => {
+            match conn.phase {
+                // Settling tells the core the time; it decides.
+                Phase::Open(_) => self.slab.mark_dirty(index),
+                Phase::Answering | Phase::Lingering => self.remove(index),
+                Phase::Resolving(_)
+                | Phase::Connecting(_)
+                | Phase::AwaitingRequest(_)
+                | Phase::AwaitingResponse(_) => {
                     let error = Error::HandshakeTimeout(self.config.handshake_timeout);
                     self.fail(index, error, handler);
                 }
-                DeadlineKind::Idle => {
-                    let Some(idle) = self.config.idle_timeout else {
-                        continue;
-                    };
-                    let due = conn.last_input + idle;
-                    let when = if due > now {
-                        // Input came since the deadline was set: start over.
-                        conn.deadline = Some((due, DeadlineKind::Idle));
-                        due
-                    } else {
-                        if let Some(core) = conn.core_mut() {
-                            // A full queue refuses the ping; the pong deadline
-                            // still applies, and a peer that reads nothing
-                            // for that long is as good as gone.
-                            let _ = core.ping(Bytes::new());
-                        }
-                        let when = now + self.config.ping_timeout;
-                        conn.deadline = Some((when, DeadlineKind::Pong));
-                        when
-                    };
-                    self.timers.push(when, index, id);
-                    self.slab.mark_dirty(index);
-                }
-                DeadlineKind::Pong => {
-                    let error = Error::IdleTimeout(self.config.ping_timeout);
-                    self.fail(index, error, handler);
-                }
-                DeadlineKind::Close => {
-                    let opened = matches!(conn.phase, Phase::Open(_));
-                    if opened && !conn.close_reported {
-                        let error = Error::CloseTimeout(self.config.close_timeout);
-                        self.fail(index, error, handler);
-                    } else {
-                        self.remove(index);
-                    }
-                }
             }
         }
+    }
+}
+
+/// The error a deadline of the core is reported as, with the limit that
+/// expired.
+fn timed_out(why: TimedOut, config: &weir_proto::Config) -> Error {
+    match why {
+        TimedOut::Keepalive => Error::IdleTimeout(config.ping_timeout),
+        TimedOut::Close => Error::CloseTimeout(config.close_timeout.unwrap_or_default()),
+        // A deadline added to the core later: still a timeout, and still
+        // the end of the connection.
+        other => Error::Io(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the connection timed out: {other:?}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::{ClientOptions, Config, EventLoop, Handler, Message, Opened, Role, Ws};
+
+    /// The client sends one message at a time, `left` in all, each once
+    /// the server's echo of the one before has come back.
+    struct Volley {
+        left: usize,
+    }
+
+    impl Handler for Volley {
+        fn on_open(&mut self, ws: &mut Ws<'_>, opened: Opened<'_>) {
+            if let Opened::Connected(_) = opened {
+                ws.send("volley").unwrap();
+            }
+        }
+
+        fn on_message(&mut self, ws: &mut Ws<'_>, message: Message) {
+            if ws.role() == Role::Server || self.left > 0 {
+                self.left -= usize::from(ws.role() == Role::Client);
+                ws.send(message).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn reads_and_sends_push_no_timer_entries() {
+        let mut event_loop = EventLoop::new(Config::default()).unwrap();
+        let addr = event_loop.listen("127.0.0.1:0").unwrap();
+        let uri = format!("ws://{addr}/");
+        event_loop.connect(&uri, ClientOptions::default()).unwrap();
+        let mut volley = Volley { left: 500 };
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while volley.left > 0 {
+            assert!(Instant::now() < give_up, "{} messages left", volley.left);
+            let turn = Some(Duration::from_millis(100));
+            event_loop.run_once(&mut volley, turn).unwrap();
+        }
+        // Each side's handshake entry, still armed: it comes due before the
+        // keepalive deadline, which moved on with every message and is
+        // pushed only once that entry fires.
+        assert_eq!(event_loop.timer_entries(), 2);
     }
 }

@@ -2,14 +2,22 @@
 //! where the id is a connection's, or `None` for a listener's retry of a
 //! failed accept.
 //!
+//! The heap only wakes the loop; what a deadline means is decided elsewhere:
+//! by the core for an open connection (keepalive, closing handshake), by
+//! `settle.rs` for the handshake timeout and the linger after an HTTP
+//! answer, by `accept.rs` for a listener's retry.
+//!
 //! Entries are never removed early. When a connection's deadline changes or
 //! the connection goes away, its old entry stays in the heap and is skipped
 //! when it comes due (the loop checks that the slot still holds the same
-//! connection with the same deadline, or a listener with a retry due then). A stale entry costs at most one early
-//! wake-up, and each connection pushes only a handful in its life (handshake,
-//! close) plus one or two per keepalive period (idle, pong; reads do not
-//! push), so the heap stays small. The loop polls with a timeout that ends
-//! at the earliest entry.
+//! connection with that entry as its live one, or a listener with a retry
+//! due then). A connection pushes an entry only for a deadline earlier than
+//! the one armed; a later one (keepalive moving on with each read) waits
+//! for the armed entry to fire early and is pushed then. So reads never
+//! push, a connection pushes a handful of entries in its life (handshake,
+//! one per quiet period, closing), stale entries cost at most one early
+//! wake-up each, and the heap stays small. The loop polls with a timeout
+//! that ends at the earliest entry.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -33,6 +41,12 @@ impl Timers {
     /// `when`.
     pub(crate) fn push_listener(&mut self, when: Instant, index: usize) {
         self.heap.push(Reverse((when, index, None)));
+    }
+
+    /// How many entries the heap holds, stale ones included.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
     }
 
     /// How long until the earliest deadline (zero if it has passed), if any.

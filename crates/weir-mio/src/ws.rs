@@ -213,8 +213,8 @@ impl<'a> Ws<'a> {
     /// bytes). Nothing more can be sent; messages from the peer still arrive
     /// until its Close, which is reported to
     /// [`Handler::on_close`](crate::Handler::on_close). If the peer does not
-    /// answer within [`Config::close_timeout`](crate::Config::close_timeout)
-    /// the connection is dropped.
+    /// answer within [`weir_proto::Config::close_timeout`] the connection is
+    /// dropped.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
         self.command(|core| core.close(code, reason))
     }
@@ -266,9 +266,9 @@ impl<'a> Conns<'a> {
     /// are accepted), starts the closing handshake with `code` and `reason`
     /// on every open connection (after what is already queued, which is
     /// still written), and drops connections still in their opening
-    /// handshake without a callback (and those whose HTTP answer is written). The loop then runs until the closing
-    /// handshakes finish, each bounded by
-    /// [`Config::close_timeout`](crate::Config::close_timeout).
+    /// handshake without a callback (and those whose HTTP answer is
+    /// written). The loop then runs until the closing handshakes finish,
+    /// each bounded by [`weir_proto::Config::close_timeout`].
     pub fn shutdown(&mut self, code: CloseCode, reason: &str) {
         self.shared.shutdown(code, reason);
     }

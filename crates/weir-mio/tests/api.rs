@@ -479,10 +479,19 @@ fn plain_http_gets_the_fallback_or_404() {
     assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
 }
 
+/// Keepalive in a fifth of a second: the core's deadlines, set through
+/// the core's configuration.
 fn keepalive_config() -> Config {
-    config()
-        .with_idle_timeout(Some(Duration::from_millis(200)))
-        .with_ping_timeout(Duration::from_millis(200))
+    keepalive_after(Duration::from_millis(200))
+}
+
+/// A ping after `idle` of quiet, and as long again for an answer.
+fn keepalive_after(idle: Duration) -> Config {
+    let connection = weir_proto::Config::default()
+        .with_max_send_queue(1 << 20)
+        .with_idle_timeout(Some(idle))
+        .with_ping_timeout(idle);
+    Config::default().with_connection(connection)
 }
 
 #[test]
@@ -524,6 +533,29 @@ fn keepalive_keeps_a_client_that_answers_pings() {
     assert!(socket.is_open());
     client.send("still here");
     assert_eq!(client.next_message(), Message::from("still here"));
+    assert!(notes
+        .try_iter()
+        .all(|n| !matches!(n, Note::Close(..) | Note::Error(..))));
+}
+
+#[test]
+fn keepalive_leaves_a_busy_client_alone() {
+    let idle = Duration::from_millis(400);
+    let (server, notes) = recording(keepalive_after(idle));
+    let mut client = Client::connect(server.addr, "/x");
+    let socket = opened(&notes);
+    // A message every 40 ms, for four idle periods: never quiet for long
+    // enough to be pinged, let alone dropped.
+    let start = Instant::now();
+    while start.elapsed() < idle * 4 {
+        client.send("busy");
+        match client.next_event().expect("the server dropped us") {
+            Event::Message(message) => assert_eq!(message, Message::from("busy")),
+            other => panic!("pinged while busy: {other:?}"),
+        }
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    assert!(socket.is_open());
     assert!(notes
         .try_iter()
         .all(|n| !matches!(n, Note::Close(..) | Note::Error(..))));

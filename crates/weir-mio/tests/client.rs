@@ -7,12 +7,14 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use weir_mio::{ClientOptions, CloseCode, Config, Error, EventLoop, Message, Role};
+use weir_mio::{weir_proto, ClientOptions, CloseCode, Config, Error, EventLoop, Message, Role};
 
 /// A long close timeout: a client loop that finishes before it did so
 /// because the server closed TCP, not because it gave up.
 fn patient() -> Config {
-    Config::default().with_close_timeout(Duration::from_secs(60))
+    let connection =
+        weir_proto::Config::default().with_close_timeout(Some(Duration::from_secs(60)));
+    Config::default().with_connection(connection)
 }
 
 #[test]

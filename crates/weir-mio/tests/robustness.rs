@@ -78,7 +78,9 @@ fn slow_reader_keeps_its_output_queued_and_blocks_nobody() {
 
 #[test]
 fn close_timeout_drops_a_peer_that_never_answers() {
-    let config = Config::default().with_close_timeout(Duration::from_millis(200));
+    let connection =
+        weir_proto::Config::default().with_close_timeout(Some(Duration::from_millis(200)));
+    let config = Config::default().with_connection(connection);
     let (server, notes) = recording_server(config);
     let mut peer = raw_upgrade(server.addr);
     let Note::Open { id, .. } = next_note(&notes) else {

@@ -230,9 +230,11 @@ impl Server {
     /// Fails if a worker fails (its OS poller fails, or a bug panics it: a
     /// panicking callback does not, see [`WsHandler`]) or a worker thread
     /// cannot be started. Then the other workers shut down as
-    /// [`ServerHandle::shutdown`] makes them, with
-    /// [`Config::close_timeout`](crate::Config::close_timeout) as the deadline, and this returns the error
-    /// once every worker has ended: no worker thread outlives it.
+    /// [`ServerHandle::shutdown`] makes them, with the close timeout
+    /// ([`weir_proto::Config::close_timeout`], or
+    /// [`Config::handshake_timeout`](crate::Config::handshake_timeout) when
+    /// that is `None`) as the deadline, and this returns the error once
+    /// every worker has ended: no worker thread outlives it.
     pub fn run(self) -> io::Result<()> {
         let Self { shared, loops } = self;
         let jobs = loops

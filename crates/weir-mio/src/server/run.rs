@@ -5,8 +5,9 @@
 //! otherwise (its OS poller fails, or a bug in the server panics it;
 //! callbacks cannot, see `guard.rs`) stops the whole server in order: it
 //! starts the graceful shutdown of the others, which close their
-//! connections with 1001 and are gone within
-//! [`Config::close_timeout`](crate::Config::close_timeout); its command
+//! connections with 1001 and are gone within the close timeout
+//! ([`weir_proto::Config::close_timeout`], or the handshake timeout when
+//! that is `None`); its command
 //! queue is dropped and takes nothing more; its connections get their
 //! `on_close` (1006); and [`Server::run`](super::Server::run) returns its
 //! error once every worker has ended. No worker thread outlives `run`.
@@ -51,7 +52,7 @@ pub(crate) fn run_workers(shared: &Arc<Shared>, jobs: Vec<Job>) -> io::Result<()
     match first {
         Some((index, job)) if result.is_ok() => result = run_job(shared, index, job),
         // A thread failed to start: stop those that did.
-        _ => shared.begin_shutdown(shared.config.close_timeout),
+        _ => shared.begin_shutdown(shared.config.linger_timeout()),
     }
     for thread in threads {
         // `run_job` catches panics: a failed join would be a panic in the
@@ -95,7 +96,7 @@ impl Shared {
     /// the other workers end too.
     fn worker_ended(&self, index: usize) {
         self.workers[index].end();
-        self.begin_shutdown(self.config.close_timeout);
+        self.begin_shutdown(self.config.linger_timeout());
         let orphans: Vec<Socket> = read(&self.directory)
             .values()
             .filter(|socket| socket.inner.worker == index)

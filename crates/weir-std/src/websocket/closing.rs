@@ -20,7 +20,7 @@ use super::{is_known_socket, map_send_error, WebSocket};
 use crate::error::{is_timeout, Error};
 
 /// How long [`WebSocket::close_and_wait`] waits for the peer by default:
-/// 5 seconds, as weir-mio's `Config::close_timeout`.
+/// 5 seconds, as the core's `weir_proto::Config::close_timeout`.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Sets the transport's read timeout and returns the one it replaced, as
