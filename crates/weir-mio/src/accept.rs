@@ -39,8 +39,8 @@ use weir_proto::handshake::{
 use weir_proto::Role;
 
 use crate::conn::{Conn, Phase};
-use crate::event_loop::Shared;
 use crate::handler::ConnInfo;
+use crate::shared::Shared;
 use crate::slab::Slot;
 use crate::{Error, Handler, Opened};
 

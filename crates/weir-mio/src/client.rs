@@ -29,7 +29,7 @@ use weir_proto::handshake::{ClientHandshake, ClientOptions, HandshakeError, Resp
 use weir_proto::Role;
 
 use crate::conn::{Conn, Dialing, Phase};
-use crate::event_loop::Shared;
+use crate::shared::Shared;
 use crate::{ConnId, Error, Handler, Opened};
 
 impl Shared {

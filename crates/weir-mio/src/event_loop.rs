@@ -27,8 +27,9 @@
 //! may act on any connection and the writes happen in one place, after the
 //! callback.
 //!
-//! This file holds the loop itself and the bookkeeping shared by the rest
-//! ([`Shared`]: ids, registration, removal, reporting failures). Reading and
+//! This file holds the loop itself; the bookkeeping shared by the rest
+//! ([`Shared`]: ids, registration, removal, reporting failures) is in
+//! `shared.rs`. Reading and
 //! dispatch live in `read.rs`, writing and time in `settle.rs`; the
 //! parts specific to one side in `accept.rs` (accept, answer upgrade
 //! requests) and `client.rs` (connect, read the response).
@@ -47,14 +48,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use mio::{Events, Interest, Poll, Token, Waker};
 use weir_proto::handshake::ClientOptions;
 use weir_proto::CloseCode;
 
 use crate::accept::Listener;
 use crate::admission::Admissions;
-use crate::conn::{Conn, Phase};
 use crate::resolve::Resolver;
+use crate::shared::Shared;
 use crate::slab::{Slab, Slot};
 use crate::timers::Timers;
 use crate::ws::Conns;
@@ -368,140 +369,5 @@ impl EventLoop {
         self.shared.expire(handler);
         self.shared.settle_all(handler);
         Ok(())
-    }
-}
-
-/// The part of the loop that callbacks reach, apart from the poller and the
-/// read buffer.
-pub(crate) struct Shared {
-    pub(crate) registry: Registry,
-    pub(crate) slab: Slab,
-    pub(crate) timers: Timers,
-    pub(crate) config: Config,
-    /// The time, read once per stage of a turn of the loop (before
-    /// settling what is pending, after the poll, before expiring timers)
-    /// rather than per read: what the cores are told (`settle.rs`), to
-    /// the precision their deadlines of seconds need.
-    pub(crate) now: Instant,
-    /// The next connection id; shared by the loops of one server.
-    ids: Arc<AtomicU64>,
-    /// The places for accepted connections ([`Config::max_connections`]);
-    /// shared by the loops of one server.
-    pub(crate) admissions: Admissions,
-    /// Host names being resolved for client connections, off this thread.
-    pub(crate) resolver: Resolver,
-}
-
-impl Shared {
-    /// A fresh connection id.
-    pub(crate) fn next_id(&mut self) -> ConnId {
-        ConnId(self.ids.fetch_add(1, Ordering::Relaxed))
-    }
-
-    /// Stops listening, starts the closing handshake with `code` on every
-    /// open connection, and drops those still in their opening handshake
-    /// or done with their HTTP answer.
-    pub(crate) fn shutdown(&mut self, code: CloseCode, reason: &str) {
-        for index in self.slab.indices() {
-            match self.slab.get_mut(index) {
-                Some(Slot::Listener(_)) => {
-                    if let Some(Slot::Listener(mut listener)) = self.slab.remove(index) {
-                        let _ = self.registry.deregister(&mut listener.socket);
-                    }
-                }
-                Some(Slot::Conn(conn)) => match &mut conn.phase {
-                    Phase::Open(core) => {
-                        if !conn.close_reported && core.state() == weir_proto::State::Open {
-                            let _ = core.close(code, reason);
-                        }
-                        self.slab.mark_dirty(index);
-                    }
-                    // The HTTP answer is still being written.
-                    Phase::Answering => {}
-                    // The answer is out; the peer's side no longer matters.
-                    Phase::Lingering
-                    | Phase::AwaitingRequest(_)
-                    | Phase::Resolving(_)
-                    | Phase::Connecting(_)
-                    | Phase::AwaitingResponse(_) => self.remove(index),
-                },
-                None => {}
-            }
-        }
-    }
-
-    /// Registers a new connection (with `conn.interest`), starts its
-    /// handshake deadline and returns its slot.
-    pub(crate) fn insert_conn(&mut self, mut conn: Conn) -> io::Result<usize> {
-        let index = self.slab.peek_index();
-        conn.close_when_full = self.config.slow_consumer == crate::SlowConsumer::Close;
-        // A connection that cannot be registered is dropped, and gives back
-        // its place under the connection limit with it.
-        if let Some(socket) = &mut conn.socket {
-            self.registry
-                .register(socket, Token(index), conn.interest)?;
-        }
-        let when = Instant::now() + self.config.handshake_timeout;
-        conn.deadline = Some(when);
-        self.timers.push(when, index, conn.id);
-        Ok(self.slab.insert(Slot::Conn(Box::new(conn))))
-    }
-
-    /// Deregisters and drops connection `index`, closing its socket.
-    pub(crate) fn remove(&mut self, index: usize) {
-        if let Some(Slot::Conn(mut conn)) = self.slab.remove(index) {
-            if let Some(socket) = &mut conn.socket {
-                let _ = self.registry.deregister(socket);
-            }
-            if let Some(mirror) = &conn.buffered_mirror {
-                mirror.store(0, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// Calls `f` with a handle on connection `index`, if it is there.
-    pub(crate) fn with_ws(&mut self, index: usize, f: impl FnOnce(&mut Ws<'_>)) {
-        if let Some(mut ws) = Ws::new(&mut self.slab, index) {
-            f(&mut ws);
-        }
-    }
-
-    /// Delivers `on_close` unless it was delivered already; after it, the
-    /// connection gets no more callbacks.
-    pub(crate) fn report_close<H: Handler>(
-        &mut self,
-        index: usize,
-        code: CloseCode,
-        reason: &str,
-        handler: &mut H,
-    ) {
-        let Some(conn) = self.slab.conn_mut(index) else {
-            return;
-        };
-        if conn.close_reported {
-            return;
-        }
-        conn.close_reported = true;
-        self.with_ws(index, |ws| handler.on_close(ws, code, reason));
-    }
-
-    /// Reports `error` and drops the connection: `on_error`, then
-    /// `on_close` (1006) if the connection had opened. Nothing is reported
-    /// once `on_close` was delivered, or for a connection that was only
-    /// answering an HTTP request.
-    pub(crate) fn fail<H: Handler>(&mut self, index: usize, error: Error, handler: &mut H) {
-        let Some(conn) = self.slab.conn(index) else {
-            return;
-        };
-        let quiet =
-            conn.close_reported || matches!(conn.phase, Phase::Answering | Phase::Lingering);
-        let opened = matches!(conn.phase, Phase::Open(_));
-        if !quiet {
-            self.with_ws(index, |ws| handler.on_error(ws, &error));
-            if opened {
-                self.report_close(index, CloseCode::ABNORMAL, "", handler);
-            }
-        }
-        self.remove(index);
     }
 }

@@ -105,6 +105,7 @@ mod read;
 mod resolve;
 pub mod server;
 mod settle;
+mod shared;
 mod slab;
 mod timers;
 mod ws;

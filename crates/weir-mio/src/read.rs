@@ -23,7 +23,7 @@ use mio::event::Event as Readiness;
 use weir_proto::{CloseCode, Event, State};
 
 use crate::conn::{Conn, Phase};
-use crate::event_loop::Shared;
+use crate::shared::Shared;
 use crate::slab::Slot;
 use crate::{Error, Handler};
 

@@ -31,7 +31,7 @@ use mio::Token;
 use weir_proto::TimedOut;
 
 use crate::conn::Phase;
-use crate::event_loop::Shared;
+use crate::shared::Shared;
 use crate::{Error, Handler};
 
 impl Shared {

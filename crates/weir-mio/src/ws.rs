@@ -17,7 +17,7 @@ use bytes::Bytes;
 use weir_proto::{CloseCode, MessageKind, PreparedMessage, Role, SendError};
 
 use crate::conn::Conn;
-use crate::event_loop::Shared;
+use crate::shared::Shared;
 use crate::slab::Slab;
 
 /// A connection's identity within its [`EventLoop`](crate::EventLoop):
