@@ -34,7 +34,7 @@ pub struct Args {
     /// The server's worker threads.
     pub workers: usize,
     /// The latency probe's p99 must stay below this. Default 400 ms: on a
-    /// 2-core machine running the clients too, p99 measured 48 to 99 ms,
+    /// 2-core machine running the clients too, p99 measured 34 to 99 ms,
     /// and CI runs other suites beside it.
     pub p99_bound: Duration,
     /// The `soak-server` binary.
