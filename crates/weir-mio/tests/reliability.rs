@@ -79,6 +79,13 @@ impl WsHandler for Script {
             panic!("on_open was told to panic");
         }
         self.note(Note::Open(ws.clone()));
+        if request.request().path() == "/unoffered-protocol" {
+            // A subprotocol the client did not offer: the upgrade fails.
+            return Ok(AcceptOptions {
+                protocol: Some("unoffered".to_owned()),
+                ..AcceptOptions::default()
+            });
+        }
         Ok(AcceptOptions::default())
     }
 
@@ -407,4 +414,31 @@ fn streaming_mode_hands_pieces_to_on_fragment_and_whole_messages_to_the_rest() {
     assert_eq!(pieces.next_message(), Message::from("3 pieces, 60 bytes"));
     pieces.send("short");
     assert_eq!(pieces.next_message(), Message::from("1 pieces, 5 bytes"));
+}
+
+/// An upgrade that fails after `on_open` accepted it (the handler picked a
+/// subprotocol the client never offered) is answered 500, and the handler,
+/// which took the socket as live, hears `on_error` then `on_close` (1006):
+/// every accepted `on_open` is paired with exactly one `on_close`.
+#[test]
+fn an_upgrade_failing_after_on_open_accepted_still_gets_its_on_close() {
+    let (script, ends) = Script::new();
+    let server = Running::start(Server::builder().route("/*", script));
+    let mut stream = tcp(server.addr);
+    stream
+        .write_all(
+            b"GET /unoffered-protocol HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+              Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        )
+        .unwrap();
+    let socket = opened(&ends.notes);
+    let answer = String::from_utf8(read_to_eof(&mut stream)).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
+    let (error, code) = error_then_close(&ends.notes, socket.id());
+    assert!(error.contains("protocol"), "{error}");
+    assert_eq!(code, CloseCode::ABNORMAL);
+    assert_eq!(socket.state(), ReadyState::Closed);
+    assert_eq!(server.handle.connection_count(), 0);
+    assert!(ends.notes.try_recv().is_err(), "a second callback");
 }

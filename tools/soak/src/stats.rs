@@ -18,9 +18,6 @@ pub struct Stats {
     /// `on_close` calls for an id that was never opened (or was closed long
     /// before, beyond the memory of recent closes).
     pub unpaired_closes: u64,
-    /// Accepted upgrades that failed before the connection opened: `on_error`
-    /// while connecting, after which the server API promises no `on_close`.
-    pub failed_upgrades: u64,
     /// Messages received (and echoed).
     pub messages: u64,
     /// Payload bytes received (and echoed).
@@ -33,14 +30,13 @@ pub struct Stats {
 
 impl Stats {
     /// Each counter with its name, in the order they are written.
-    pub fn fields(&self) -> [(&'static str, u64); 10] {
+    pub fn fields(&self) -> [(&'static str, u64); 9] {
         [
             ("opens", self.opens),
             ("closes", self.closes),
             ("open_now", self.open_now),
             ("double_closes", self.double_closes),
             ("unpaired_closes", self.unpaired_closes),
-            ("failed_upgrades", self.failed_upgrades),
             ("messages", self.messages),
             ("bytes", self.bytes),
             ("errors", self.errors),
@@ -66,7 +62,6 @@ impl Stats {
                 "open_now" => &mut stats.open_now,
                 "double_closes" => &mut stats.double_closes,
                 "unpaired_closes" => &mut stats.unpaired_closes,
-                "failed_upgrades" => &mut stats.failed_upgrades,
                 "messages" => &mut stats.messages,
                 "bytes" => &mut stats.bytes,
                 "errors" => &mut stats.errors,

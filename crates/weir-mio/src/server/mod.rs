@@ -120,7 +120,9 @@ use crate::{Error, EventLoop};
 /// the connection's worker thread and must not block. For each connection:
 /// `on_open`, then (if it accepted) any number of `on_message` (or
 /// `on_fragment` in streaming mode), then exactly one `on_close`;
-/// `on_error` may come before `on_close`.
+/// `on_error` may come before `on_close`. An upgrade that `on_open`
+/// accepted but that fails all the same (a subprotocol the client did not
+/// offer is answered 500) gets `on_error`, then `on_close` with 1006.
 ///
 /// # Panics
 /// A panic in a callback is caught and costs only the connection it was

@@ -251,10 +251,11 @@ impl Handler for Worker {
             self.report(handler.as_ref(), &socket, error);
             if socket.state() == ReadyState::Connecting {
                 // The upgrade failed after on_open accepted it (e.g. a
-                // subprotocol the client did not offer): no on_close follows.
+                // subprotocol the client did not offer). The handler took
+                // the socket as live, so it hears the end as for any
+                // connection that ends before a closing handshake: 1006.
                 self.sockets.remove(&socket.id());
-                socket.set_state(ReadyState::Closed);
-                self.server.forget(&socket);
+                self.server.finish(&socket, CloseCode::ABNORMAL, "");
             }
         }
         self.drain(ws);

@@ -5,7 +5,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use weir_mio::server::{ReadyState, Socket, WsHandler};
+use weir_mio::server::{Socket, WsHandler};
 use weir_mio::weir_proto::handshake::{AcceptOptions, Rejection, UpgradeRequest};
 use weir_mio::{CloseCode, ConnId, Error, Message};
 use weir_soak::Stats;
@@ -41,7 +41,6 @@ struct Pairing {
     closes: u64,
     double_closes: u64,
     unpaired_closes: u64,
-    failed_upgrades: u64,
 }
 
 impl Books {
@@ -55,7 +54,6 @@ impl Books {
             open_now: pairing.open.len() as u64,
             double_closes: pairing.double_closes,
             unpaired_closes: pairing.unpaired_closes,
-            failed_upgrades: pairing.failed_upgrades,
             messages: ledger.messages.load(Ordering::Relaxed),
             bytes: ledger.bytes.load(Ordering::Relaxed),
             errors: ledger.errors.load(Ordering::Relaxed),
@@ -74,7 +72,7 @@ impl Ledger {
 }
 
 impl Pairing {
-    /// `on_close` (or a failed upgrade) for `id`: true if it was open.
+    /// `on_close` for `id`: true if it was open.
     fn end(&mut self, id: ConnId) -> bool {
         if self.open.remove(&id) {
             if self.recently_closed.len() == RECENT_CLOSES {
@@ -119,15 +117,7 @@ impl WsHandler for Books {
         }
     }
 
-    fn on_error(&self, ws: &Socket, _error: &Error) {
+    fn on_error(&self, _ws: &Socket, _error: &Error) {
         self.ledger.errors.fetch_add(1, Ordering::Relaxed);
-        if ws.state() == ReadyState::Connecting {
-            // The server API's rule: an upgrade that fails after `on_open`
-            // accepted it gets no `on_close`.
-            let mut pairing = self.ledger.pairing();
-            if pairing.end(ws.id()) {
-                pairing.failed_upgrades += 1;
-            }
-        }
     }
 }
