@@ -26,11 +26,16 @@ pub struct Stats {
     pub errors: u64,
     /// Echoes the server refused to queue (the connection was closing).
     pub refused_echoes: u64,
+    /// Spells of failing accepts reported (`on_accept_error`): one per
+    /// worker per spell, however many tries failed.
+    pub accept_errors: u64,
+    /// Ends of such spells reported (`on_accept_resumed`).
+    pub accept_resumes: u64,
 }
 
 impl Stats {
     /// Each counter with its name, in the order they are written.
-    pub fn fields(&self) -> [(&'static str, u64); 9] {
+    pub fn fields(&self) -> [(&'static str, u64); 11] {
         [
             ("opens", self.opens),
             ("closes", self.closes),
@@ -41,6 +46,8 @@ impl Stats {
             ("bytes", self.bytes),
             ("errors", self.errors),
             ("refused_echoes", self.refused_echoes),
+            ("accept_errors", self.accept_errors),
+            ("accept_resumes", self.accept_resumes),
         ]
     }
 
@@ -66,6 +73,8 @@ impl Stats {
                 "bytes" => &mut stats.bytes,
                 "errors" => &mut stats.errors,
                 "refused_echoes" => &mut stats.refused_echoes,
+                "accept_errors" => &mut stats.accept_errors,
+                "accept_resumes" => &mut stats.accept_resumes,
                 _ => continue,
             };
             *slot = value;

@@ -17,6 +17,28 @@ use super::{HttpResponse, Server, WsHandler};
 use crate::admission::Admissions;
 use crate::{Config, EventLoop};
 
+/// What the application hears of accepting: [`ServerBuilder::on_accept_error`]
+/// and [`ServerBuilder::on_accept_resumed`]. No-ops by default.
+pub(crate) struct AcceptHooks {
+    pub(crate) error: Box<AcceptErrorFn>,
+    pub(crate) resumed: Box<AcceptResumedFn>,
+}
+
+/// [`ServerBuilder::on_accept_error`]'s hook.
+type AcceptErrorFn = dyn Fn(SocketAddr, &io::Error) + Send + Sync;
+
+/// [`ServerBuilder::on_accept_resumed`]'s hook.
+type AcceptResumedFn = dyn Fn(SocketAddr) + Send + Sync;
+
+impl Default for AcceptHooks {
+    fn default() -> Self {
+        Self {
+            error: Box::new(|_, _| {}),
+            resumed: Box::new(|_| {}),
+        }
+    }
+}
+
 /// The default of [`ServerBuilder::command_queue_capacity`].
 const DEFAULT_COMMAND_QUEUE_CAPACITY: usize = 16_384;
 
@@ -29,6 +51,7 @@ pub struct ServerBuilder {
     workers: usize,
     config: Config,
     command_queue_capacity: usize,
+    accept_hooks: AcceptHooks,
     #[cfg(feature = "deflate")]
     deflate: Option<weir_proto::deflate::DeflateConfig>,
 }
@@ -43,6 +66,7 @@ impl Default for ServerBuilder {
             workers: 1,
             config: Config::default().with_connection(connection),
             command_queue_capacity: DEFAULT_COMMAND_QUEUE_CAPACITY,
+            accept_hooks: AcceptHooks::default(),
             #[cfg(feature = "deflate")]
             deflate: Some(weir_proto::deflate::DeflateConfig::low_memory()),
         }
@@ -77,6 +101,32 @@ impl ServerBuilder {
         fallback: impl Fn(&HttpRequest) -> HttpResponse + Send + Sync + 'static,
     ) -> Self {
         self.http = Box::new(fallback);
+        self
+    }
+
+    /// Called when accepting clients fails for want of resources (out of
+    /// file descriptors, EMFILE or ENFILE, or of kernel memory), with the
+    /// listening address and the error. The clients waiting in the backlog
+    /// stay there and are accepted once accepting works again, retried on a
+    /// timer ([`Config::accept_backoff`]); the server needs no restart.
+    ///
+    /// Each worker tries on its own, so this comes once per worker per
+    /// spell of failures, not at every try; [`ServerBuilder::on_accept_resumed`]
+    /// follows when that worker accepts again. It runs on the worker's
+    /// thread and must not block; a panic in it is caught and ignored.
+    /// Default: nothing.
+    pub fn on_accept_error(
+        mut self,
+        hook: impl Fn(SocketAddr, &io::Error) + Send + Sync + 'static,
+    ) -> Self {
+        self.accept_hooks.error = Box::new(hook);
+        self
+    }
+
+    /// Called when a worker accepts again after the failure
+    /// [`ServerBuilder::on_accept_error`] reported. Default: nothing.
+    pub fn on_accept_resumed(mut self, hook: impl Fn(SocketAddr) + Send + Sync + 'static) -> Self {
+        self.accept_hooks.resumed = Box::new(hook);
         self
     }
 
@@ -156,6 +206,7 @@ impl ServerBuilder {
             local_addr,
             workers: links,
             command_queue_capacity: self.command_queue_capacity,
+            accept_hooks: self.accept_hooks,
             directory: Default::default(),
             rooms: Default::default(),
             shutdown: Mutex::new(None),

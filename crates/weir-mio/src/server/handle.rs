@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use weir_proto::{CloseCode, Message, SendError};
 
+use super::builder::AcceptHooks;
 use super::guard::guarded;
 use super::queue::WorkerLink;
 use super::route::Routes;
@@ -61,6 +62,7 @@ pub(crate) struct Shared {
     /// The most commands a worker's queue holds before it refuses
     /// broadcasts (`queue.rs`).
     pub(crate) command_queue_capacity: usize,
+    pub(crate) accept_hooks: AcceptHooks,
     pub(crate) directory: RwLock<HashMap<ConnId, Socket>>,
     pub(crate) rooms: RwLock<HashMap<String, HashSet<ConnId>>>,
     pub(crate) shutdown: Mutex<Option<Instant>>,

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -270,6 +271,18 @@ impl Handler for Worker {
         .unwrap_or_else(|_| internal_error());
         self.wake_if_pending();
         answer
+    }
+
+    fn on_accept_error(&mut self, listener: SocketAddr, error: &io::Error) {
+        let _ = guarded("on_accept_error", || {
+            (self.server.accept_hooks.error)(listener, error)
+        });
+    }
+
+    fn on_accept_resumed(&mut self, listener: SocketAddr) {
+        let _ = guarded("on_accept_resumed", || {
+            (self.server.accept_hooks.resumed)(listener)
+        });
     }
 
     fn on_wake(&mut self, conns: &mut Conns<'_>) {

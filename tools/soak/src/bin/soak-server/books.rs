@@ -30,6 +30,8 @@ struct Ledger {
     bytes: AtomicU64,
     errors: AtomicU64,
     refused_echoes: AtomicU64,
+    accept_errors: AtomicU64,
+    accept_resumes: AtomicU64,
 }
 
 /// Which connections are open, and what the callbacks did to that set.
@@ -58,7 +60,21 @@ impl Books {
             bytes: ledger.bytes.load(Ordering::Relaxed),
             errors: ledger.errors.load(Ordering::Relaxed),
             refused_echoes: ledger.refused_echoes.load(Ordering::Relaxed),
+            accept_errors: ledger.accept_errors.load(Ordering::Relaxed),
+            accept_resumes: ledger.accept_resumes.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl Books {
+    /// Counts a report of accepting failing (`on_accept_error`).
+    pub fn accept_failed(&self) {
+        self.ledger.accept_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a report of accepting working again (`on_accept_resumed`).
+    pub fn accept_resumed(&self) {
+        self.ledger.accept_resumes.fetch_add(1, Ordering::Relaxed);
     }
 }
 

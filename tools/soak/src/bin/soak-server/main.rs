@@ -82,11 +82,14 @@ fn serve(args: Args) -> Result<(), String> {
         .with_max_send_queue(MAX_SEND_QUEUE);
     let books = Books::default();
     let counted = books.clone();
+    let (failing, resuming) = (books.clone(), books.clone());
     let server = Server::builder()
         .bind(args.addr.as_str())
         .workers(args.workers)
         .config(Config::default().with_connection(connection))
         .route(ECHO_PATH, books)
+        .on_accept_error(move |_, _| failing.accept_failed())
+        .on_accept_resumed(move |_| resuming.accept_resumed())
         .http(move |request| match request.path() {
             STATS_PATH => HttpResponse::text(200, counted.stats().to_string()),
             _ => HttpResponse::not_found(),

@@ -129,7 +129,10 @@ pub fn run(args: &Args) -> Result<bool, String> {
         "after: {served}/{RECOVERY_CLIENTS} new clients served; server fds {} (at start {}); {} on_open, {} on_close, {} open now",
         after.fds, before.fds, stats.opens, stats.closes, stats.open_now
     );
-    println!("accept-error reports: not observable (the server API has no on_accept_error)");
+    println!(
+        "accept-error reports: {} on_accept_error, {} on_accept_resumed ({} workers; one report per worker per spell)",
+        stats.accept_errors, stats.accept_resumes, args.workers
+    );
     let mut failures = Vec::new();
     if held >= args.crowd {
         failures.push("every client got in: the limit was never reached".into());
@@ -144,6 +147,11 @@ pub fn run(args: &Args) -> Result<bool, String> {
     }
     if !idle || stats.opens != stats.closes {
         failures.push("on_open and on_close are not paired".into());
+    }
+    if stats.accept_errors == 0 || stats.accept_resumes != stats.accept_errors {
+        failures.push(
+            "accept errors not reported once per spell, each followed by its resumption".into(),
+        );
     }
     if stats.double_closes + stats.unpaired_closes > 0 {
         failures.push("on_close called twice or without on_open".into());
