@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The soak test of the weir-mio server (tools/soak): churning clients that
 # connect, exchange random messages and leave cleanly or abruptly, a flooding
-# client and a latency probe for DURATION seconds, then a server run out of
+# client and a latency probe for DURATION seconds, then a flooding peer that
+# must not hold a probe's echo on the same worker, then a server run out of
 # file descriptors that must recover by itself. Exits non-zero on FAIL.
 #
 #   bash scripts/soak.sh [--duration SECS] [any other flag of the driver]

@@ -20,3 +20,7 @@ pub const STATS_PATH: &str = "/stats";
 
 /// The WebSocket path `soak-server` echoes on.
 pub const ECHO_PATH: &str = "/echo";
+
+/// The WebSocket path where `soak-server` takes messages and answers
+/// nothing: a peer can write to it as fast as the server reads.
+pub const SINK_PATH: &str = "/sink";

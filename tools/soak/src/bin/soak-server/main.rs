@@ -1,6 +1,8 @@
 //! `soak-server`: the server under soak. An echo route at
 //! [`ECHO_PATH`](weir_soak::ECHO_PATH) whose handler counts its callbacks,
-//! and those counts as text at [`STATS_PATH`](weir_soak::STATS_PATH).
+//! and those counts as text at [`STATS_PATH`](weir_soak::STATS_PATH); a
+//! route at [`SINK_PATH`](weir_soak::SINK_PATH) that answers nothing, for
+//! a peer that floods.
 //!
 //! `soak-server [--addr ADDR] [--workers N] [--fd-limit N]`: prints
 //! `listening on ADDR` once bound, then serves until killed. `--fd-limit`
@@ -13,9 +15,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use books::Books;
-use weir_mio::server::{HttpResponse, Server};
+use weir_mio::server::{HttpResponse, Server, WsHandler};
 use weir_mio::{weir_proto, Config};
-use weir_soak::{ECHO_PATH, STATS_PATH};
+use weir_soak::{ECHO_PATH, SINK_PATH, STATS_PATH};
 
 /// The largest frame and message taken: room for the flooding client's
 /// 1 MiB messages, twice over.
@@ -88,6 +90,7 @@ fn serve(args: Args) -> Result<(), String> {
         .workers(args.workers)
         .config(Config::default().with_connection(connection))
         .route(ECHO_PATH, books)
+        .route(SINK_PATH, Sink)
         .on_accept_error(move |_, _| failing.accept_failed())
         .on_accept_resumed(move |_| resuming.accept_resumed())
         .http(move |request| match request.path() {
@@ -102,6 +105,12 @@ fn serve(args: Args) -> Result<(), String> {
         .map_err(|e| format!("stdout: {e}"))?;
     server.run().map_err(|e| format!("server: {e}"))
 }
+
+/// The handler of [`SINK_PATH`]: takes every message, answers none (the
+/// trait's defaults).
+struct Sink;
+
+impl WsHandler for Sink {}
 
 fn main() -> ExitCode {
     match parse_args().and_then(serve) {

@@ -66,3 +66,23 @@ pub fn run(url: &str, seed: u64, stop: &AtomicBool, flood: &Flood) {
         }
     }
 }
+
+/// Writes 1 MiB binary messages to `url` (a route that answers nothing) as
+/// fast as the server reads them, until `stop` is set: the peer that keeps
+/// its socket full. Counts them in `flood.sent`.
+pub fn into_sink(url: &str, seed: u64, stop: &AtomicBool, flood: &Flood) {
+    let mut payload = vec![0; FLOOD_MESSAGE];
+    Rng::with_seed(seed).fill(&mut payload);
+    let payload = Bytes::from(payload);
+    while !stop.load(Ordering::Relaxed) {
+        let options = ClientOptions::default().with_deflate(None);
+        let Ok((mut ws, _)) = weir_std::connect_with(url, options, Config::default()) else {
+            flood.reconnects.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        while !stop.load(Ordering::Relaxed) && ws.send(Message::from(payload.clone())).is_ok() {
+            flood.sent.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}

@@ -5,6 +5,8 @@
 //!   [`traffic`]), a flood ([`flood`]) and a latency probe ([`probe`]);
 //!   the server's memory and descriptors must come back to where they
 //!   were, its callbacks must pair up, no echo may be lost;
+//! - isolation ([`isolation`]): a flooding peer must not hold another
+//!   client's echo on the same worker;
 //! - the low descriptor limit ([`low_fd`]): the server runs out of
 //!   descriptors and must recover by itself.
 //!
@@ -14,6 +16,7 @@
 mod args;
 mod churn;
 mod flood;
+mod isolation;
 mod low_fd;
 mod probe;
 mod report;
@@ -40,10 +43,14 @@ fn main() -> ExitCode {
         }
     };
     let mut phases: Vec<Phase> = Vec::new();
-    if args.mode != Mode::LowFd {
+    let all = args.mode == Mode::All;
+    if all || args.mode == Mode::Soak {
         phases.push(soak::run);
     }
-    if args.mode != Mode::Soak {
+    if all || args.mode == Mode::Isolation {
+        phases.push(isolation::run);
+    }
+    if all || args.mode == Mode::LowFd {
         phases.push(low_fd::run);
     }
     let mut passed = true;

@@ -3,6 +3,7 @@
 
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::ScopedJoinHandle;
 use std::time::{Duration, Instant};
 
 use weir_std::{ClientOptions, CloseCode, Config, Message, WebSocket};
@@ -34,6 +35,15 @@ impl Probe {
         let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
         Duration::from_micros(sorted.get(rank - 1).copied().unwrap_or(0))
     }
+}
+
+/// The probe that `thread` ran, or an empty one holding the failure if the
+/// thread panicked.
+pub fn join(thread: ScopedJoinHandle<'_, Probe>) -> Probe {
+    thread.join().unwrap_or_else(|_| Probe {
+        errors: vec!["the probe thread panicked".into()],
+        ..Probe::default()
+    })
 }
 
 /// Probes `url` until `stop` is set.

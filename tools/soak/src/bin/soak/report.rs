@@ -42,7 +42,8 @@ fn not_above_tolerance(start: u64, end: u64) -> bool {
 }
 
 /// Milliseconds with two decimals.
-fn ms(duration: Duration) -> String {
+/// `duration` in milliseconds, for people.
+pub fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
 }
 

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use weir_soak::{Stats, ECHO_PATH, STATS_PATH};
+use weir_soak::{Stats, ECHO_PATH, SINK_PATH, STATS_PATH};
 
 /// How long the server may take to see every client gone.
 pub const IDLE_WAIT: Duration = Duration::from_secs(30);
@@ -98,6 +98,11 @@ impl ServerProcess {
     /// The URL of its echo route.
     pub fn echo_url(&self) -> String {
         format!("ws://{}{ECHO_PATH}", self.addr)
+    }
+
+    /// The URL of its sink route, which reads and answers nothing.
+    pub fn sink_url(&self) -> String {
+        format!("ws://{}{SINK_PATH}", self.addr)
     }
 
     /// Its resident memory and descriptor count now.

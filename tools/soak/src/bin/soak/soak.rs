@@ -43,10 +43,7 @@ pub fn run_traffic(url: &str, clients: usize, seed: u64, duration: Duration) -> 
         let probe = scope.spawn(|| probe::run(url, &stop));
         thread::sleep(duration);
         stop.store(true, Ordering::Relaxed);
-        probe.join().unwrap_or_else(|_| Probe {
-            errors: vec!["the probe thread panicked".into()],
-            ..Probe::default()
-        })
+        probe::join(probe)
     });
     Traffic {
         tally,
