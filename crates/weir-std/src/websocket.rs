@@ -7,22 +7,25 @@
 //! before anything else happens, so a read or write timeout loses nothing:
 //! the next call continues where the last one stopped. Time (the core's
 //! keepalive and close deadlines, beside the user's read timeout) lives in
-//! `deadlines.rs`, the closing handshake in `closing.rs`.
+//! `deadlines.rs`, the closing handshake in `closing.rs`, the hooks that
+//! shut the transport down and set its read timeout in `transport.rs`.
 
 mod closing;
 mod deadlines;
+mod transport;
 
-use std::any::{Any, TypeId};
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, TcpStream};
+#[cfg(doc)]
+use std::net::TcpStream;
 use std::time::Instant;
 
 use bytes::Bytes;
 use weir_proto::{CloseCode, CloseFrame, Connection, Event, Message, MessageKind, SendError};
 
 use crate::error::Error;
-pub use deadlines::ReadTimeoutFn;
-use deadlines::{default_read_timeout_fn, Input, ReadTimer, Wait};
+use deadlines::{Input, ReadTimer, Wait};
+pub(crate) use transport::TransportFns;
+pub use transport::{ReadTimeoutFn, ShutdownFn};
 
 /// Size of the read buffer, allocated once per WebSocket (and used for the
 /// opening handshake before it).
@@ -30,10 +33,6 @@ pub(crate) const READ_BUF_SIZE: usize = 16 * 1024;
 
 /// The most slices gathered into one vectored write.
 const MAX_SLICES: usize = 64;
-
-/// Shuts the transport down (both directions): called when this endpoint
-/// must close the connection (see [`WebSocket::set_shutdown`]).
-pub type ShutdownFn<S> = fn(&mut S) -> io::Result<()>;
 
 /// A WebSocket connection over a blocking stream `S`.
 ///
@@ -391,60 +390,6 @@ fn map_send_error(error: SendError) -> Error {
         SendError::Closed => Error::AlreadyClosed,
         other => Error::Send(other),
     }
-}
-
-/// What the WebSocket does to its transport besides reading and writing.
-pub(crate) struct TransportFns<S> {
-    shutdown: Option<ShutdownFn<S>>,
-    read_timeout: Option<ReadTimeoutFn<S>>,
-}
-
-impl<S> TransportFns<S> {
-    /// For a stream of unknown type: nothing.
-    fn none() -> Self {
-        Self {
-            shutdown: None,
-            read_timeout: None,
-        }
-    }
-}
-
-impl<S: 'static> TransportFns<S> {
-    /// Built in for [`TcpStream`] and, on Unix, `UnixStream`; nothing for
-    /// other streams.
-    pub(crate) fn for_known_socket() -> Self {
-        Self {
-            shutdown: default_shutdown(),
-            read_timeout: default_read_timeout_fn(),
-        }
-    }
-}
-
-/// Whether `S` is [`TcpStream`] or, on Unix, `UnixStream`.
-fn is_known_socket<S: 'static>() -> bool {
-    let id = TypeId::of::<S>();
-    #[cfg(unix)]
-    let unix = id == TypeId::of::<std::os::unix::net::UnixStream>();
-    #[cfg(not(unix))]
-    let unix = false;
-    id == TypeId::of::<TcpStream>() || unix
-}
-
-/// The shutdown hook for streams whose type is known here: [`TcpStream`]
-/// and, on Unix, `UnixStream`. Other streams are left alone.
-fn default_shutdown<S: 'static>() -> Option<ShutdownFn<S>> {
-    fn known<S: 'static>(stream: &mut S) -> io::Result<()> {
-        let any: &mut dyn Any = stream;
-        if let Some(tcp) = any.downcast_mut::<TcpStream>() {
-            return tcp.shutdown(Shutdown::Both);
-        }
-        #[cfg(unix)]
-        if let Some(unix) = any.downcast_mut::<std::os::unix::net::UnixStream>() {
-            return unix.shutdown(Shutdown::Both);
-        }
-        Ok(())
-    }
-    is_known_socket::<S>().then_some(known::<S> as ShutdownFn<S>)
 }
 
 /// Reads once, retrying on `Interrupted`.

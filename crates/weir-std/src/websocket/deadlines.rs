@@ -26,20 +26,14 @@
 //! [`Connection::handle_timeout`]: weir_proto::Connection::handle_timeout
 //! [`Connection::poll_timeout`]: weir_proto::Connection::poll_timeout
 
-use std::any::Any;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
 use weir_proto::TimedOut;
 
-use super::{is_known_socket, WebSocket};
+use super::transport::ReadTimeoutFn;
+use super::WebSocket;
 use crate::error::{is_timeout, Error};
-
-/// Sets the transport's read timeout and returns the one it replaced, as
-/// [`TcpStream::set_read_timeout`](std::net::TcpStream::set_read_timeout)
-/// and [`TcpStream::read_timeout`](std::net::TcpStream::read_timeout) do
-/// together. See [`WebSocket::set_read_timeout_fn`].
-pub type ReadTimeoutFn<S> = fn(&mut S, Option<Duration>) -> io::Result<Option<Duration>>;
 
 /// The shortest bound set on a read: a zero read timeout is refused by the
 /// OS, and a deadline already due is better checked after a short read
@@ -280,28 +274,4 @@ impl<S: Read + Write> WebSocket<S> {
         self.end();
         Err(error)
     }
-}
-
-/// The read-timeout function for streams whose type is known here:
-/// [`TcpStream`](std::net::TcpStream) and, on Unix, `UnixStream`.
-pub(crate) fn default_read_timeout_fn<S: 'static>() -> Option<ReadTimeoutFn<S>> {
-    fn known<S: 'static>(
-        stream: &mut S,
-        timeout: Option<Duration>,
-    ) -> io::Result<Option<Duration>> {
-        let any: &mut dyn Any = stream;
-        if let Some(tcp) = any.downcast_mut::<std::net::TcpStream>() {
-            let before = tcp.read_timeout()?;
-            tcp.set_read_timeout(timeout)?;
-            return Ok(before);
-        }
-        #[cfg(unix)]
-        if let Some(unix) = any.downcast_mut::<std::os::unix::net::UnixStream>() {
-            let before = unix.read_timeout()?;
-            unix.set_read_timeout(timeout)?;
-            return Ok(before);
-        }
-        Ok(None)
-    }
-    is_known_socket::<S>().then_some(known::<S> as ReadTimeoutFn<S>)
 }
