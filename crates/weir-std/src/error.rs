@@ -4,7 +4,8 @@
 //! transport or the OS ([`Error::Io`]), the opening handshake
 //! ([`Error::Handshake`]), the peer breaking RFC 6455 ([`Error::Protocol`])
 //! and local misuse ([`Error::Send`]). The rest describe how a connection
-//! ended.
+//! ended, among them the deadlines of the core that the peer missed
+//! ([`Error::IdleTimeout`], [`Error::CloseTimeout`]).
 
 use std::fmt;
 use std::io;
@@ -39,7 +40,8 @@ pub enum Error {
     /// reads return [`Error::AlreadyClosed`].
     Closed(Option<CloseFrame>),
     /// The connection is over: a read or send after [`Error::Closed`],
-    /// [`Error::Protocol`] or [`Error::ConnectionReset`].
+    /// [`Error::Protocol`], [`Error::ConnectionReset`],
+    /// [`Error::IdleTimeout`] or [`Error::CloseTimeout`].
     AlreadyClosed,
     /// The transport ended (EOF) without a closing handshake: close code
     /// 1006, "abnormal closure", in RFC 6455 terms (section 7.1.5).
@@ -51,11 +53,18 @@ pub enum Error {
     /// answered `426 Upgrade Required` (with `Upgrade: websocket`); the
     /// request is here for the caller to look at (path, headers).
     NotWebSocket(Box<HttpRequest>),
-    /// [`WebSocket::close_and_wait`](crate::WebSocket::close_and_wait): the
-    /// peer did not answer this endpoint's Close within this
-    /// [`close_timeout`](crate::WebSocket::close_timeout). The transport was
-    /// shut down; the connection is over.
+    /// The peer did not answer this endpoint's Close within this
+    /// [`Config::close_timeout`](weir_proto::Config::close_timeout), while
+    /// [`WebSocket::close_and_wait`](crate::WebSocket::close_and_wait) or a
+    /// read waited for it. The transport was shut down; the connection is
+    /// over.
     CloseTimeout(Duration),
+    /// Keepalive: the peer sent nothing at all (not even a pong) within this
+    /// [`Config::ping_timeout`](weir_proto::Config::ping_timeout) of the
+    /// ping that went out after
+    /// [`Config::idle_timeout`](weir_proto::Config::idle_timeout) of quiet.
+    /// The transport was shut down; the connection is over.
+    IdleTimeout(Duration),
     /// [`connect`](crate::connect) was given a `wss://` URI; this crate has
     /// no TLS of its own.
     TlsUnsupported,
@@ -106,6 +115,9 @@ impl fmt::Display for Error {
                     f,
                     "the peer did not answer the Close frame within {limit:?}"
                 )
+            }
+            Error::IdleTimeout(limit) => {
+                write!(f, "no answer to a keepalive ping within {limit:?}")
             }
             Error::Rejected(status) => write!(f, "upgrade rejected with HTTP status {status}"),
             Error::NotWebSocket(request) => write!(
@@ -204,6 +216,12 @@ mod tests {
             "{close_timeout}"
         );
         assert!(!close_timeout.is_timeout(), "the connection is over");
+        let idle = Error::IdleTimeout(Duration::from_secs(30));
+        assert!(
+            idle.to_string().contains("keepalive ping within 30s"),
+            "{idle}"
+        );
+        assert!(!idle.is_timeout(), "the connection is over");
         let protocol = Error::from(ProtocolError::UnmaskedFrame);
         assert!(protocol.to_string().contains("unmasked"));
         assert!(std::error::Error::source(&protocol).is_some());

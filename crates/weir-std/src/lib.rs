@@ -10,10 +10,26 @@
 //! - Server: [`accept`] or [`accept_with`] (choose a subprotocol, reject).
 //! - Both give a [`WebSocket`]: [`read`](WebSocket::read) the next message
 //!   (pings are answered underneath), [`send`](WebSocket::send) one,
-//!   [`close`](WebSocket::close) or [`close_and_wait`](WebSocket::close_and_wait)
-//!   (bounded by [`WebSocket::close_timeout`], 5 s by default).
+//!   [`close`](WebSocket::close) or [`close_and_wait`](WebSocket::close_and_wait).
 //!
-//! Socket timeouts are harmless: a read that times out returns
+//! # Time
+//! The deadlines are the core's, set in the [`Config`] given at the
+//! handshake ([`connect_with`], [`client`], [`accept_with`]) and run while a
+//! thread waits in [`WebSocket::read`] (or [`WebSocket::read_event`],
+//! [`WebSocket::close_and_wait`]):
+//! - keepalive: after [`Config::idle_timeout`] (30 s) without input a ping
+//!   goes out; with nothing back within [`Config::ping_timeout`] (30 s) the
+//!   connection is dropped with [`Error::IdleTimeout`];
+//! - closing: after this endpoint's Close, the peer has
+//!   [`Config::close_timeout`] (5 s; `None`: no bound) to finish the closing
+//!   handshake, or the connection is dropped with [`Error::CloseTimeout`].
+//!
+//! A blocked read is woken for them through the stream's read timeout
+//! (built in for `TcpStream` and Unix sockets, see
+//! [`WebSocket::set_read_timeout_fn`] for other streams); yours is
+//! remembered and put back when the connection ends.
+//!
+//! Your own socket timeouts are harmless: a read that times out returns
 //! [`Error::Io`] and the next read continues where it stopped, so one thread
 //! can alternate between reading and other work (see `examples/wscat.rs`).
 //!
@@ -64,7 +80,7 @@ mod websocket;
 pub use client::{client, connect, connect_with};
 pub use error::Error;
 pub use server::{accept, accept_with};
-pub use websocket::{ReadTimeoutFn, ShutdownFn, WebSocket, DEFAULT_CLOSE_TIMEOUT};
+pub use websocket::{ReadTimeoutFn, ShutdownFn, WebSocket};
 pub use weir_proto::handshake::Rejection;
 
 /// The sans-IO core this crate drives.

@@ -5,22 +5,27 @@
 //! until it has an event; writes queue frames in the connection and drain
 //! its output with vectored writes. Every byte read is handed to the core
 //! before anything else happens, so a read or write timeout loses nothing:
-//! the next call continues where the last one stopped. The closing
-//! handshake, bounded in time, lives in `closing.rs`.
+//! the next call continues where the last one stopped. Time (the core's
+//! keepalive and close deadlines, beside the user's read timeout) lives in
+//! `deadlines.rs`, the closing handshake in `closing.rs`, the hooks that
+//! shut the transport down and set its read timeout in `transport.rs`.
 
 mod closing;
+mod deadlines;
+mod transport;
 
-use std::any::{Any, TypeId};
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, TcpStream};
-use std::time::Duration;
+#[cfg(doc)]
+use std::net::TcpStream;
+use std::time::Instant;
 
 use bytes::Bytes;
 use weir_proto::{CloseCode, CloseFrame, Connection, Event, Message, MessageKind, SendError};
 
-use crate::error::{is_timeout, Error};
-use closing::{default_read_timeout_fn, CloseDeadline};
-pub use closing::{ReadTimeoutFn, DEFAULT_CLOSE_TIMEOUT};
+use crate::error::Error;
+use deadlines::{Input, ReadTimer, Wait};
+pub(crate) use transport::TransportFns;
+pub use transport::{ReadTimeoutFn, ShutdownFn};
 
 /// Size of the read buffer, allocated once per WebSocket (and used for the
 /// opening handshake before it).
@@ -28,10 +33,6 @@ pub(crate) const READ_BUF_SIZE: usize = 16 * 1024;
 
 /// The most slices gathered into one vectored write.
 const MAX_SLICES: usize = 64;
-
-/// Shuts the transport down (both directions): called when this endpoint
-/// must close the connection (see [`WebSocket::set_shutdown`]).
-pub type ShutdownFn<S> = fn(&mut S) -> io::Result<()>;
 
 /// A WebSocket connection over a blocking stream `S`.
 ///
@@ -55,12 +56,12 @@ pub struct WebSocket<S> {
     /// Reused for every read; never reallocated.
     read_buf: Box<[u8]>,
     shutdown: Option<ShutdownFn<S>>,
-    /// Bounds the reads of [`WebSocket::close_and_wait`].
-    read_timeout_fn: Option<ReadTimeoutFn<S>>,
-    /// How long [`WebSocket::close_and_wait`] waits for the peer.
-    close_timeout: Duration,
-    /// The connection is over (closing handshake done, protocol error or
-    /// EOF): reads and sends return [`Error::AlreadyClosed`].
+    /// Bounds reads by the core's deadlines.
+    timer: ReadTimer<S>,
+    /// The latest time told to the core: when the latest read returned.
+    told: Instant,
+    /// The connection is over (closing handshake done, protocol error, EOF
+    /// or a deadline passed): reads and sends return [`Error::AlreadyClosed`].
     finished: bool,
     /// The peer's Close frame, once it arrived: `Some(None)` for a Close
     /// without a code.
@@ -89,8 +90,8 @@ impl<S: Read + Write> WebSocket<S> {
             conn,
             read_buf: read_buf.into_boxed_slice(),
             shutdown: transport.shutdown,
-            read_timeout_fn: transport.read_timeout,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            timer: ReadTimer::new(transport.read_timeout),
+            told: Instant::now(),
             finished: false,
             peer_close: None,
         }
@@ -114,12 +115,26 @@ impl<S: Read + Write> WebSocket<S> {
     /// arrives, the answer is written, a server shuts the transport down, and
     /// this returns [`Error::Closed`]; afterwards [`Error::AlreadyClosed`].
     ///
+    /// While it waits, the connection's deadlines
+    /// ([`Config`](weir_proto::Config), given at the handshake) run: after
+    /// [`idle_timeout`](weir_proto::Config::idle_timeout) without input a
+    /// ping goes out, and a peer silent for
+    /// [`ping_timeout`](weir_proto::Config::ping_timeout) after it is given
+    /// up on; after this endpoint's Close, the peer has
+    /// [`close_timeout`](weir_proto::Config::close_timeout) to answer. Reads
+    /// are bounded by the next deadline through the stream's read timeout
+    /// (see [`WebSocket::set_read_timeout_fn`]); your own read timeout
+    /// still ends the call as before.
+    ///
     /// Errors:
     /// - [`Error::Io`] from the stream; after a timeout (`WouldBlock` or
-    ///   `TimedOut`) the WebSocket is intact and the next call continues;
+    ///   `TimedOut`: your read timeout passed without a message) the
+    ///   WebSocket is intact and the next call continues;
     /// - [`Error::Protocol`] when the peer broke RFC 6455: the Close frame
     ///   was sent (best effort) and the transport shut down;
     /// - [`Error::ConnectionReset`] on EOF without a Close frame;
+    /// - [`Error::IdleTimeout`] or [`Error::CloseTimeout`] when the peer
+    ///   missed a deadline: the transport was shut down;
     /// - [`Error::StreamingMode`] with [`Config::streaming`](weir_proto::Config::streaming) on.
     pub fn read(&mut self) -> Result<Message, Error> {
         if self.conn.config().streaming {
@@ -142,12 +157,11 @@ impl<S: Read + Write> WebSocket<S> {
     /// transport already shut down); later calls return
     /// [`Error::AlreadyClosed`].
     pub fn read_event(&mut self) -> Result<Event, Error> {
-        self.next_event(None)
+        self.next_event(Wait::reading())
     }
 
-    /// [`WebSocket::read_event`], with every read bounded by `deadline` if
-    /// given: a read timeout then only means "check the deadline again".
-    fn next_event(&mut self, mut deadline: Option<&mut CloseDeadline>) -> Result<Event, Error> {
+    /// [`WebSocket::read_event`], its reads ended by what `wait` allows.
+    fn next_event(&mut self, mut wait: Wait) -> Result<Event, Error> {
         if self.finished {
             return Err(Error::AlreadyClosed);
         }
@@ -172,23 +186,24 @@ impl<S: Read + Write> WebSocket<S> {
                 }
                 None => {}
             }
-            // Nothing to deliver: write what is owed before blocking.
-            if self.conn.buffered_amount() > 0 {
-                self.flush()?;
+            // Nothing to deliver: read more.
+            if let Input::Eof = self.read_input(&mut wait)? {
+                return Err(self.input_ended());
             }
-            if let Some(deadline) = deadline.as_deref_mut() {
-                deadline.arm(&mut self.stream, self.read_timeout_fn)?;
-            }
-            match self.stream.read(&mut self.read_buf) {
-                Ok(0) => {
-                    self.finished = true;
-                    return Err(Error::ConnectionReset);
-                }
-                Ok(n) => self.conn.receive(&self.read_buf[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if deadline.is_some() && is_timeout(&e) => {}
-                Err(e) => return Err(Error::Io(e)),
-            }
+        }
+    }
+
+    /// The stream ended: the core says what that means. Before the closing
+    /// handshake, the connection ended abnormally (1006).
+    fn input_ended(&mut self) -> Error {
+        let abnormal = self.conn.receive_eof();
+        if self.conn.should_close_transport() {
+            self.shutdown_transport();
+        }
+        self.end();
+        match abnormal {
+            Some(_) => Error::ConnectionReset,
+            None => Error::AlreadyClosed,
         }
     }
 
@@ -259,6 +274,8 @@ impl<S: Read + Write> WebSocket<S> {
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
         self.check_not_finished()?;
         self.conn.close(code, reason).map_err(map_send_error)?;
+        // The close timeout runs from now.
+        self.tick(Instant::now())?;
         self.flush()
     }
 
@@ -292,20 +309,29 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// The stream.
+    /// The stream. While the connection is open, its read timeout may be
+    /// one the WebSocket set to bound a read by a deadline.
     pub fn get_ref(&self) -> &S {
         &self.stream
     }
 
     /// The stream, e.g. to change its timeouts. Reading or writing it
     /// directly corrupts the WebSocket.
+    ///
+    /// Your own read timeout is put back on it first, if the WebSocket had
+    /// set its own to bound a read by a deadline: read or change yours here.
+    /// (A change made through [`WebSocket::get_ref`] while the WebSocket's
+    /// own is set goes unnoticed, and is lost when the WebSocket puts yours
+    /// back.)
     pub fn get_mut(&mut self) -> &mut S {
+        self.timer.restore(&mut self.stream);
         &mut self.stream
     }
 
-    /// Gives the stream back. Bytes read but not yet delivered and output
-    /// not yet written are lost.
-    pub fn into_inner(self) -> S {
+    /// Gives the stream back, with your own read timeout on it. Bytes read
+    /// but not yet delivered and output not yet written are lost.
+    pub fn into_inner(mut self) -> S {
+        self.timer.restore(&mut self.stream);
         self.stream
     }
 
@@ -326,21 +352,28 @@ impl<S: Read + Write> WebSocket<S> {
     /// The peer's Close arrived: write the answer, and close the transport if
     /// this endpoint closes first (a server).
     fn finish_close(&mut self, frame: Option<CloseFrame>) {
-        self.finished = true;
         self.peer_close = Some(frame);
         // Best effort: the peer may already be gone.
         let _ = self.flush();
         if self.conn.should_close_transport() {
             self.shutdown_transport();
         }
+        self.end();
     }
 
     /// The peer broke the protocol: write the Close the core queued (best
     /// effort) and close the transport (RFC 6455 section 7.1.7).
     fn fail(&mut self) {
-        self.finished = true;
         let _ = self.flush();
         self.shutdown_transport();
+        self.end();
+    }
+
+    /// The connection is over: later reads and sends are refused, and the
+    /// stream gets the user's read timeout back.
+    fn end(&mut self) {
+        self.finished = true;
+        self.timer.restore(&mut self.stream);
     }
 
     fn shutdown_transport(&mut self) {
@@ -357,60 +390,6 @@ fn map_send_error(error: SendError) -> Error {
         SendError::Closed => Error::AlreadyClosed,
         other => Error::Send(other),
     }
-}
-
-/// What the WebSocket does to its transport besides reading and writing.
-pub(crate) struct TransportFns<S> {
-    shutdown: Option<ShutdownFn<S>>,
-    read_timeout: Option<ReadTimeoutFn<S>>,
-}
-
-impl<S> TransportFns<S> {
-    /// For a stream of unknown type: nothing.
-    fn none() -> Self {
-        Self {
-            shutdown: None,
-            read_timeout: None,
-        }
-    }
-}
-
-impl<S: 'static> TransportFns<S> {
-    /// Built in for [`TcpStream`] and, on Unix, `UnixStream`; nothing for
-    /// other streams.
-    pub(crate) fn for_known_socket() -> Self {
-        Self {
-            shutdown: default_shutdown(),
-            read_timeout: default_read_timeout_fn(),
-        }
-    }
-}
-
-/// Whether `S` is [`TcpStream`] or, on Unix, `UnixStream`.
-fn is_known_socket<S: 'static>() -> bool {
-    let id = TypeId::of::<S>();
-    #[cfg(unix)]
-    let unix = id == TypeId::of::<std::os::unix::net::UnixStream>();
-    #[cfg(not(unix))]
-    let unix = false;
-    id == TypeId::of::<TcpStream>() || unix
-}
-
-/// The shutdown hook for streams whose type is known here: [`TcpStream`]
-/// and, on Unix, `UnixStream`. Other streams are left alone.
-fn default_shutdown<S: 'static>() -> Option<ShutdownFn<S>> {
-    fn known<S: 'static>(stream: &mut S) -> io::Result<()> {
-        let any: &mut dyn Any = stream;
-        if let Some(tcp) = any.downcast_mut::<TcpStream>() {
-            return tcp.shutdown(Shutdown::Both);
-        }
-        #[cfg(unix)]
-        if let Some(unix) = any.downcast_mut::<std::os::unix::net::UnixStream>() {
-            return unix.shutdown(Shutdown::Both);
-        }
-        Ok(())
-    }
-    is_known_socket::<S>().then_some(known::<S> as ShutdownFn<S>)
 }
 
 /// Reads once, retrying on `Interrupted`.

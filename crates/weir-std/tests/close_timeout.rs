@@ -1,7 +1,8 @@
 //! `close_and_wait` against peers that do not finish the closing handshake:
-//! it gives up at the close timeout, restores the stream's read timeout, and
-//! the WebSocket is over. The timeouts here are bounds on how long a broken
-//! peer can hold the caller, not measurements.
+//! it gives up at the core's close timeout (`Config::close_timeout`),
+//! restores the stream's read timeout, and the WebSocket is over. The
+//! timeouts here are bounds on how long a broken peer can hold the caller,
+//! not measurements.
 
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
@@ -9,7 +10,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use weir_std::{CloseCode, Error, WebSocket, DEFAULT_CLOSE_TIMEOUT};
+use weir_std::{ClientOptions, CloseCode, Config, Error, WebSocket};
 
 /// The client's own read timeout: without the close timeout, a silent peer
 /// would hold `close_and_wait` this long and then fail with an I/O timeout.
@@ -24,16 +25,25 @@ const CLOSE_TIMEOUT: Duration = Duration::from_millis(200);
 fn client_against(
     then: impl FnOnce(WebSocket<TcpStream>) + Send + 'static,
 ) -> WebSocket<TcpStream> {
+    client_with(
+        Config::default().with_close_timeout(Some(CLOSE_TIMEOUT)),
+        then,
+    )
+}
+
+/// [`client_against`] with the client's `config`.
+fn client_with(
+    config: Config,
+    then: impl FnOnce(WebSocket<TcpStream>) + Send + 'static,
+) -> WebSocket<TcpStream> {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let uri = format!("ws://{}", listener.local_addr().unwrap());
     thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
         then(weir_std::accept(stream).unwrap());
     });
-    let (mut ws, _) = weir_std::connect(&uri).unwrap();
+    let (ws, _) = weir_std::connect_with(&uri, ClientOptions::default(), config).unwrap();
     ws.get_ref().set_read_timeout(Some(GUARD)).unwrap();
-    assert_eq!(ws.close_timeout(), DEFAULT_CLOSE_TIMEOUT);
-    ws.set_close_timeout(CLOSE_TIMEOUT);
     ws
 }
 
