@@ -41,8 +41,9 @@ pub enum Error {
     /// The connection is over: a read or send after [`Error::Closed`],
     /// [`Error::Protocol`] or [`Error::ConnectionReset`].
     AlreadyClosed,
-    /// The transport ended (EOF) without a closing handshake: close code
-    /// 1006, "abnormal closure", in RFC 6455 terms (section 7.1.5).
+    /// The transport ended (EOF, or the peer reset it) without a closing
+    /// handshake: close code 1006, "abnormal closure", in RFC 6455 terms
+    /// (section 7.1.5). The connection is closed.
     ConnectionReset,
     /// A server's accept callback refused the upgrade with this status; the
     /// answer was written to the client.

@@ -63,7 +63,8 @@ pub struct WebSocket<S> {
     /// EOF): reads and sends return [`Error::AlreadyClosed`].
     finished: bool,
     /// The peer's Close frame, once it arrived: `Some(None)` for a Close
-    /// without a code.
+    /// without a code. It is delivered, and `finished` set, once the answer
+    /// is written.
     peer_close: Option<Option<CloseFrame>>,
 }
 
@@ -119,7 +120,7 @@ impl<S: Read + Write> WebSocket<S> {
     ///   `TimedOut`) the WebSocket is intact and the next call continues;
     /// - [`Error::Protocol`] when the peer broke RFC 6455: the Close frame
     ///   was sent (best effort) and the transport shut down;
-    /// - [`Error::ConnectionReset`] on EOF without a Close frame;
+    /// - [`Error::ConnectionReset`] on EOF or a reset without a Close frame;
     /// - [`Error::StreamingMode`] with [`Config::streaming`](weir_proto::Config::streaming) on.
     pub fn read(&mut self) -> Result<Message, Error> {
         if self.conn.config().streaming {
@@ -152,6 +153,16 @@ impl<S: Read + Write> WebSocket<S> {
             return Err(Error::AlreadyClosed);
         }
         loop {
+            if let Some(frame) = self.peer_close.clone() {
+                // The peer's Close is delivered once its answer is written:
+                // after a write timeout the next call tries again.
+                match self.flush() {
+                    Err(e) if e.is_timeout() => return Err(e),
+                    _ => {}
+                }
+                self.finish_close();
+                return Ok(Event::Close(frame));
+            }
             match self.conn.poll_event() {
                 Some(Ok(Event::Ping(payload))) => {
                     // The pong is queued; write it now. A write timeout only
@@ -162,8 +173,8 @@ impl<S: Read + Write> WebSocket<S> {
                     }
                 }
                 Some(Ok(Event::Close(frame))) => {
-                    self.finish_close(frame.clone());
-                    return Ok(Event::Close(frame));
+                    self.peer_close = Some(frame);
+                    continue;
                 }
                 Some(Ok(event)) => return Ok(event),
                 Some(Err(error)) => {
@@ -180,12 +191,10 @@ impl<S: Read + Write> WebSocket<S> {
                 deadline.arm(&mut self.stream, self.read_timeout_fn)?;
             }
             match self.stream.read(&mut self.read_buf) {
-                Ok(0) => {
-                    self.finished = true;
-                    return Err(Error::ConnectionReset);
-                }
+                Ok(0) => return Err(self.transport_lost()),
                 Ok(n) => self.conn.receive(&self.read_buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_reset(&e) => return Err(self.transport_lost()),
                 Err(e) if deadline.is_some() && is_timeout(&e) => {}
                 Err(e) => return Err(Error::Io(e)),
             }
@@ -278,6 +287,7 @@ impl<S: Read + Write> WebSocket<S> {
                     Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                    Err(e) if is_reset(&e) => return Err(self.transport_lost()),
                     Err(e) => return Err(Error::Io(e)),
                 }
             };
@@ -323,13 +333,10 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// The peer's Close arrived: write the answer, and close the transport if
-    /// this endpoint closes first (a server).
-    fn finish_close(&mut self, frame: Option<CloseFrame>) {
+    /// The peer's Close arrived and its answer was written (or the peer is
+    /// gone): close the transport if this endpoint closes first (a server).
+    fn finish_close(&mut self) {
         self.finished = true;
-        self.peer_close = Some(frame);
-        // Best effort: the peer may already be gone.
-        let _ = self.flush();
         if self.conn.should_close_transport() {
             self.shutdown_transport();
         }
@@ -341,6 +348,15 @@ impl<S: Read + Write> WebSocket<S> {
         self.finished = true;
         let _ = self.flush();
         self.shutdown_transport();
+    }
+
+    /// The transport ended (EOF, a reset, a broken pipe) before the closing
+    /// handshake did: the connection is closed, 1006 in RFC terms, and what
+    /// was queued for the peer is dropped.
+    fn transport_lost(&mut self) -> Error {
+        self.finished = true;
+        self.conn.receive_eof();
+        Error::ConnectionReset
     }
 
     fn shutdown_transport(&mut self) {
@@ -411,6 +427,17 @@ fn default_shutdown<S: 'static>() -> Option<ShutdownFn<S>> {
         Ok(())
     }
     is_known_socket::<S>().then_some(known::<S> as ShutdownFn<S>)
+}
+
+/// Whether an I/O error means the connection is gone: reset or aborted by
+/// the peer, or (on a write) a pipe the peer no longer reads.
+fn is_reset(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
 }
 
 /// Reads once, retrying on `Interrupted`.
