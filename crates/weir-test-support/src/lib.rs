@@ -6,6 +6,8 @@
 //! - [`payloads`]: deterministic messages and byte-exact comparisons;
 //! - [`tcp`]: raw TCP peers and hand-written HTTP upgrades;
 //! - [`client`]: a blocking client made of the core and a `TcpStream`;
+//! - [`faulty`]: a stream wrapper that injects short reads and writes,
+//!   `WouldBlock`, `Interrupted` and resets on a seeded schedule;
 //! - `recorder` (feature `mio`): an event loop whose handler reports every
 //!   callback over a channel;
 //! - `echo` and `script` (features `std` and `mio`): echo servers on both
@@ -24,6 +26,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub mod client;
+pub mod faulty;
 pub mod frames;
 pub mod pair;
 pub mod payloads;
