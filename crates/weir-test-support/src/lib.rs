@@ -8,6 +8,8 @@
 //! - [`client`]: a blocking client made of the core and a `TcpStream`;
 //! - [`faulty`]: a stream wrapper that injects short reads and writes,
 //!   `WouldBlock`, `Interrupted` and resets on a seeded schedule;
+//! - `proxy` (Unix): a TCP proxy that makes a server's real socket read and
+//!   write short, block, and reset;
 //! - `recorder` (feature `mio`): an event loop whose handler reports every
 //!   callback over a channel;
 //! - `echo` and `script` (features `std` and `mio`): echo servers on both
@@ -30,6 +32,8 @@ pub mod faulty;
 pub mod frames;
 pub mod pair;
 pub mod payloads;
+#[cfg(unix)]
+pub mod proxy;
 pub mod tcp;
 
 #[cfg(all(feature = "std", feature = "mio"))]
