@@ -1,11 +1,10 @@
 //! Every sendable close code, with a reason, through the closing handshake
 //! in both directions and across adapters; reserved codes refused locally.
 
-mod support;
-
-use support::*;
 use weir::blocking::{Error, SendError};
 use weir::proto::{CloseCode, Message};
+use weir_test_support::echo::*;
+use weir_test_support::script::*;
 
 /// Every code a Close frame may carry, from each registered range.
 const CODES: [u16; 16] = [

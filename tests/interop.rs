@@ -2,12 +2,12 @@
 //! size, and fragmented messages with a ping in the middle, from either kind
 //! of client to either kind of server.
 
-mod support;
-
 use bytes::Bytes;
-use support::*;
 use weir::event_loop::{Handler, Opened, Ws};
 use weir::proto::{CloseCode, Event, Message, MessageKind};
+use weir_test_support::echo::*;
+use weir_test_support::payloads::*;
+use weir_test_support::script::*;
 
 // ---- Messages of every size ------------------------------------------------
 

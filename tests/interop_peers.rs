@@ -12,8 +12,6 @@
 //! weir sends every third message uncompressed (`send_uncompressed`), as a
 //! server and as a client, so the peers get both kinds of frame.
 
-mod support;
-
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -25,8 +23,6 @@ use std::sync::{Arc, Mutex, Once};
 use std::thread;
 use std::time::Duration;
 
-use support::{assert_same, binary_pattern, client_loop, describe, join, run_client_loop};
-use support::{text_pattern, GUARD};
 use weir::blocking;
 use weir::event_loop::server::{Server, Socket, WsHandler};
 use weir::event_loop::{self, ConnId, Handler, Opened, Ws};
@@ -35,6 +31,9 @@ use weir::proto::handshake::{
     AcceptOptions, ClientOptions, HttpRequest, Rejection, UpgradeRequest,
 };
 use weir::proto::{CloseCode, Config, Message};
+use weir_test_support::payloads::{assert_same, binary_pattern, describe, text_pattern};
+use weir_test_support::script::{client_loop, run_client_loop};
+use weir_test_support::{join, PATIENCE};
 
 const VENV_PYTHON: &str = "target/interop-venv/bin/python";
 const NODE_WS: &str = "tests/interop/node_modules/ws";
@@ -274,8 +273,8 @@ fn start_std_server(options: AcceptOptions) -> WeirEcho {
 
 /// One connection of the weir-std echo server.
 fn serve_std(stream: TcpStream, options: AcceptOptions, tx: Sender<Seen>) {
-    stream.set_read_timeout(Some(GUARD)).unwrap();
-    stream.set_write_timeout(Some(GUARD)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.set_write_timeout(Some(PATIENCE)).unwrap();
     let mut seen = Seen::default();
     let accepted = blocking::accept_with(stream, Config::default(), |upgrade| {
         seen.offer = offer_of(upgrade.request());
@@ -354,7 +353,7 @@ fn peer_client_against(peer: Peer, kind: WeirServer) {
             .unwrap();
         let printed =
             String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
-        let seen = server.seen.recv_timeout(GUARD);
+        let seen = server.seen.recv_timeout(PATIENCE);
         eprintln!("--- {what}\n{}\nweir saw {seen:?}", printed.trim_end());
         assert!(
             output.status.success(),
@@ -452,7 +451,7 @@ impl PeerServer {
     /// The rest of the next line that starts with `prefix`.
     fn line_after(&self, prefix: &str) -> String {
         loop {
-            match self.lines.recv_timeout(GUARD) {
+            match self.lines.recv_timeout(PATIENCE) {
                 Ok(line) => match line.strip_prefix(prefix) {
                     Some(rest) => return rest.to_owned(),
                     None => continue,
@@ -609,8 +608,8 @@ fn std_client_case(server: &PeerServer, case: &ServerCase, what: &str) {
     let options = ClientOptions::default().with_deflate(Some(case.client.clone()));
     let (mut ws, response) = blocking::connect_with(&server.uri(), options, Config::default())
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    ws.get_ref().set_read_timeout(Some(GUARD)).unwrap();
-    ws.get_ref().set_write_timeout(Some(GUARD)).unwrap();
+    ws.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
+    ws.get_ref().set_write_timeout(Some(PATIENCE)).unwrap();
     let answer = response.header(EXTENSIONS).map(String::from_utf8_lossy);
     eprintln!("{what}: answer {answer:?}");
     assert_eq!(

@@ -9,16 +9,14 @@
 //! a descriptor between the steps.
 #![cfg(unix)]
 
-mod common;
-
 use std::fs::File;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::{read_head, PATIENCE};
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 use weir_mio::{Config, EventLoop, Handler, Opened, Ws};
+use weir_test_support::{tcp::read_head, PATIENCE};
 
 /// What the handler heard.
 #[derive(Default)]

@@ -3,8 +3,6 @@
 //! rejection, the HTTP fallback, keepalive, the connection limit, the
 //! slow-consumer policy, graceful shutdown and several workers.
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -13,7 +11,6 @@ use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{frame, raw_upgrade, read_frame, read_head, read_to_eof, tcp, Client, PATIENCE};
 use weir_mio::server::{
     HttpResponse, ReadyState, Server, ServerBuilder, ServerHandle, Socket, WsHandler,
 };
@@ -22,6 +19,12 @@ use weir_mio::weir_proto::{self, Event};
 use weir_mio::{
     AcceptOptions, ClientOptions, CloseCode, Config, ConnId, Error, Message, MessageKind,
     Rejection, SlowConsumer, UpgradeRequest,
+};
+use weir_test_support::{
+    client::Client,
+    frames::{frame, read_frame},
+    tcp::{raw_upgrade, read_head, read_to_eof, tcp},
+    PATIENCE,
 };
 
 /// A callback, as the recording handler saw it.

@@ -1,7 +1,6 @@
 //! The chat example's handler (examples/chat) over real sockets: the page,
 //! the JSON protocol, rooms, errors, disconnects.
 
-mod common;
 #[path = "../examples/chat/handler.rs"]
 mod handler;
 #[path = "../examples/chat/json.rs"]
@@ -10,10 +9,13 @@ mod json;
 use std::io::Write;
 use std::time::Duration;
 
-use common::{read_to_eof, tcp, Client};
 use json::{parse_object, Value};
 use weir_mio::server::Server;
 use weir_mio::{CloseCode, Message};
+use weir_test_support::{
+    client::Client,
+    tcp::{read_to_eof, tcp},
+};
 
 fn event(client: &mut Client) -> std::collections::HashMap<String, Value> {
     match client.next_message() {

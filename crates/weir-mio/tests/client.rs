@@ -2,12 +2,11 @@
 //! client's closing rules, against the loop's own listener and against a
 //! server on another thread.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use weir_mio::{weir_proto, ClientOptions, CloseCode, Config, Error, EventLoop, Message, Role};
+use weir_test_support::recorder::*;
+use weir_test_support::PATIENCE;
 
 /// A long close timeout: a client loop that finishes before it did so
 /// because the server closed TCP, not because it gave up.

@@ -2,16 +2,14 @@
 //! racing in from many threads at once never hold more places than the
 //! limit, and the rest are answered 503.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
-use common::{Client, PATIENCE};
 use weir_mio::server::{Server, Socket, WsHandler};
 use weir_mio::weir_proto::handshake::HandshakeError;
 use weir_mio::{AcceptOptions, ClientOptions, CloseCode, Config, Rejection, UpgradeRequest};
+use weir_test_support::{client::Client, PATIENCE};
 
 /// The connections open at once, and the most ever open.
 #[derive(Default)]

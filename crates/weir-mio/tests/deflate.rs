@@ -3,14 +3,12 @@
 //! negotiated every kind of compression (or none), which must all receive
 //! exactly what was sent.
 
-mod common;
-
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
 
-use common::{Client, PATIENCE};
 use weir_mio::server::{Server, ServerBuilder, Socket, WsHandler};
 use weir_mio::{ClientOptions, DeflateConfig, DeflateParams, Message};
+use weir_test_support::{client::Client, PATIENCE};
 
 /// Joins every connection to the room "all" and reports its socket once it
 /// is open (its first message, "ready", says so).

@@ -6,14 +6,16 @@
 //! The loop runs on the test's thread, turn by turn, so that both peers'
 //! bytes are waiting in the server's sockets before it reads any.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpStream;
 use std::time::Instant;
 
-use common::{frame, read_head, tcp, PATIENCE};
 use weir_mio::{Config, ConnId, EventLoop, Handler, Message, Opened, Ws};
+use weir_test_support::{
+    frames::frame,
+    tcp::{read_head, tcp},
+    PATIENCE,
+};
 
 /// Records the connections that opened and every message, in order.
 #[derive(Default)]

@@ -2,17 +2,18 @@
 //! `Handler::on_http`, `WakeHandle` + `Handler::on_wake` + `Conns`, and
 //! `EventLoop::shutdown`.
 
-mod common;
-
 use std::io::Write;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use common::{read_to_eof, tcp, Client};
 use weir_mio::weir_proto::handshake::http_response;
 use weir_mio::{
     CloseCode, Config, ConnId, ConnInfo, Conns, EventLoop, Handler, HttpRequest, Message, Opened,
     Ws,
+};
+use weir_test_support::{
+    client::Client,
+    tcp::{read_to_eof, tcp},
 };
 
 /// Answers `/hello` over plain HTTP, reports opened ids, sends what other
@@ -68,7 +69,7 @@ fn http_hook_wake_handle_and_shutdown() {
     assert!(answer.ends_with("hello from /hello"), "{answer}");
 
     let mut client = Client::connect(addr, "/ws");
-    let id = opened.recv_timeout(common::PATIENCE).unwrap();
+    let id = opened.recv_timeout(weir_test_support::PATIENCE).unwrap();
     queue
         .lock()
         .unwrap()

@@ -3,8 +3,6 @@
 //! streaming mode, whose messages must reach the handler. (A failing worker is tested in the crate, `server/run.rs`,
 //! as only a fault injected there can make one fail.)
 
-mod common;
-
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -13,12 +11,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{read_to_eof, tcp, Client, PATIENCE};
 use weir_mio::server::{ReadyState, Server, ServerBuilder, ServerHandle, Socket, WsHandler};
 use weir_mio::weir_proto::{self, handshake::HandshakeError};
 use weir_mio::{
     AcceptOptions, ClientOptions, CloseCode, Config, ConnId, Error, Fragment, Message, MessageKind,
     Rejection, UpgradeRequest,
+};
+use weir_test_support::{
+    client::Client,
+    tcp::{read_to_eof, tcp},
+    PATIENCE,
 };
 
 /// A callback, as [`Script`] saw it.

@@ -2,14 +2,15 @@
 //! answer a Close or never finish the handshake. None of them may hold up
 //! the other connections.
 
-mod common;
-
 use std::io::Write;
 use std::time::Duration;
 
-use common::*;
 use weir_mio::weir_proto;
 use weir_mio::{CloseCode, Config, Message};
+use weir_test_support::client::*;
+use weir_test_support::frames::*;
+use weir_test_support::recorder::*;
+use weir_test_support::tcp::*;
 
 #[test]
 fn unmasked_frame_gets_close_1002_then_eof_while_others_keep_working() {

@@ -1,15 +1,16 @@
 //! The server side over real loopback sockets: echo, many connections, the
 //! callbacks and their arguments, upgrade rejection and plain HTTP.
 
-mod common;
-
 use std::collections::HashSet;
 use std::io::Write;
 
-use common::*;
 use weir_mio::weir_proto::handshake::HandshakeError;
 use weir_mio::weir_proto::Event;
 use weir_mio::{ClientOptions, CloseCode, Config, Message, Role};
+use weir_test_support::client::*;
+use weir_test_support::frames::*;
+use weir_test_support::recorder::*;
+use weir_test_support::tcp::*;
 
 #[test]
 fn echoes_text_and_binary_of_every_size() {

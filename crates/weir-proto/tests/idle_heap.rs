@@ -8,10 +8,9 @@
 //! The heap is counted by dhat's allocator, so the whole file is one test:
 //! nothing else allocates while it measures.
 
-mod pair;
-
 use weir_proto::handshake::{AcceptOptions, ClientOptions};
 use weir_proto::{Config, Connection, Event, Message};
+use weir_test_support::pair;
 
 #[global_allocator]
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;

@@ -2,14 +2,12 @@
 //! deadline, the closing handshake's timeout, and the end of input. No test
 //! sleeps; each runs simulated minutes in microseconds.
 
-mod pair;
-
 use std::time::Duration;
 
-use pair::{Pair, Seen};
 use weir_proto::{
     CloseCode, CloseFrame, Config, Connection, Event, Message, Role, State, TimedOut,
 };
+use weir_test_support::pair::{Pair, Seen};
 
 const SECOND: Duration = Duration::from_secs(1);
 

@@ -43,8 +43,9 @@ pub enum Error {
     /// [`Error::Protocol`], [`Error::ConnectionReset`],
     /// [`Error::IdleTimeout`] or [`Error::CloseTimeout`].
     AlreadyClosed,
-    /// The transport ended (EOF) without a closing handshake: close code
-    /// 1006, "abnormal closure", in RFC 6455 terms (section 7.1.5).
+    /// The transport ended (EOF, or the peer reset it) without a closing
+    /// handshake: close code 1006, "abnormal closure", in RFC 6455 terms
+    /// (section 7.1.5). The connection is closed.
     ConnectionReset,
     /// A server's accept callback refused the upgrade with this status; the
     /// answer was written to the client.

@@ -64,7 +64,8 @@ pub struct WebSocket<S> {
     /// or a deadline passed): reads and sends return [`Error::AlreadyClosed`].
     finished: bool,
     /// The peer's Close frame, once it arrived: `Some(None)` for a Close
-    /// without a code.
+    /// without a code. It is delivered, and `finished` set, once the answer
+    /// is written.
     peer_close: Option<Option<CloseFrame>>,
 }
 
@@ -132,7 +133,8 @@ impl<S: Read + Write> WebSocket<S> {
     ///   WebSocket is intact and the next call continues;
     /// - [`Error::Protocol`] when the peer broke RFC 6455: the Close frame
     ///   was sent (best effort) and the transport shut down;
-    /// - [`Error::ConnectionReset`] on EOF without a Close frame;
+    /// - [`Error::ConnectionReset`] on EOF or a reset without a Close
+    ///   frame: the connection is closed;
     /// - [`Error::IdleTimeout`] or [`Error::CloseTimeout`] when the peer
     ///   missed a deadline: the transport was shut down;
     /// - [`Error::StreamingMode`] with [`Config::streaming`](weir_proto::Config::streaming) on.
@@ -166,6 +168,16 @@ impl<S: Read + Write> WebSocket<S> {
             return Err(Error::AlreadyClosed);
         }
         loop {
+            if let Some(frame) = self.peer_close.clone() {
+                // The peer's Close is delivered once its answer is written:
+                // after a write timeout the next call tries again.
+                match self.flush() {
+                    Err(e) if e.is_timeout() => return Err(e),
+                    _ => {}
+                }
+                self.finish_close();
+                return Ok(Event::Close(frame));
+            }
             match self.conn.poll_event() {
                 Some(Ok(Event::Ping(payload))) => {
                     // The pong is queued; write it now. A write timeout only
@@ -176,8 +188,8 @@ impl<S: Read + Write> WebSocket<S> {
                     }
                 }
                 Some(Ok(Event::Close(frame))) => {
-                    self.finish_close(frame.clone());
-                    return Ok(Event::Close(frame));
+                    self.peer_close = Some(frame);
+                    continue;
                 }
                 Some(Ok(event)) => return Ok(event),
                 Some(Err(error)) => {
@@ -188,14 +200,16 @@ impl<S: Read + Write> WebSocket<S> {
             }
             // Nothing to deliver: read more.
             if let Input::Eof = self.read_input(&mut wait)? {
-                return Err(self.input_ended());
+                return Err(self.transport_ended());
             }
         }
     }
 
-    /// The stream ended: the core says what that means. Before the closing
-    /// handshake, the connection ended abnormally (1006).
-    fn input_ended(&mut self) -> Error {
+    /// The stream ended (EOF, or the peer reset it or stopped reading):
+    /// the core says what that means. Before the closing handshake, the
+    /// connection ended abnormally (1006), and what was queued for the peer
+    /// is dropped.
+    fn transport_ended(&mut self) -> Error {
         let abnormal = self.conn.receive_eof();
         if self.conn.should_close_transport() {
             self.shutdown_transport();
@@ -295,6 +309,7 @@ impl<S: Read + Write> WebSocket<S> {
                     Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
+                    Err(e) if is_reset(&e) => return Err(self.transport_ended()),
                     Err(e) => return Err(Error::Io(e)),
                 }
             };
@@ -349,12 +364,9 @@ impl<S: Read + Write> WebSocket<S> {
         }
     }
 
-    /// The peer's Close arrived: write the answer, and close the transport if
-    /// this endpoint closes first (a server).
-    fn finish_close(&mut self, frame: Option<CloseFrame>) {
-        self.peer_close = Some(frame);
-        // Best effort: the peer may already be gone.
-        let _ = self.flush();
+    /// The peer's Close arrived and its answer was written (or the peer is
+    /// gone): close the transport if this endpoint closes first (a server).
+    fn finish_close(&mut self) {
         if self.conn.should_close_transport() {
             self.shutdown_transport();
         }
@@ -381,6 +393,17 @@ impl<S: Read + Write> WebSocket<S> {
             let _ = shutdown(&mut self.stream);
         }
     }
+}
+
+/// Whether an I/O error means the connection is gone: reset or aborted by
+/// the peer, or (on a write) a pipe the peer no longer reads.
+pub(crate) fn is_reset(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::BrokenPipe
+    )
 }
 
 /// A send after this endpoint's Close is [`Error::AlreadyClosed`]; other

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use weir_proto::TimedOut;
 
 use super::transport::ReadTimeoutFn;
-use super::WebSocket;
+use super::{is_reset, WebSocket};
 use crate::error::{is_timeout, Error};
 
 /// The shortest bound set on a read: a zero read timeout is refused by the
@@ -247,6 +247,8 @@ impl<S: Read + Write> WebSocket<S> {
                 Ok(Input::Bytes)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(Input::Nothing),
+            // The peer is gone, as at EOF.
+            Err(e) if is_reset(&e) => Ok(Input::Eof),
             Err(e) if is_timeout(&e) => {
                 if wait.user_timeout {
                     wait.timed_out = Some(e);

@@ -8,8 +8,9 @@
 //! drop them, or stall (the sender's output stays queued, as with a peer
 //! that does not read). When an endpoint says to close the transport, its
 //! link carries an end-of-input to the other side after the bytes in flight.
-
-#![allow(dead_code)] // each test file uses part of the harness
+//!
+//! It lives here, not in weir-proto's `tests/`, so that every crate's tests
+//! (and not only the core's) can script two endpoints without sockets.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -57,7 +58,10 @@ pub struct Link {
 /// The endpoint on one side and what it saw.
 #[derive(Debug)]
 pub struct Side {
+    /// The endpoint's connection; tests act on it directly.
     pub conn: Connection,
+    /// What it saw, oldest first (taken by [`Pair::client_saw`] and
+    /// [`Pair::server_saw`]).
     pub seen: Vec<Seen>,
     /// The transport is closed: nothing more is read, written or ticked.
     pub closed: bool,
@@ -65,12 +69,15 @@ pub struct Side {
 
 /// A client and a server, connected.
 pub struct Pair {
+    /// The client endpoint.
     pub client: Side,
+    /// The server endpoint.
     pub server: Side,
     /// Client to server.
     pub up: Link,
     /// Server to client.
     pub down: Link,
+    /// The simulated time: moved only by [`Pair::advance`].
     pub now: Instant,
 }
 
