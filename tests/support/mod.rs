@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use weir::blocking::{self, WebSocket};
+use weir::blocking::{self, MaybeTls, WebSocket};
 use weir::event_loop::{self, EventLoop, Handler, Opened, Ws};
 use weir::proto::{CloseCode, Message, MessageKind};
 
@@ -304,16 +304,16 @@ fn serve_std_connection(stream: TcpStream, conn: u64, notes: Sender<Note>) {
 
 /// A weir-std client connected to `uri`, with read and write timeouts of
 /// [`GUARD`].
-pub fn std_client(uri: &str) -> WebSocket<TcpStream> {
+pub fn std_client(uri: &str) -> WebSocket<MaybeTls> {
     let (ws, response) = blocking::connect(uri).unwrap();
     assert_eq!(response.status(), 101);
-    ws.get_ref().set_read_timeout(Some(GUARD)).unwrap();
-    ws.get_ref().set_write_timeout(Some(GUARD)).unwrap();
+    ws.get_ref().tcp().set_read_timeout(Some(GUARD)).unwrap();
+    ws.get_ref().tcp().set_write_timeout(Some(GUARD)).unwrap();
     ws
 }
 
 /// Sends `message` and reads the echo, comparing it byte for byte.
-pub fn std_round_trip(ws: &mut WebSocket<TcpStream>, message: Message, what: &str) {
+pub fn std_round_trip(ws: &mut WebSocket<MaybeTls>, message: Message, what: &str) {
     ws.send(message.clone()).unwrap();
     let echoed = ws.read().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_same(&echoed, &message, what);
@@ -321,7 +321,7 @@ pub fn std_round_trip(ws: &mut WebSocket<TcpStream>, message: Message, what: &st
 
 /// Asserts that the transport of a std client reached EOF: the server
 /// closed TCP.
-pub fn assert_std_eof(ws: &mut WebSocket<TcpStream>) {
+pub fn assert_std_eof(ws: &mut WebSocket<MaybeTls>) {
     let mut byte = [0; 1];
     assert_eq!(
         ws.get_mut().read(&mut byte).unwrap(),

@@ -34,6 +34,7 @@ fn run(uri: &str) -> Result<(), Error> {
         response.reason()
     );
     ws.get_mut()
+        .tcp()
         .set_read_timeout(Some(Duration::from_millis(50)))?;
 
     let (lines_tx, lines) = mpsc::channel::<String>();
@@ -71,6 +72,7 @@ fn run(uri: &str) -> Result<(), Error> {
                     // Close, printing what the server still sends before
                     // its answer.
                     ws.get_mut()
+                        .tcp()
                         .set_read_timeout(Some(Duration::from_secs(5)))?;
                     ws.close(CloseCode::NORMAL, "")?;
                     loop {
