@@ -1,7 +1,8 @@
 //! weir-std over TLS on loopback: a client from `connect_tls` against a
 //! server from `accept_tls`, each with a certificate made here by rcgen (no
 //! key is committed). Messages of every size, certificate failures, read
-//! timeouts and the end of a connection with and without `close_notify`.
+//! timeouts and the end of a connection with and without `close_notify`;
+//! and the `wscat` example against a TLS server.
 
 use std::io::Read;
 use std::net::{Shutdown, TcpListener};
@@ -13,6 +14,9 @@ use weir_std::{
     ClientOptions, ClientTls, CloseCode, Config, Error, MaybeTls, Message, ServerTls,
     ServerTlsStream, WebSocket,
 };
+
+#[path = "tls/wscat.rs"]
+mod wscat;
 
 /// Guards every blocking read in these tests against a hang.
 const GUARD: Duration = Duration::from_secs(10);
