@@ -128,7 +128,9 @@ fn concat(pieces: &[Bytes]) -> Vec<u8> {
 }
 
 /// The events a std client reads until the next message.
-fn std_events_until_message(ws: &mut weir::blocking::WebSocket<std::net::TcpStream>) -> Vec<Event> {
+fn std_events_until_message(
+    ws: &mut weir::blocking::WebSocket<weir::blocking::MaybeTls>,
+) -> Vec<Event> {
     let mut events = Vec::new();
     loop {
         let event = ws.read_event().unwrap();

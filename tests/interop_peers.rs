@@ -608,8 +608,11 @@ fn std_client_case(server: &PeerServer, case: &ServerCase, what: &str) {
     let options = ClientOptions::default().with_deflate(Some(case.client.clone()));
     let (mut ws, response) = blocking::connect_with(&server.uri(), options, Config::default())
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    ws.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
-    ws.get_ref().set_write_timeout(Some(PATIENCE)).unwrap();
+    ws.get_ref().tcp().set_read_timeout(Some(PATIENCE)).unwrap();
+    ws.get_ref()
+        .tcp()
+        .set_write_timeout(Some(PATIENCE))
+        .unwrap();
     let answer = response.header(EXTENSIONS).map(String::from_utf8_lossy);
     eprintln!("{what}: answer {answer:?}");
     assert_eq!(

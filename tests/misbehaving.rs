@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use weir::blocking::WebSocket;
+use weir::blocking::{MaybeTls, WebSocket};
 use weir::proto::{CloseCode, Message};
 use weir_test_support::echo::*;
 use weir_test_support::frames::*;
@@ -13,7 +13,7 @@ use weir_test_support::payloads::*;
 use weir_test_support::tcp::*;
 
 /// Sends several text and binary messages and checks every echo.
-fn exchange(ws: &mut WebSocket<TcpStream>, label: &str) {
+fn exchange(ws: &mut WebSocket<MaybeTls>, label: &str) {
     for i in 0..4 {
         let text = format!("{label} #{i}");
         std_round_trip(ws, Message::from(text.as_str()), &text);

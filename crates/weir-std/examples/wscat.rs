@@ -1,40 +1,107 @@
 //! A tiny interactive WebSocket client.
 //!
-//! `cargo run --release -p weir-std --example wscat -- ws://HOST:PORT/PATH`:
-//! sends each line of stdin as a text message and prints each message
-//! received (binary as its length and hex). On stdin EOF it closes with 1000
-//! and waits for the server's Close.
+//! `cargo run --release -p weir-std --example wscat -- [--ca FILE] [--grace MS] URI`
+//! with a `ws://` or `wss://` URI: sends each line of stdin as a text
+//! message and prints each message received (binary as its length and hex).
+//! `--ca cert.pem` trusts that certificate (a self-signed test server)
+//! instead of the bundled roots.
+//!
+//! At the end of stdin it keeps printing what arrives for `--grace`
+//! milliseconds (1000 by default): replies to the last lines may still be on
+//! their way, and some servers stop answering once they have seen a Close.
+//! Then it closes with 1000, printing what comes before the server's
+//! answer. It ends early if the server closes first.
 //!
 //! One WebSocket, one thread for it: a helper thread reads stdin lines into
 //! a channel, and the main loop alternates between reading the socket with a
 //! short timeout (a timeout loses nothing) and sending queued lines.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::sync::mpsc::{self, TryRecvError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use weir_std::{CloseCode, Error, Message};
+use weir_std::{ClientOptions, ClientTls, CloseCode, Config, Error, MaybeTls, Message, WebSocket};
+
+const USAGE: &str = "\
+usage: wscat [--ca FILE] [--grace MS] ws[s]://HOST[:PORT]/PATH
+
+Sends each line of stdin as a text message; prints each message received.
+
+options:
+  --ca FILE    trust the certificates in this PEM file (e.g. a self-signed
+               server's) instead of the bundled roots, for wss://
+  --grace MS   after the end of stdin, keep printing replies for MS
+               milliseconds before closing (default 1000)
+  -h, --help   print this help";
+
+/// How long a read waits before the loop looks at stdin again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// What the command line asked for.
+struct Args {
+    uri: String,
+    ca: Option<PathBuf>,
+    grace: Duration,
+}
+
+impl Args {
+    /// The arguments, or `None` for `--help`; `Err` says what is wrong.
+    fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+        let (mut uri, mut ca, mut grace) = (None, None, Duration::from_secs(1));
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(None),
+                "--ca" => ca = Some(args.next().ok_or("--ca needs a FILE")?.into()),
+                "--grace" => {
+                    let ms = args.next().ok_or("--grace needs MS")?;
+                    let ms = ms
+                        .parse()
+                        .map_err(|_| format!("--grace {ms}: not a number"))?;
+                    grace = Duration::from_millis(ms);
+                }
+                flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+                _ if uri.is_some() => return Err(format!("one URI only, not also {arg}")),
+                _ => uri = Some(arg),
+            }
+        }
+        let uri = uri.ok_or("no URI")?;
+        Ok(Some(Args { uri, ca, grace }))
+    }
+}
 
 fn main() {
-    let Some(uri) = std::env::args().nth(1) else {
-        eprintln!("usage: wscat ws://HOST:PORT/PATH");
-        std::process::exit(2);
+    let args = match Args::parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(why) => {
+            eprintln!("wscat: {why}\n{USAGE}");
+            std::process::exit(2);
+        }
     };
-    if let Err(error) = run(&uri) {
+    if let Err(error) = run(&args) {
         eprintln!("wscat: {error}");
         std::process::exit(1);
     }
 }
 
-fn run(uri: &str) -> Result<(), Error> {
-    let (mut ws, response) = weir_std::connect(uri)?;
+fn run(args: &Args) -> Result<(), Error> {
+    let tls = match &args.ca {
+        Some(path) => ClientTls::from_ca_file(path)?,
+        None => ClientTls::default(),
+    };
+    let (mut ws, response) =
+        weir_std::connect_tls(&args.uri, &tls, ClientOptions::default(), Config::default())?;
     eprintln!(
-        "connected to {uri} ({} {})",
+        "connected to {} ({} {})",
+        args.uri,
         response.status(),
         response.reason()
     );
-    ws.get_mut()
-        .set_read_timeout(Some(Duration::from_millis(50)))?;
+    ws.get_mut().tcp().set_read_timeout(Some(POLL))?;
 
     let (lines_tx, lines) = mpsc::channel::<String>();
     std::thread::spawn(move || {
@@ -47,10 +114,10 @@ fn run(uri: &str) -> Result<(), Error> {
         // Dropping the sender tells the main loop that stdin ended.
     });
 
-    let stdout = std::io::stdout();
+    let mut stdin_ended: Option<Instant> = None;
     loop {
         match ws.read() {
-            Ok(message) => print_message(&mut stdout.lock(), &message),
+            Ok(message) => print_message(&message),
             Err(error) if error.is_timeout() => {}
             Err(Error::Closed(frame)) => {
                 match frame {
@@ -63,33 +130,44 @@ fn run(uri: &str) -> Result<(), Error> {
             }
             Err(error) => return Err(error),
         }
+        if let Some(ended) = stdin_ended {
+            if ended.elapsed() >= args.grace {
+                return close(&mut ws);
+            }
+            continue;
+        }
         loop {
             match lines.try_recv() {
                 Ok(line) => ws.send(line)?,
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
-                    // Close, printing what the server still sends before
-                    // its answer.
-                    ws.get_mut()
-                        .set_read_timeout(Some(Duration::from_secs(5)))?;
-                    ws.close(CloseCode::NORMAL, "")?;
-                    loop {
-                        match ws.read() {
-                            Ok(message) => print_message(&mut stdout.lock(), &message),
-                            Err(Error::Closed(_)) => break,
-                            Err(error) => return Err(error),
-                        }
-                    }
-                    // Wait for the server to close TCP (bounded by the timeout).
-                    let _ = ws.close_and_wait(CloseCode::NORMAL, "");
-                    return Ok(());
+                    stdin_ended = Some(Instant::now());
+                    break;
                 }
             }
         }
     }
 }
 
-fn print_message(out: &mut impl Write, message: &Message) {
+/// Closes with 1000, printing what the server still sends before its
+/// answer, then waits for it to end the connection. The core's close
+/// timeout (5 s) bounds both waits.
+fn close(ws: &mut WebSocket<MaybeTls>) -> Result<(), Error> {
+    ws.close(CloseCode::NORMAL, "")?;
+    loop {
+        match ws.read() {
+            Ok(message) => print_message(&message),
+            Err(error) if error.is_timeout() => {}
+            Err(Error::Closed(_)) => break,
+            Err(error) => return Err(error),
+        }
+    }
+    let _ = ws.close_and_wait(CloseCode::NORMAL, "");
+    Ok(())
+}
+
+fn print_message(message: &Message) {
+    let mut out = std::io::stdout().lock();
     let _ = match message {
         Message::Text(text) => writeln!(out, "{text}"),
         Message::Binary(bytes) => {

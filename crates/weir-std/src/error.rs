@@ -3,7 +3,8 @@
 //! One enum for the adapter, wrapping the core's errors by cause: the
 //! transport or the OS ([`Error::Io`]), the opening handshake
 //! ([`Error::Handshake`]), the peer breaking RFC 6455 ([`Error::Protocol`])
-//! and local misuse ([`Error::Send`]). The rest describe how a connection
+//! and local misuse ([`Error::Send`]), and, with the `tls` feature, TLS
+//! ([`Error::Tls`]). The rest describe how a connection
 //! ended, among them the deadlines of the core that the peer missed
 //! ([`Error::IdleTimeout`], [`Error::CloseTimeout`]).
 
@@ -66,9 +67,14 @@ pub enum Error {
     /// [`Config::idle_timeout`](weir_proto::Config::idle_timeout) of quiet.
     /// The transport was shut down; the connection is over.
     IdleTimeout(Duration),
-    /// [`connect`](crate::connect) was given a `wss://` URI; this crate has
-    /// no TLS of its own.
+    /// [`connect`](crate::connect) was given a `wss://` URI, and this crate
+    /// was built without its `tls` feature.
     TlsUnsupported,
+    /// TLS failed: the handshake (a certificate the client does not trust
+    /// or that names another host, a peer that does not speak TLS), or its
+    /// setup (a host that cannot be a TLS server name).
+    #[cfg(feature = "tls")]
+    Tls(weir_tls::TlsError),
     /// [`WebSocket::read`](crate::WebSocket::read) was called with
     /// [`Config::streaming`](weir_proto::Config::streaming) on; streaming
     /// mode delivers fragments, read them with
@@ -128,9 +134,21 @@ impl fmt::Display for Error {
                 request.path()
             ),
             Error::TlsUnsupported => f.write_str(
-                "wss:// needs TLS, which weir-std does not provide: open a TLS stream \
-                 yourself (e.g. rustls::StreamOwned) and pass it to weir_std::client",
+                "wss:// needs TLS: weir-std was built without its `tls` feature \
+                 (or open a TLS stream yourself and pass it to weir_std::client)",
             ),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => {
+                write!(f, "{e}")?;
+                if is_unknown_issuer(e) {
+                    f.write_str(
+                        " (the server's certificate does not chain to a trusted root; \
+                         for a self-signed server or a private CA, trust it with \
+                         weir_std::connect_tls and ClientTls::from_ca_file)",
+                    )?;
+                }
+                Ok(())
+            }
             Error::StreamingMode => f.write_str(
                 "read() returns whole messages but Config::streaming is on: use read_event()",
             ),
@@ -145,6 +163,8 @@ impl std::error::Error for Error {
             Error::Handshake(e) => Some(e),
             Error::Protocol(e) => Some(e),
             Error::Send(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => Some(e),
             _ => None,
         }
     }
@@ -171,6 +191,24 @@ impl From<HandshakeError> for Error {
             HandshakeError::Entropy(entropy) => entropy.into(),
             other => Error::Handshake(other),
         }
+    }
+}
+
+/// Whether TLS failed because the server's certificate chains to no
+/// trusted root: the usual mistake with a self-signed test server.
+#[cfg(feature = "tls")]
+fn is_unknown_issuer(error: &weir_tls::TlsError) -> bool {
+    use weir_tls::rustls::{CertificateError, Error as Rustls};
+    matches!(
+        error,
+        weir_tls::TlsError::Rustls(Rustls::InvalidCertificate(CertificateError::UnknownIssuer))
+    )
+}
+
+#[cfg(feature = "tls")]
+impl From<weir_tls::TlsError> for Error {
+    fn from(e: weir_tls::TlsError) -> Self {
+        Error::Tls(e)
     }
 }
 

@@ -24,7 +24,7 @@ use weir_proto::{CloseCode, CloseFrame, Connection, Event, Message, MessageKind,
 
 use crate::error::Error;
 use deadlines::{Input, ReadTimer, Wait};
-pub(crate) use transport::TransportFns;
+pub(crate) use transport::{KnownSocket, TransportFns};
 pub use transport::{ReadTimeoutFn, ShutdownFn};
 
 /// Size of the read buffer, allocated once per WebSocket (and used for the
@@ -37,9 +37,12 @@ const MAX_SLICES: usize = 64;
 /// A WebSocket connection over a blocking stream `S`.
 ///
 /// `S` is any [`Read`] + [`Write`] stream: a [`TcpStream`], a Unix socket,
-/// or a TLS stream such as rustls's `StreamOwned`. Build one with
+/// a TLS stream ([`MaybeTls`](crate::MaybeTls) from
+/// [`connect`](crate::connect), rustls's `StreamOwned` from
+/// [`accept_tls`](crate::accept_tls)). Build one with
 /// [`connect`](crate::connect), [`client`](crate::client),
-/// [`accept`](crate::accept) or [`accept_with`](crate::accept_with).
+/// [`accept`](crate::accept) or [`accept_tls`](crate::accept_tls) and their
+/// variants.
 ///
 /// Socket timeouts are respected and harmless: when a read or write times
 /// out, the call returns [`Error::Io`] (see [`Error::is_timeout`]) and the
@@ -47,8 +50,10 @@ const MAX_SLICES: usize = 64;
 ///
 /// When this endpoint must close the transport (a server after the closing
 /// handshake, either side after a protocol error), the WebSocket calls its
-/// shutdown hook: built in for [`TcpStream`] (and Unix sockets), settable
-/// with [`WebSocket::set_shutdown`] for any other stream.
+/// shutdown hook: built in for the streams this crate knows ([`TcpStream`],
+/// Unix sockets, and rustls's `StreamOwned` over `TcpStream`, alone or in
+/// [`MaybeTls`](crate::MaybeTls)), settable with
+/// [`WebSocket::set_shutdown`] for any other stream.
 #[derive(Debug)]
 pub struct WebSocket<S> {
     stream: S,
@@ -102,9 +107,11 @@ impl<S: Read + Write> WebSocket<S> {
     /// must close it (a server after the closing handshake, either side
     /// after a protocol error); `None` leaves that to dropping the stream.
     ///
-    /// [`TcpStream`] and Unix sockets have one already. For a TLS stream,
-    /// send the TLS close and shut the socket, e.g. for rustls:
-    /// `ws.set_shutdown(Some(|s| { s.conn.send_close_notify(); s.flush()?; s.sock.shutdown(Shutdown::Both) }))`.
+    /// The streams this crate knows have one already (see [`WebSocket`];
+    /// over TLS it sends `close_notify`, then closes the socket's write
+    /// side). For another TLS stream, send the TLS close and shut the
+    /// socket, e.g.
+    /// `ws.set_shutdown(Some(|s| { s.send_close_notify(); s.flush()?; s.socket().shutdown(Shutdown::Write) }))`.
     pub fn set_shutdown(&mut self, shutdown: Option<ShutdownFn<S>>) {
         self.shutdown = shutdown;
     }

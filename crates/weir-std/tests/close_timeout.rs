@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use weir_std::{ClientOptions, CloseCode, Config, Error, WebSocket};
+use weir_std::{ClientOptions, CloseCode, Config, Error, MaybeTls, WebSocket};
 
 /// The client's own read timeout: without the close timeout, a silent peer
 /// would hold `close_and_wait` this long and then fail with an I/O timeout.
@@ -22,9 +22,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_millis(200);
 /// A server that runs the opening handshake, then gives its WebSocket to
 /// `then` on its own thread. Returns the client, with `GUARD` as its read
 /// timeout and `CLOSE_TIMEOUT` as its close timeout.
-fn client_against(
-    then: impl FnOnce(WebSocket<TcpStream>) + Send + 'static,
-) -> WebSocket<TcpStream> {
+fn client_against(then: impl FnOnce(WebSocket<TcpStream>) + Send + 'static) -> WebSocket<MaybeTls> {
     client_with(
         Config::default().with_close_timeout(Some(CLOSE_TIMEOUT)),
         then,
@@ -35,7 +33,7 @@ fn client_against(
 fn client_with(
     config: Config,
     then: impl FnOnce(WebSocket<TcpStream>) + Send + 'static,
-) -> WebSocket<TcpStream> {
+) -> WebSocket<MaybeTls> {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let uri = format!("ws://{}", listener.local_addr().unwrap());
     thread::spawn(move || {
@@ -43,7 +41,7 @@ fn client_with(
         then(weir_std::accept(stream).unwrap());
     });
     let (ws, _) = weir_std::connect_with(&uri, ClientOptions::default(), config).unwrap();
-    ws.get_ref().set_read_timeout(Some(GUARD)).unwrap();
+    ws.get_ref().tcp().set_read_timeout(Some(GUARD)).unwrap();
     ws
 }
 
@@ -72,7 +70,7 @@ fn a_peer_that_never_answers_the_close_gives_close_timeout() {
         started.elapsed()
     );
     assert_eq!(
-        ws.get_ref().read_timeout().unwrap(),
+        ws.get_ref().tcp().read_timeout().unwrap(),
         Some(GUARD),
         "restored"
     );
@@ -121,7 +119,7 @@ fn a_client_stops_waiting_for_the_servers_tcp_close_at_the_close_timeout() {
         started.elapsed()
     );
     assert_eq!(
-        ws.get_ref().read_timeout().unwrap(),
+        ws.get_ref().tcp().read_timeout().unwrap(),
         Some(GUARD),
         "restored"
     );

@@ -13,7 +13,7 @@ use std::thread;
 
 use weir_mio::{EventLoop, Handler, Opened, Ws};
 use weir_proto::{CloseCode, Message};
-use weir_std::WebSocket;
+use weir_std::{MaybeTls, WebSocket};
 
 use crate::payloads::assert_same;
 use crate::PATIENCE;
@@ -315,16 +315,19 @@ fn serve_std_connection(stream: TcpStream, conn: u64, notes: Sender<Note>) {
 
 /// A weir-std client connected to `uri`, with read and write timeouts of
 /// [`PATIENCE`].
-pub fn std_client(uri: &str) -> WebSocket<TcpStream> {
+pub fn std_client(uri: &str) -> WebSocket<MaybeTls> {
     let (ws, response) = weir_std::connect(uri).unwrap();
     assert_eq!(response.status(), 101);
-    ws.get_ref().set_read_timeout(Some(PATIENCE)).unwrap();
-    ws.get_ref().set_write_timeout(Some(PATIENCE)).unwrap();
+    ws.get_ref().tcp().set_read_timeout(Some(PATIENCE)).unwrap();
+    ws.get_ref()
+        .tcp()
+        .set_write_timeout(Some(PATIENCE))
+        .unwrap();
     ws
 }
 
 /// Sends `message` and reads the echo, comparing it byte for byte.
-pub fn std_round_trip(ws: &mut WebSocket<TcpStream>, message: Message, what: &str) {
+pub fn std_round_trip(ws: &mut WebSocket<MaybeTls>, message: Message, what: &str) {
     ws.send(message.clone()).unwrap();
     let echoed = ws.read().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_same(&echoed, &message, what);
@@ -332,7 +335,7 @@ pub fn std_round_trip(ws: &mut WebSocket<TcpStream>, message: Message, what: &st
 
 /// Asserts that the transport of a std client reached EOF: the server
 /// closed TCP.
-pub fn assert_std_eof(ws: &mut WebSocket<TcpStream>) {
+pub fn assert_std_eof(ws: &mut WebSocket<MaybeTls>) {
     let mut byte = [0; 1];
     assert_eq!(
         ws.get_mut().read(&mut byte).unwrap(),

@@ -41,9 +41,10 @@ impl<S: Read + Write> WebSocket<S> {
     /// server's TCP close is late, the client shuts the transport down and
     /// returns the peer's Close frame anyway. The bound needs a
     /// [`ReadTimeoutFn`](crate::ReadTimeoutFn): built in for
-    /// [`TcpStream`](std::net::TcpStream) and Unix sockets from
-    /// [`connect`](crate::connect), [`client`](crate::client) and
-    /// [`accept`](crate::accept); for other streams set one with
+    /// the streams this crate knows (see [`WebSocket`]) from
+    /// [`connect`](crate::connect), [`client`](crate::client),
+    /// [`accept`](crate::accept) and [`accept_tls`](crate::accept_tls);
+    /// for other streams set one with
     /// [`WebSocket::set_read_timeout_fn`], or the deadline is only checked
     /// when a read returns. Afterwards the stream has your read timeout
     /// back.

@@ -14,7 +14,8 @@
 //! tiny bound, which drains what is waiting before any deadline is judged.
 //!
 //! A read is bounded through the stream's read timeout, set with a
-//! [`ReadTimeoutFn`] (built in for `TcpStream` and Unix sockets).
+//! [`ReadTimeoutFn`] (built in for `TcpStream`, Unix sockets and the TLS
+//! streams of this crate, on their socket).
 //! [`ReadTimer`] remembers the value it set, so the common path (bytes
 //! arriving, a deadline that moves with them) costs no system call; it is
 //! changed only when it would overshoot the deadline or wake far too early.
@@ -205,10 +206,10 @@ impl<S: Read + Write> WebSocket<S> {
     /// [`WebSocket::read`]); `None` leaves the stream's read timeout alone,
     /// so deadlines are only checked when a read returns.
     ///
-    /// [`TcpStream`](std::net::TcpStream) and Unix sockets have one already
-    /// (except through [`WebSocket::from_connection`]). For a TLS stream, set
-    /// the socket's timeout, e.g. for rustls:
-    /// `ws.set_read_timeout_fn(Some(|s, t| { let old = s.sock.read_timeout()?; s.sock.set_read_timeout(t)?; Ok(old) }))`.
+    /// The streams this crate knows (see [`WebSocket`]) have one already,
+    /// except through [`WebSocket::from_connection`]; over TLS it sets the
+    /// socket's timeout. For another TLS stream, do the same, e.g.
+    /// `ws.set_read_timeout_fn(Some(|s, t| { let old = s.socket().read_timeout()?; s.socket().set_read_timeout(t)?; Ok(old) }))`.
     pub fn set_read_timeout_fn(&mut self, read_timeout_fn: Option<ReadTimeoutFn<S>>) {
         self.timer.replace_fn(&mut self.stream, read_timeout_fn);
     }
@@ -241,6 +242,11 @@ impl<S: Read + Write> WebSocket<S> {
         self.told = Instant::now();
         match read {
             Ok(0) => Ok(Input::Eof),
+            // A TLS stream (rustls) reports a peer that closed TCP without
+            // TLS `close_notify` this way. Truncation cannot hide here: the
+            // WebSocket's own Close frame says whether the end was expected
+            // (the core reports 1006 if it was not).
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(Input::Eof),
             Ok(n) => {
                 self.conn.receive(&self.read_buf[..n]);
                 wait.since = None;

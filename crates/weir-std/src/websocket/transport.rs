@@ -1,8 +1,9 @@
 //! What the WebSocket does to its transport besides reading and writing:
 //! shut it down, and change its read timeout. Both are plain function
-//! pointers, built in for the socket types this crate knows (`TcpStream`,
-//! Unix sockets) and settable for any other stream (a TLS stream), so the
-//! WebSocket stays generic over `Read + Write` alone.
+//! pointers, built in for the stream types this crate knows (`TcpStream`,
+//! Unix sockets and, with the `tls` feature, the TLS streams of
+//! `stream.rs`) and settable for any other stream, so the WebSocket stays
+//! generic over `Read + Write` alone.
 
 use std::any::{Any, TypeId};
 use std::io;
@@ -21,6 +22,40 @@ pub type ShutdownFn<S> = fn(&mut S) -> io::Result<()>;
 /// [`WebSocket::set_read_timeout_fn`](super::WebSocket::set_read_timeout_fn).
 pub type ReadTimeoutFn<S> = fn(&mut S, Option<Duration>) -> io::Result<Option<Duration>>;
 
+/// A stream type whose transport hooks are built in.
+pub(crate) trait KnownSocket: Any {
+    /// Ends the connection from this side (for TLS: `close_notify` first).
+    fn shut_down(&mut self) -> io::Result<()>;
+
+    /// Sets the socket's read timeout, returning the one it replaced.
+    fn swap_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<Option<Duration>>;
+}
+
+/// The hooks of a socket type with `shutdown`, `read_timeout` and
+/// `set_read_timeout` of its own: the OS does it all.
+macro_rules! socket_hooks {
+    ($socket:ty) => {
+        impl KnownSocket for $socket {
+            fn shut_down(&mut self) -> io::Result<()> {
+                self.shutdown(Shutdown::Both)
+            }
+
+            fn swap_read_timeout(
+                &mut self,
+                timeout: Option<Duration>,
+            ) -> io::Result<Option<Duration>> {
+                let before = self.read_timeout()?;
+                self.set_read_timeout(timeout)?;
+                Ok(before)
+            }
+        }
+    };
+}
+
+socket_hooks!(TcpStream);
+#[cfg(unix)]
+socket_hooks!(std::os::unix::net::UnixStream);
+
 /// What the WebSocket does to its transport besides reading and writing.
 pub(crate) struct TransportFns<S> {
     pub(super) shutdown: Option<ShutdownFn<S>>,
@@ -38,63 +73,42 @@ impl<S> TransportFns<S> {
 }
 
 impl<S: 'static> TransportFns<S> {
-    /// Built in for [`TcpStream`] and, on Unix, `UnixStream`; nothing for
-    /// other streams.
+    /// Built in for the [`KnownSocket`] types; nothing for other streams.
     pub(crate) fn for_known_socket() -> Self {
-        Self {
-            shutdown: default_shutdown(),
-            read_timeout: default_read_timeout_fn(),
-        }
-    }
-}
-
-/// Whether `S` is [`TcpStream`] or, on Unix, `UnixStream`.
-fn is_known_socket<S: 'static>() -> bool {
-    let id = TypeId::of::<S>();
-    #[cfg(unix)]
-    let unix = id == TypeId::of::<std::os::unix::net::UnixStream>();
-    #[cfg(not(unix))]
-    let unix = false;
-    id == TypeId::of::<TcpStream>() || unix
-}
-
-/// The shutdown hook for streams whose type is known here: [`TcpStream`]
-/// and, on Unix, `UnixStream`. Other streams are left alone.
-fn default_shutdown<S: 'static>() -> Option<ShutdownFn<S>> {
-    fn known<S: 'static>(stream: &mut S) -> io::Result<()> {
-        let any: &mut dyn Any = stream;
-        if let Some(tcp) = any.downcast_mut::<TcpStream>() {
-            return tcp.shutdown(Shutdown::Both);
-        }
+        let known = Self::known::<TcpStream>();
         #[cfg(unix)]
-        if let Some(unix) = any.downcast_mut::<std::os::unix::net::UnixStream>() {
-            return unix.shutdown(Shutdown::Both);
-        }
-        Ok(())
+        let known = known.or_else(Self::known::<std::os::unix::net::UnixStream>);
+        let known = known.or_else(Self::known::<crate::MaybeTls>);
+        #[cfg(feature = "tls")]
+        let known = known
+            .or_else(Self::known::<crate::ClientTlsStream>)
+            .or_else(Self::known::<crate::ServerTlsStream>);
+        known.unwrap_or_else(Self::none)
     }
-    is_known_socket::<S>().then_some(known::<S> as ShutdownFn<S>)
+
+    /// The hooks of `T`, if `S` is `T`.
+    fn known<T: KnownSocket>() -> Option<Self> {
+        (TypeId::of::<S>() == TypeId::of::<T>()).then_some(Self {
+            shutdown: Some(shut_down_as::<T, S>),
+            read_timeout: Some(swap_read_timeout_as::<T, S>),
+        })
+    }
 }
 
-/// The read-timeout function for streams whose type is known here:
-/// [`TcpStream`](std::net::TcpStream) and, on Unix, `UnixStream`.
-fn default_read_timeout_fn<S: 'static>() -> Option<ReadTimeoutFn<S>> {
-    fn known<S: 'static>(
-        stream: &mut S,
-        timeout: Option<Duration>,
-    ) -> io::Result<Option<Duration>> {
-        let any: &mut dyn Any = stream;
-        if let Some(tcp) = any.downcast_mut::<std::net::TcpStream>() {
-            let before = tcp.read_timeout()?;
-            tcp.set_read_timeout(timeout)?;
-            return Ok(before);
-        }
-        #[cfg(unix)]
-        if let Some(unix) = any.downcast_mut::<std::os::unix::net::UnixStream>() {
-            let before = unix.read_timeout()?;
-            unix.set_read_timeout(timeout)?;
-            return Ok(before);
-        }
-        Ok(None)
+/// [`KnownSocket::shut_down`] for a stream known to be a `T`.
+fn shut_down_as<T: KnownSocket, S: 'static>(stream: &mut S) -> io::Result<()> {
+    let any: &mut dyn Any = stream;
+    any.downcast_mut::<T>().map_or(Ok(()), T::shut_down)
+}
+
+/// [`KnownSocket::swap_read_timeout`] for a stream known to be a `T`.
+fn swap_read_timeout_as<T: KnownSocket, S: 'static>(
+    stream: &mut S,
+    timeout: Option<Duration>,
+) -> io::Result<Option<Duration>> {
+    let any: &mut dyn Any = stream;
+    match any.downcast_mut::<T>() {
+        Some(socket) => socket.swap_read_timeout(timeout),
+        None => Ok(None),
     }
-    is_known_socket::<S>().then_some(known::<S> as ReadTimeoutFn<S>)
 }

@@ -3,12 +3,11 @@
 //! starts over until told to stop.
 
 use std::io::Write;
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use fastrand::Rng;
-use weir_std::{ClientOptions, CloseCode, Config, Error, WebSocket};
+use weir_std::{ClientOptions, CloseCode, Config, Error, MaybeTls, WebSocket};
 
 use crate::traffic::{random_message, Broken, Exchange, Tally};
 
@@ -70,6 +69,7 @@ fn one_connection(
     let (mut ws, _) =
         weir_std::connect_with(url, options, Config::default()).map_err(Broken::Io)?;
     ws.get_ref()
+        .tcp()
         .set_read_timeout(Some(STALL))
         .map_err(|e| Broken::Io(Error::Io(e)))?;
     let mut exchange = Exchange::default();
@@ -104,7 +104,7 @@ fn one_connection(
 
 /// Closes with echoes owed, and reads them until the server's Close.
 fn close_in_flight(
-    ws: &mut WebSocket<TcpStream>,
+    ws: &mut WebSocket<MaybeTls>,
     exchange: &mut Exchange,
     tally: &Tally,
 ) -> Result<(), Broken> {
@@ -129,7 +129,7 @@ fn close_in_flight(
 
 /// Writes the first half of a masked binary frame: its header announces
 /// more payload than follows.
-fn write_half_frame(stream: &mut TcpStream, rng: &mut Rng) -> std::io::Result<()> {
+fn write_half_frame(stream: &mut impl Write, rng: &mut Rng) -> std::io::Result<()> {
     let length = rng.u16(200..60_000);
     let mut frame = vec![0x82, 0x80 | 126];
     frame.extend_from_slice(&length.to_be_bytes());

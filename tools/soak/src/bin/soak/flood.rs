@@ -44,6 +44,7 @@ pub fn run(url: &str, seed: u64, stop: &AtomicBool, flood: &Flood) {
         // A read that finds nothing returns at once, almost.
         if ws
             .get_ref()
+            .tcp()
             .set_read_timeout(Some(Duration::from_millis(1)))
             .is_err()
         {

@@ -1,12 +1,11 @@
 //! The latency probe: one 20-byte message in flight at a time, every round
 //! trip timed, for the whole soak.
 
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::ScopedJoinHandle;
 use std::time::{Duration, Instant};
 
-use weir_std::{ClientOptions, CloseCode, Config, Message, WebSocket};
+use weir_std::{ClientOptions, CloseCode, Config, MaybeTls, Message, WebSocket};
 
 /// The probe's message: 20 bytes.
 const PING: &str = "latency-probe-000020";
@@ -59,7 +58,7 @@ pub fn run(url: &str, stop: &AtomicBool) -> Probe {
                 continue;
             }
         };
-        if let Err(error) = ws.get_ref().set_read_timeout(Some(GIVE_UP)) {
+        if let Err(error) = ws.get_ref().tcp().set_read_timeout(Some(GIVE_UP)) {
             probe.errors.push(format!("read timeout: {error}"));
             continue;
         }
@@ -73,7 +72,7 @@ pub fn run(url: &str, stop: &AtomicBool) -> Probe {
 }
 
 /// Times round trips on `ws` until `stop` is set (true) or one fails (false).
-fn round_trips(ws: &mut WebSocket<TcpStream>, stop: &AtomicBool, probe: &mut Probe) -> bool {
+fn round_trips(ws: &mut WebSocket<MaybeTls>, stop: &AtomicBool, probe: &mut Probe) -> bool {
     while !stop.load(Ordering::Relaxed) {
         let start = Instant::now();
         match ws.send(PING).and_then(|()| ws.read()) {

@@ -4,13 +4,12 @@
 //! or corruption. [`Tally`] adds up what all clients saw.
 
 use std::collections::VecDeque;
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use bytes::Bytes;
 use fastrand::Rng;
-use weir_std::{Message, MessageKind, WebSocket};
+use weir_std::{MaybeTls, Message, MessageKind, WebSocket};
 
 /// The largest message a churning client sends.
 pub const MAX_MESSAGE: usize = 256 << 10;
@@ -122,7 +121,7 @@ impl Exchange {
     /// after reading echoes until it fits in the window.
     pub fn send(
         &mut self,
-        ws: &mut WebSocket<TcpStream>,
+        ws: &mut WebSocket<MaybeTls>,
         rng: &mut Rng,
         message: Message,
         tally: &Tally,
@@ -150,7 +149,7 @@ impl Exchange {
     }
 
     /// Reads every echo still owed.
-    pub fn drain(&mut self, ws: &mut WebSocket<TcpStream>, tally: &Tally) -> Result<(), Broken> {
+    pub fn drain(&mut self, ws: &mut WebSocket<MaybeTls>, tally: &Tally) -> Result<(), Broken> {
         while !self.owed.is_empty() {
             let echo = ws.read().map_err(Broken::Io)?;
             self.check(echo, tally)?;
@@ -186,7 +185,7 @@ impl Exchange {
 
 /// Sends one fragment of a message.
 fn send_piece(
-    ws: &mut WebSocket<TcpStream>,
+    ws: &mut WebSocket<MaybeTls>,
     kind: MessageKind,
     piece: Bytes,
     is_last: bool,
