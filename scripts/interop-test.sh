@@ -3,7 +3,8 @@
 # (pinned in tests/interop/requirements.txt, into target/interop-venv) and
 # Node `ws` (tests/interop/package-lock.json, `npm ci`), then runs
 # tests/interop_peers.rs: the peers' clients against weir's servers and
-# weir's clients against the peers' servers, with permessage-deflate on.
+# weir's clients against the peers' servers, with permessage-deflate on;
+# and tests/interop_tls.rs: Python over wss:// against weir-std both ways.
 # Run from anywhere: `bash scripts/interop-test.sh`.
 #
 # WEIR_INTEROP=1 makes those tests fail, not skip, when a peer is missing, so
@@ -28,5 +29,5 @@ if [ ! -d tests/interop/node_modules/ws ] || ! cmp -s "$lock" tests/interop/node
     cp "$lock" tests/interop/node_modules/.weir-lock
 fi
 
-echo "== cargo test --test interop_peers (WEIR_INTEROP=1)"
-WEIR_INTEROP=1 cargo test --test interop_peers -- --nocapture
+echo "== cargo test --test interop_peers --test interop_tls (WEIR_INTEROP=1)"
+WEIR_INTEROP=1 cargo test --test interop_peers --test interop_tls -- --nocapture

@@ -3,8 +3,11 @@
 Run by tests/interop_peers.rs (scripts/interop-test.sh installs the pinned
 `websockets` from requirements.txt into target/interop-venv):
 
-  peer.py server [DEFLATE...]          echo server on 127.0.0.1 (free port)
-  peer.py client URL [--big] [DEFLATE...]
+  peer.py server [--tls CERT KEY] [DEFLATE...]   echo server on 127.0.0.1 (free port)
+  peer.py client URL [--big] [--ca FILE] [DEFLATE...]
+
+--tls serves wss:// with that certificate chain and key (PEM); --ca makes a
+wss:// client trust the certificates in FILE (PEM) and nothing else.
 
 DEFLATE: --server-no-context-takeover --client-no-context-takeover
          --server-max-window-bits N --client-max-window-bits N
@@ -30,6 +33,7 @@ import argparse
 import json
 import os
 import random
+import ssl
 import sys
 import threading
 
@@ -116,8 +120,12 @@ def run_server(args):
         except Exception as error:  # reported for the test's log
             print(f"error: {error!r}", flush=True)
 
+    tls = None
+    if args.tls:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*args.tls)
     with serve(echo, "127.0.0.1", 0, extensions=extensions, max_size=None,
-               ping_interval=None) as server:
+               ping_interval=None, ssl=tls) as server:
         port = server.socket.getsockname()[1]
         print(f"listening 127.0.0.1:{port}", flush=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -128,8 +136,9 @@ def run_server(args):
 def run_client(args):
     options = deflate_options(args)
     extensions = [ClientPerMessageDeflateFactory(**options)] if options else None
+    tls = ssl.create_default_context(cafile=args.ca) if args.ca else None
     with connect(args.url, extensions=extensions, max_size=None, open_timeout=TIMEOUT,
-                 close_timeout=TIMEOUT, ping_interval=None) as ws:
+                 close_timeout=TIMEOUT, ping_interval=None, ssl=tls) as ws:
         offer, answer = negotiated(ws.request, ws.response)
         print(f"negotiated: {offer} => {answer}", flush=True)
         if "permessage-deflate" not in answer:
@@ -153,6 +162,8 @@ def main():
     parser.add_argument("role", choices=["server", "client"])
     parser.add_argument("url", nargs="?")
     parser.add_argument("--big", action="store_true", help="also 16 MiB messages")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve wss://")
+    parser.add_argument("--ca", help="trust only these certificates (PEM) for wss://")
     parser.add_argument("--server-no-context-takeover", action="store_true")
     parser.add_argument("--client-no-context-takeover", action="store_true")
     parser.add_argument("--server-max-window-bits", type=int)
