@@ -42,6 +42,7 @@ use crate::conn::{Conn, Phase};
 use crate::handler::ConnInfo;
 use crate::shared::Shared;
 use crate::slab::Slot;
+use crate::tls::{ServerTlsConfig, TlsSession};
 use crate::{Error, Handler, Opened};
 
 /// The shortest delay between two tries of a failing accept, whatever
@@ -57,15 +58,18 @@ pub(crate) struct Listener {
     /// Set while accepting fails: the delay before the next try, and when
     /// that try is due (its timer entry).
     retry: Option<(Duration, Instant)>,
+    /// Set for a TLS listener: how its connections do TLS.
+    tls: Option<ServerTlsConfig>,
 }
 
 impl Listener {
-    /// A listener bound to `addr`, accepting.
-    pub(crate) fn new(socket: TcpListener, addr: SocketAddr) -> Self {
+    /// A listener bound to `addr`, accepting; over TLS if `tls` is given.
+    pub(crate) fn new(socket: TcpListener, addr: SocketAddr, tls: Option<ServerTlsConfig>) -> Self {
         Self {
             socket,
             addr,
             retry: None,
+            tls,
         }
     }
 }
@@ -127,7 +131,11 @@ impl Shared {
             let Ok((socket, peer)) = accepted else {
                 return; // WouldBlock: the backlog is empty.
             };
-            self.admit(socket, peer);
+            let tls = match listener.tls.as_ref().map(TlsSession::accept).transpose() {
+                Ok(tls) => tls,
+                Err(_) => continue, // rustls refused its own configuration: drop it.
+            };
+            self.admit(socket, peer, tls);
         }
     }
 
@@ -153,7 +161,7 @@ impl Shared {
     /// Registers a newly accepted connection, or answers it `503` at once
     /// if [`Config::max_connections`](crate::Config::max_connections) are
     /// held already.
-    fn admit(&mut self, socket: TcpStream, peer: SocketAddr) {
+    fn admit(&mut self, socket: TcpStream, peer: SocketAddr, tls: Option<TlsSession>) {
         // Small frames (pongs, short messages) should leave at once.
         let _ = socket.set_nodelay(true);
         let handshake = ServerHandshake::with_max_header_bytes(self.config.max_header_bytes);
@@ -169,6 +177,7 @@ impl Shared {
             Interest::READABLE,
         );
         conn.admission = admission;
+        conn.tls = tls;
         // A socket that cannot be registered is dropped (closed).
         if let Ok(index) = self.insert_conn(conn) {
             if full {

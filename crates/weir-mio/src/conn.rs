@@ -22,7 +22,7 @@
 //! closing handshake: the core decides those, `settle.rs` only relays the
 //! time).
 
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
@@ -34,6 +34,7 @@ use weir_proto::handshake::{ClientHandshake, ServerHandshake};
 use weir_proto::{Connection, Role, State};
 
 use crate::admission::Admission;
+use crate::tls::TlsSession;
 use crate::ConnId;
 
 /// The most slices handed to one vectored write.
@@ -78,6 +79,8 @@ pub(crate) struct Conn {
     pub(crate) id: ConnId,
     /// The socket; `None` only while [`Phase::Resolving`].
     pub(crate) socket: Option<TcpStream>,
+    /// The TLS session over the socket, for `wss://` (`tls.rs`).
+    pub(crate) tls: Option<TlsSession>,
     pub(crate) peer: SocketAddr,
     pub(crate) role: Role,
     pub(crate) phase: Phase,
@@ -129,6 +132,7 @@ impl Conn {
         Self {
             id,
             socket,
+            tls: None,
             peer,
             role,
             phase,
@@ -170,10 +174,44 @@ impl Conn {
         !self.close_reported && self.core().is_some_and(|core| core.state() == State::Open)
     }
 
-    /// Bytes waiting to be written: the HTTP head and the core's output.
+    /// Bytes waiting to be written: the HTTP head and the core's output,
+    /// plus one for TLS records not written yet.
     pub(crate) fn pending_output(&self) -> usize {
         let head = self.head_out.len() - self.head_written;
-        head + self.core().map_or(0, Connection::buffered_amount)
+        head + self.core().map_or(0, Connection::buffered_amount) + self.tls_pending()
+    }
+
+    /// 1 if TLS records wait to be written, else 0.
+    fn tls_pending(&self) -> usize {
+        self.tls
+            .as_ref()
+            .map_or(0, |tls| usize::from(tls.wants_write()))
+    }
+
+    /// Reads from the socket (through TLS, if any) into `buf`: `Ok(0)` at
+    /// the end of input.
+    pub(crate) fn read_input(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match (&self.socket, &mut self.tls) {
+            (None, _) => Err(io::ErrorKind::WouldBlock.into()),
+            (Some(socket), Some(tls)) => tls.read(socket, buf),
+            (Some(socket), None) => (&*socket).read(buf),
+        }
+    }
+
+    /// Ends this side's output: TLS `close_notify` (best effort) if any,
+    /// then the socket's write side.
+    pub(crate) fn shutdown_write(&mut self) {
+        self.say_goodbye();
+        if let Some(socket) = &self.socket {
+            let _ = socket.shutdown(std::net::Shutdown::Write);
+        }
+    }
+
+    /// Before the socket is closed: TLS `close_notify` (best effort).
+    pub(crate) fn say_goodbye(&mut self) {
+        if let (Some(tls), Some(socket)) = (&mut self.tls, &self.socket) {
+            tls.close_notify(socket);
+        }
     }
 
     /// The interest the connection needs now: always readable, and writable
@@ -195,25 +233,36 @@ impl Conn {
         if matches!(self.phase, Phase::Connecting(_) | Phase::Lingering) {
             return Ok(());
         }
-        let Some(socket) = &self.socket else {
+        let Self {
+            socket: Some(socket),
+            tls,
+            head_out,
+            head_written,
+            phase,
+            ..
+        } = self
+        else {
             return Ok(()); // Resolving: nothing to write to yet.
         };
         loop {
-            let head_len = self.head_out.len() - self.head_written;
+            let head_len = head_out.len() - *head_written;
             let written = {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let mut count = 0;
                 if head_len > 0 {
-                    slices[0] = IoSlice::new(&self.head_out[self.head_written..]);
+                    slices[0] = IoSlice::new(&head_out[*head_written..]);
                     count = 1;
                 }
-                if let Phase::Open(core) = &mut self.phase {
+                if let Phase::Open(core) = phase {
                     count += core.transmit_slices(&mut slices[count..]);
                 }
-                if count == 0 {
-                    return Ok(());
-                }
-                match (&*socket).write_vectored(&slices[..count]) {
+                let result = match tls {
+                    Some(tls) if count == 0 => return tls.write_records(socket),
+                    Some(tls) => tls.write(socket, &slices[..count]),
+                    None if count == 0 => return Ok(()),
+                    None => (&*socket).write_vectored(&slices[..count]),
+                };
+                match result {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -222,12 +271,12 @@ impl Conn {
                 }
             };
             let from_head = written.min(head_len);
-            self.head_written += from_head;
-            if self.head_written == self.head_out.len() {
-                self.head_out = Vec::new();
-                self.head_written = 0;
+            *head_written += from_head;
+            if *head_written == head_out.len() {
+                *head_out = Vec::new();
+                *head_written = 0;
             }
-            if let Phase::Open(core) = &mut self.phase {
+            if let Phase::Open(core) = phase {
                 core.advance_transmit(written - from_head);
             }
         }

@@ -26,6 +26,10 @@ pub enum Error {
     /// a client, the operating system's entropy source failed: then the
     /// inner error is an [`EntropyError`], of kind `Other`.
     Io(io::Error),
+    /// TLS failed (feature `tls`): a client that does not speak TLS (plain
+    /// HTTP, garbage), a handshake rustls refused, or a corrupt record.
+    /// The inner error is rustls's, inside an `InvalidData` I/O error.
+    Tls(io::Error),
     /// The opening handshake failed: a malformed request (server side, the
     /// HTTP error answer has been written), or a response that is not an
     /// acceptable `101` (client side; a rejection by the server is
@@ -72,6 +76,7 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Tls(error) => write!(f, "TLS: {error}"),
             Self::Io(error) => write!(f, "I/O error: {error}"),
             Self::Handshake(error) => write!(f, "opening handshake failed: {error}"),
             Self::Protocol(error) => write!(f, "protocol violation by the peer: {error}"),
@@ -99,7 +104,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Io(error) => Some(error),
+            Self::Io(error) | Self::Tls(error) => Some(error),
             Self::Handshake(error) => Some(error),
             Self::Protocol(error) => Some(error),
             Self::Send(error) => Some(error),

@@ -58,6 +58,7 @@ use crate::resolve::Resolver;
 use crate::shared::Shared;
 use crate::slab::{Slab, Slot};
 use crate::timers::Timers;
+use crate::tls::ServerTlsConfig;
 use crate::ws::Conns;
 use crate::{Config, ConnId, Error, Handler, Ws};
 
@@ -189,7 +190,37 @@ impl EventLoop {
         let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
         })?;
-        self.add_listener(TcpListener::bind(addr)?)
+        self.add_listener(TcpListener::bind(addr)?, None)
+    }
+
+    /// [`EventLoop::listen`] over TLS: every connection accepted runs the
+    /// TLS handshake as `tls` says (its certificate chain and key, ALPN
+    /// `http/1.1`) before the WebSocket or HTTP request, all within
+    /// [`Config::handshake_timeout`]; WebSocket clients connect with
+    /// `wss://`, plain HTTP requests are `https://`. A failed TLS handshake
+    /// is reported to [`Handler::on_error`] and costs only that connection;
+    /// a connection that ends sends TLS `close_notify` first.
+    #[cfg(feature = "tls")]
+    pub fn listen_tls(
+        &mut self,
+        addr: impl ToSocketAddrs,
+        tls: weir_tls::ServerTls,
+    ) -> io::Result<SocketAddr> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
+        })?;
+        self.add_listener(TcpListener::bind(addr)?, Some(tls))
+    }
+
+    /// [`EventLoop::listen_on`] over TLS, as [`EventLoop::listen_tls`].
+    #[cfg(feature = "tls")]
+    pub fn listen_on_tls(
+        &mut self,
+        listener: std::net::TcpListener,
+        tls: weir_tls::ServerTls,
+    ) -> io::Result<SocketAddr> {
+        listener.set_nonblocking(true)?;
+        self.add_listener(TcpListener::from_std(listener), Some(tls))
     }
 
     /// Listens on a socket that is bound and listening already, e.g. one
@@ -199,10 +230,14 @@ impl EventLoop {
     /// [`EventLoop::listen`].
     pub fn listen_on(&mut self, listener: std::net::TcpListener) -> io::Result<SocketAddr> {
         listener.set_nonblocking(true)?;
-        self.add_listener(TcpListener::from_std(listener))
+        self.add_listener(TcpListener::from_std(listener), None)
     }
 
-    fn add_listener(&mut self, mut listener: TcpListener) -> io::Result<SocketAddr> {
+    fn add_listener(
+        &mut self,
+        mut listener: TcpListener,
+        tls: Option<ServerTlsConfig>,
+    ) -> io::Result<SocketAddr> {
         let local = listener.local_addr()?;
         let shared = &mut self.shared;
         let index = shared.slab.peek_index();
@@ -211,7 +246,7 @@ impl EventLoop {
             .register(&mut listener, Token(index), Interest::READABLE)?;
         shared
             .slab
-            .insert(Slot::Listener(Listener::new(listener, local)));
+            .insert(Slot::Listener(Listener::new(listener, local, tls)));
         Ok(local)
     }
 

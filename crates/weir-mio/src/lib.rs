@@ -108,6 +108,11 @@ mod settle;
 mod shared;
 mod slab;
 mod timers;
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "tls_off.rs"]
+mod tls;
 mod ws;
 
 pub use config::{Config, SlowConsumer};

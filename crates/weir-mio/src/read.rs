@@ -17,7 +17,7 @@
 //! writes: every connection touched is marked dirty and settled afterwards
 //! (`settle.rs`).
 
-use std::io::{self, Read};
+use std::io;
 
 use mio::event::Event as Readiness;
 use weir_proto::{CloseCode, Event, State};
@@ -25,6 +25,7 @@ use weir_proto::{CloseCode, Event, State};
 use crate::conn::{Conn, Phase};
 use crate::shared::Shared;
 use crate::slab::Slot;
+use crate::tls::is_tls_failure;
 use crate::{Error, Handler};
 
 /// Bytes discarded from a connection that is closing (lingering after an
@@ -94,19 +95,20 @@ impl Shared {
             if conn.eof || matches!(conn.phase, Phase::Resolving(_) | Phase::Connecting(_)) {
                 return;
             }
-            let Some(socket) = &conn.socket else {
+            if conn.socket.is_none() {
                 return;
-            };
+            }
             let discarding = match &conn.phase {
                 Phase::Answering | Phase::Lingering => true,
                 Phase::Open(core) => core.state() == State::Closed,
                 _ => false,
             };
-            let n = match (&*socket).read(scratch) {
+            let n = match conn.read_input(scratch) {
                 Ok(0) => return self.on_eof(index, handler),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if is_tls_failure(&e) => return self.fail(index, Error::Tls(e), handler),
                 Err(e) => return self.fail(index, Error::Io(e), handler),
             };
             budget = budget.saturating_sub(n);

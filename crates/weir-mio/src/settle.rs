@@ -24,7 +24,6 @@
 //! the handshake timeout, and the end of the linger after an HTTP answer.
 
 use std::io;
-use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 
 use mio::Token;
@@ -67,9 +66,7 @@ impl Shared {
             // The HTTP answer is out: close our side, then wait (bounded by
             // the linger's deadline, armed with the answer) for the peer to
             // close its side.
-            if let Some(socket) = &conn.socket {
-                let _ = socket.shutdown(Shutdown::Write);
-            }
+            conn.shutdown_write();
             conn.phase = Phase::Lingering;
         }
         let done = match &conn.phase {

@@ -101,6 +101,7 @@ impl Shared {
     /// Deregisters and drops connection `index`, closing its socket.
     pub(crate) fn remove(&mut self, index: usize) {
         if let Some(Slot::Conn(mut conn)) = self.slab.remove(index) {
+            conn.say_goodbye();
             if let Some(socket) = &mut conn.socket {
                 let _ = self.registry.deregister(socket);
             }
