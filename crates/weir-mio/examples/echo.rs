@@ -1,9 +1,13 @@
 //! The smallest weir server: echoes every message, on every path.
 //!
-//! `cargo run -p weir-mio --example echo -- [ADDR]` (default
-//! 127.0.0.1:8080), then connect to `ws://ADDR/anything`.
+//! `cargo run -p weir-mio --example echo -- [ADDR] [--tls CERT.pem KEY.pem]`
+//! (default 127.0.0.1:8080), then connect to `ws://ADDR/anything`, or
+//! `wss://ADDR/anything` with `--tls`.
 
-use weir_mio::server::{Server, Socket, WsHandler};
+#[path = "common/listen.rs"]
+mod listen;
+
+use weir_mio::server::{Socket, WsHandler};
 use weir_mio::Message;
 
 /// Sends every message back on its connection.
@@ -17,10 +21,9 @@ impl WsHandler for Echo {
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let server = Server::builder().bind(addr).route("/*", Echo).build()?;
-    println!("echo server on ws://{}/", server.local_addr());
+    let (builder, tls) = listen::from_args()?;
+    let server = builder.route("/*", Echo).build()?;
+    let scheme = if tls { "wss" } else { "ws" };
+    println!("echo server on {scheme}://{}/", server.local_addr());
     server.run()
 }

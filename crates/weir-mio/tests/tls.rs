@@ -163,3 +163,71 @@ fn clients_that_do_not_speak_tls_cost_only_their_own_connection() {
     good.send("and still").unwrap();
     assert_eq!(good.read().unwrap(), Message::from("and still"));
 }
+
+/// Echoes every message, and answers plain HTTP with a fixed page.
+struct Echo;
+
+impl weir_mio::server::WsHandler for Echo {
+    fn on_message(&self, ws: &weir_mio::server::Socket, message: Message) {
+        let _ = ws.send(message);
+    }
+}
+
+#[test]
+fn the_server_api_serves_tls_and_plain_at_once_and_https_for_plain_requests() {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let cert = made.cert.pem();
+    let tls =
+        ServerTls::from_pem(cert.as_bytes(), made.signing_key.serialize_pem().as_bytes()).unwrap();
+    let server = weir_mio::server::Server::builder()
+        .bind("127.0.0.1:0")
+        .tls(tls)
+        .bind_plain("127.0.0.1:0")
+        .route("/*", Echo)
+        .http(|_| weir_mio::server::HttpResponse::text(200, "hello over https\n"))
+        .build()
+        .unwrap();
+    let (tls_addr, plain_addr) = (server.local_addr(), server.plain_addr().unwrap());
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || server.run());
+    let trust = ClientTls::from_ca_pem(cert.as_bytes()).unwrap();
+
+    let uri = format!("wss://{tls_addr}/a");
+    let (mut secure, _) = weir_std::connect_tls(
+        &uri,
+        &trust,
+        weir_std::ClientOptions::default(),
+        weir_std::Config::default(),
+    )
+    .unwrap();
+    let (mut plain, _) = weir_std::connect(&format!("ws://{plain_addr}/b")).unwrap();
+    for ws in [&mut secure, &mut plain] {
+        ws.get_ref().tcp().set_read_timeout(Some(PATIENCE)).unwrap();
+        ws.send("ping").unwrap();
+        assert_eq!(ws.read().unwrap(), Message::from("ping"));
+    }
+    assert!(matches!(secure.get_ref(), MaybeTls::Tls(_)));
+
+    // The HTTP fallback over https, on a raw rustls client.
+    let tcp = TcpStream::connect(tls_addr).unwrap();
+    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+    let session = trust.connect("127.0.0.1").unwrap();
+    let mut https = weir_std::weir_tls::rustls::StreamOwned::new(session, tcp);
+    https
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = https.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    assert!(answer.ends_with("hello over https\n"), "{answer}");
+
+    secure
+        .close_and_wait(weir_mio::CloseCode::NORMAL, "")
+        .unwrap();
+    plain
+        .close_and_wait(weir_mio::CloseCode::NORMAL, "")
+        .unwrap();
+    handle.shutdown(Duration::from_millis(100));
+    thread.join().unwrap().unwrap();
+}

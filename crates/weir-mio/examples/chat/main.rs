@@ -1,7 +1,8 @@
 //! A chat server: the page at `/` and its socket at `/chat`, on one port.
 //!
-//! `cargo run -p weir-mio --example chat -- [ADDR]` (default
-//! 127.0.0.1:8080), then open `http://ADDR/` in two browser windows.
+//! `cargo run -p weir-mio --example chat -- [ADDR] [--tls CERT.pem KEY.pem]`
+//! (default 127.0.0.1:8080), then open `http://ADDR/` (`https://ADDR/` with
+//! `--tls`) in two browser windows.
 //!
 //! The protocol (text messages, each a flat JSON object):
 //! - client to server: `{"type":"join","room":R,"name":N}`,
@@ -17,18 +18,16 @@
 
 mod handler;
 mod json;
-
-use weir_mio::server::Server;
+#[path = "../common/listen.rs"]
+mod listen;
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let server = Server::builder()
-        .bind(addr)
+    let (builder, tls) = listen::from_args()?;
+    let server = builder
         .route("/chat", handler::Chat::default())
         .http(handler::page)
         .build()?;
-    println!("chat on http://{}/", server.local_addr());
+    let scheme = if tls { "https" } else { "http" };
+    println!("chat on {scheme}://{}/", server.local_addr());
     server.run()
 }

@@ -46,6 +46,11 @@ const DEFAULT_COMMAND_QUEUE_CAPACITY: usize = 16_384;
 /// [`ServerBuilder::build`].
 pub struct ServerBuilder {
     addr: io::Result<Vec<SocketAddr>>,
+    /// A second, plain listener beside a TLS one.
+    plain_addr: Option<io::Result<Vec<SocketAddr>>>,
+    /// TLS on `addr`.
+    #[cfg(feature = "tls")]
+    tls: Option<weir_tls::ServerTls>,
     routes: Vec<Route>,
     http: Box<HttpFn>,
     workers: usize,
@@ -61,6 +66,9 @@ impl Default for ServerBuilder {
         let connection = weir_proto::Config::default().with_max_send_queue(1 << 20);
         Self {
             addr: Ok(vec![SocketAddr::from(([127, 0, 0, 1], 8080))]),
+            plain_addr: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             routes: Vec::new(),
             http: Box::new(|_| HttpResponse::not_found()),
             workers: 1,
@@ -79,6 +87,30 @@ impl ServerBuilder {
     /// [`Server::local_addr`]).
     pub fn bind(mut self, addr: impl ToSocketAddrs) -> Self {
         self.addr = addr.to_socket_addrs().map(Iterator::collect);
+        self
+    }
+
+    /// Serves TLS on the address of [`ServerBuilder::bind`]: `wss://` for
+    /// WebSocket clients and `https://` for the HTTP fallback, with the
+    /// certificate chain and key of `tls` (from PEM files with
+    /// [`ServerTls::from_pem_files`](weir_tls::ServerTls::from_pem_files),
+    /// or rustls types with
+    /// [`ServerTls::from_config`](weir_tls::ServerTls::from_config)). The
+    /// TLS handshake counts against
+    /// [`Config::handshake_timeout`](crate::Config::handshake_timeout); a
+    /// client whose TLS fails is reported to [`WsHandler::on_error`] and
+    /// costs only its own connection. Add a plain listener beside it with
+    /// [`ServerBuilder::bind_plain`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: weir_tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Also listens on `addr` without TLS (e.g. port 80 beside a TLS port
+    /// 443), with the same routes and workers; see [`Server::plain_addr`].
+    pub fn bind_plain(mut self, addr: impl ToSocketAddrs) -> Self {
+        self.plain_addr = Some(addr.to_socket_addrs().map(Iterator::collect));
         self
     }
 
@@ -180,6 +212,11 @@ impl ServerBuilder {
         let addrs = self.addr?;
         let listener = TcpListener::bind(&addrs[..])?;
         let local_addr = listener.local_addr()?;
+        let plain = match self.plain_addr {
+            Some(addrs) => Some(TcpListener::bind(&addrs?[..])?),
+            None => None,
+        };
+        let plain_addr = plain.as_ref().map(TcpListener::local_addr).transpose()?;
         let workers = match self.workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -191,7 +228,16 @@ impl ServerBuilder {
         for _ in 0..workers {
             let mut event_loop = EventLoop::new(self.config.clone())?;
             event_loop.share_counters(Arc::clone(&ids), admissions.clone());
+            #[cfg(feature = "tls")]
+            match &self.tls {
+                Some(tls) => event_loop.listen_on_tls(listener.try_clone()?, tls.clone())?,
+                None => event_loop.listen_on(listener.try_clone()?)?,
+            };
+            #[cfg(not(feature = "tls"))]
             event_loop.listen_on(listener.try_clone()?)?;
+            if let Some(plain) = &plain {
+                event_loop.listen_on(plain.try_clone()?)?;
+            }
             links.push(WorkerLink::new(event_loop.wake_handle()));
             loops.push(event_loop);
         }
@@ -204,6 +250,7 @@ impl ServerBuilder {
             #[cfg(feature = "deflate")]
             deflate: self.deflate,
             local_addr,
+            plain_addr,
             workers: links,
             command_queue_capacity: self.command_queue_capacity,
             accept_hooks: self.accept_hooks,

@@ -58,6 +58,9 @@ pub(crate) struct Shared {
     #[cfg(feature = "deflate")]
     pub(crate) deflate: Option<weir_proto::deflate::DeflateConfig>,
     pub(crate) local_addr: SocketAddr,
+    /// The plain listener's address, beside a TLS one
+    /// ([`ServerBuilder::bind_plain`](super::ServerBuilder::bind_plain)).
+    pub(crate) plain_addr: Option<SocketAddr>,
     pub(crate) workers: Vec<WorkerLink>,
     /// The most commands a worker's queue holds before it refuses
     /// broadcasts (`queue.rs`).

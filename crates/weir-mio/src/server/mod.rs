@@ -214,9 +214,16 @@ impl Server {
         ServerBuilder::default()
     }
 
-    /// The bound address (useful with port 0).
+    /// The bound address (useful with port 0); TLS if
+    /// [`ServerBuilder::tls`] was given.
     pub fn local_addr(&self) -> SocketAddr {
         self.shared.local_addr
+    }
+
+    /// The address of the plain listener added by
+    /// [`ServerBuilder::bind_plain`], if any.
+    pub fn plain_addr(&self) -> Option<SocketAddr> {
+        self.shared.plain_addr
     }
 
     /// A handle for other threads: broadcast, rooms, sends, shutdown.
