@@ -1,6 +1,7 @@
 //! Python `websockets` over TLS (`wss://`), compression on: its client
-//! against weir-std's TLS server (`accept_tls_with`), and weir-std's
-//! client (`connect_tls`) against its TLS server. The certificate is made
+//! against weir-std's TLS server (`accept_tls_with`) and the weir-mio
+//! server API's (`ServerBuilder::tls`), and weir-std's client
+//! (`connect_tls`) against its TLS server. The certificate is made
 //! here with rcgen and trusted by both sides explicitly; no key is
 //! committed.
 //!
@@ -14,8 +15,10 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
+use std::time::Duration;
 
 use weir::blocking::{self, ClientTls, ServerTls};
+use weir::event_loop::server::{Server, Socket, WsHandler};
 use weir::proto::deflate::DeflateConfig;
 use weir::proto::handshake::{AcceptOptions, ClientOptions};
 use weir::proto::{CloseCode, Config, Message};
@@ -93,7 +96,13 @@ fn python_client_over_tls_against_weir_std_server() {
             echoed += 1;
         }
     });
-    let output = python(&["client", &url, "--ca", cert.to_str().unwrap()])
+    python_client_passes(&url, &cert);
+    assert!(server.join().unwrap() > 0);
+}
+
+/// Runs Python's client against `url`, trusting `cert`; asserts it passed.
+fn python_client_passes(url: &str, cert: &Path) {
+    let output = python(&["client", url, "--ca", cert.to_str().unwrap()])
         .stderr(Stdio::inherit())
         .output()
         .unwrap();
@@ -105,7 +114,35 @@ fn python_client_over_tls_against_weir_std_server() {
     );
     assert!(stdout.contains("ok: "), "{stdout}");
     assert!(stdout.contains("permessage-deflate"), "{stdout}");
-    assert!(server.join().unwrap() > 0);
+}
+
+/// Echoes every message.
+struct Echo;
+
+impl WsHandler for Echo {
+    fn on_message(&self, ws: &Socket, message: Message) {
+        let _ = ws.send(message);
+    }
+}
+
+#[test]
+fn python_client_over_tls_against_weir_mio_server() {
+    if !python_installed() {
+        return;
+    }
+    let (cert, key, _) = certificate("mio-server");
+    let server = Server::builder()
+        .bind("127.0.0.1:0")
+        .tls(ServerTls::from_pem_files(&cert, &key).unwrap())
+        .route("/*", Echo)
+        .build()
+        .unwrap();
+    let url = format!("wss://{}/echo", server.local_addr());
+    let handle = server.handle();
+    let thread = thread::spawn(move || server.run());
+    python_client_passes(&url, &cert);
+    handle.shutdown(Duration::from_millis(100));
+    thread.join().unwrap().unwrap();
 }
 
 #[test]
