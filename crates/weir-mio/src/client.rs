@@ -16,6 +16,11 @@
 //! bytes that followed the head, and [`Handler::on_open`] runs. Any failure
 //! goes to [`Handler::on_error`] and drops the connection.
 //!
+//! For `wss://`, the TLS session (`tls.rs`) is made with the connection,
+//! before the host is even resolved, so that a name unfit for TLS fails
+//! at once; its handshake starts when the TCP connect is done, and the
+//! request goes out once it has finished. The handshake timeout covers it.
+//!
 //! A client connection closes like RFC 6455 section 7.1.1 says: after the
 //! closing handshake it waits for the server to close TCP (bounded by the
 //! close timeout) rather than closing first.
@@ -30,23 +35,28 @@ use weir_proto::Role;
 
 use crate::conn::{Conn, Dialing, Phase};
 use crate::shared::Shared;
+use crate::tls::{client_session, ClientTlsConfig};
 use crate::{ConnId, Error, Handler, Opened};
 
 impl Shared {
     /// Starts a client connection; see [`EventLoop::connect`](crate::EventLoop::connect).
+    /// A `wss://` connection trusts `trust`, or Mozilla's roots when
+    /// `None`.
     pub(crate) fn connect(
         &mut self,
         uri: &str,
         mut options: ClientOptions,
+        trust: Option<&ClientTlsConfig>,
     ) -> Result<ConnId, Error> {
         if options.max_header_bytes == 0 {
             options.max_header_bytes = self.config.max_header_bytes;
         }
         let (handshake, request) = ClientHandshake::new(uri, options)?;
         let target = handshake.uri();
-        if target.secure {
-            return Err(Error::TlsUnsupported);
-        }
+        let tls = match target.secure {
+            true => Some(client_session(trust, &target.host)?),
+            false => None,
+        };
         let (host, port) = (target.host.clone(), target.port);
         let literal = host.parse::<IpAddr>().ok();
         let dialing = Box::new(Dialing {
@@ -76,6 +86,7 @@ impl Shared {
             ),
         };
         conn.head_out = request;
+        conn.tls = tls;
         let index = self.insert_conn(conn)?;
         if literal.is_none() {
             if let Err(e) = self.resolver.start(id, host, port) {

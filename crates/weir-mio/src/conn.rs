@@ -174,18 +174,12 @@ impl Conn {
         !self.close_reported && self.core().is_some_and(|core| core.state() == State::Open)
     }
 
-    /// Bytes waiting to be written: the HTTP head and the core's output,
-    /// plus one for TLS records not written yet.
+    /// Bytes waiting to be written: the HTTP head, the core's output, and
+    /// what TLS holds of them ([`TlsSession::pending`]).
     pub(crate) fn pending_output(&self) -> usize {
         let head = self.head_out.len() - self.head_written;
-        head + self.core().map_or(0, Connection::buffered_amount) + self.tls_pending()
-    }
-
-    /// 1 if TLS records wait to be written, else 0.
-    fn tls_pending(&self) -> usize {
-        self.tls
-            .as_ref()
-            .map_or(0, |tls| usize::from(tls.wants_write()))
+        let tls = self.tls.as_ref().map_or(0, TlsSession::pending);
+        head + self.core().map_or(0, Connection::buffered_amount) + tls
     }
 
     /// Reads from the socket (through TLS, if any) into `buf`: `Ok(0)` at

@@ -26,9 +26,12 @@ pub enum Error {
     /// a client, the operating system's entropy source failed: then the
     /// inner error is an [`EntropyError`], of kind `Other`.
     Io(io::Error),
-    /// TLS failed (feature `tls`): a client that does not speak TLS (plain
-    /// HTTP, garbage), a handshake rustls refused, or a corrupt record.
-    /// The inner error is rustls's, inside an `InvalidData` I/O error.
+    /// TLS failed (feature `tls`): a peer that does not speak TLS (plain
+    /// HTTP, garbage), a handshake rustls refused (e.g. a server
+    /// certificate not trusted or not valid for the host), or a corrupt
+    /// record. The inner error is rustls's, inside an `InvalidData` I/O
+    /// error; or, from [`EventLoop::connect`](crate::EventLoop::connect), a
+    /// host that cannot be a TLS server name, inside an `InvalidInput` one.
     Tls(io::Error),
     /// The opening handshake failed: a malformed request (server side, the
     /// HTTP error answer has been written), or a response that is not an
@@ -47,7 +50,8 @@ pub enum Error {
     /// within [`weir_proto::Config::close_timeout`] (the core's
     /// [`TimedOut::Close`](weir_proto::TimedOut::Close)).
     CloseTimeout(Duration),
-    /// `wss://` was asked for: this adapter has no TLS.
+    /// `wss://` was asked for, and this build has no TLS (the `tls`
+    /// feature is off).
     TlsUnsupported,
     /// Keepalive: nothing at all (not even a pong) arrived within
     /// [`weir_proto::Config::ping_timeout`] of the ping sent after
@@ -87,7 +91,7 @@ impl fmt::Display for Error {
                 write!(f, "closing handshake not finished within {limit:?}")
             }
             Self::TlsUnsupported => {
-                f.write_str("wss:// needs TLS, which weir-mio does not provide")
+                f.write_str("wss:// needs TLS: build weir-mio with its `tls` feature")
             }
             Self::IdleTimeout(limit) => {
                 write!(f, "no answer to a keepalive ping within {limit:?}")

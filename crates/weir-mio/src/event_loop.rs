@@ -250,10 +250,11 @@ impl EventLoop {
         Ok(local)
     }
 
-    /// Starts a client connection to `uri` (`ws://host[:port]/path`) and
-    /// returns its id at once; resolving the host, the TCP connect and the
-    /// opening handshake run in the loop. [`Handler::on_open`] reports
-    /// success, with [`Opened::Connected`](crate::Opened::Connected);
+    /// Starts a client connection to `uri` (`ws://host[:port]/path`, or
+    /// `wss://` over TLS) and returns its id at once; resolving the host,
+    /// the TCP connect, the TLS handshake and the opening handshake run in
+    /// the loop. [`Handler::on_open`] reports success, with
+    /// [`Opened::Connected`](crate::Opened::Connected);
     /// [`Handler::on_error`] reports failure.
     ///
     /// A host name is resolved with the system resolver on a short-lived
@@ -263,13 +264,37 @@ impl EventLoop {
     /// connect succeeds (the failure reported is the last one's). All of
     /// it, through the `101`, is bounded by [`Config::handshake_timeout`].
     ///
-    /// Fails at once for an invalid URI or option, `wss://`
-    /// ([`Error::TlsUnsupported`]), or a socket (or resolver thread) that
-    /// cannot be created; a host that does not resolve is reported to
+    /// `wss://` (feature `tls`) sends the host as SNI, offers ALPN
+    /// `http/1.1`, and accepts only a certificate valid for the host that
+    /// one of Mozilla's root authorities vouches for (bundled,
+    /// [`ClientTls::bundled_roots`](weir_tls::ClientTls::bundled_roots));
+    /// [`EventLoop::connect_tls`] trusts others. A certificate refused is
+    /// an [`Error::Tls`] for [`Handler::on_error`].
+    ///
+    /// Fails at once for an invalid URI or option, `wss://` without the
+    /// `tls` feature ([`Error::TlsUnsupported`]), a host that cannot be a
+    /// TLS server name ([`Error::Tls`]), or a socket (or resolver thread)
+    /// that cannot be created; a host that does not resolve is reported to
     /// [`Handler::on_error`]. [`ClientOptions::max_header_bytes`] of 0
     /// means [`Config::max_header_bytes`].
     pub fn connect(&mut self, uri: &str, options: ClientOptions) -> Result<ConnId, Error> {
-        self.shared.connect(uri, options)
+        self.shared.connect(uri, options, None)
+    }
+
+    /// [`EventLoop::connect`], trusting what `tls` trusts for `wss://`: a
+    /// self-signed server's certificate
+    /// ([`ClientTls::from_ca_file`](weir_tls::ClientTls::from_ca_file)), a
+    /// private CA, or any rustls client configuration
+    /// ([`ClientTls::from_config`](weir_tls::ClientTls::from_config)). A
+    /// `ws://` URI ignores it.
+    #[cfg(feature = "tls")]
+    pub fn connect_tls(
+        &mut self,
+        uri: &str,
+        options: ClientOptions,
+        tls: &weir_tls::ClientTls,
+    ) -> Result<ConnId, Error> {
+        self.shared.connect(uri, options, Some(tls))
     }
 
     /// A handle on connection `id`, to act on it outside a callback (e.g.

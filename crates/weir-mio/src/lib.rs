@@ -122,6 +122,11 @@ pub use handler::{ConnInfo, Handler, Opened};
 pub use weir_proto::handshake::Rejection;
 pub use ws::{ConnId, Conns, Ws};
 
+/// TLS set-up, shared with the other adapters (feature `tls`): what a
+/// client trusts and what a server presents.
+#[cfg(feature = "tls")]
+pub use weir_tls::{self, ClientTls, ServerTls, TlsError};
+
 /// The sans-IO core, for its types: configuration, messages, handshake
 /// options.
 pub use weir_proto;

@@ -1,5 +1,7 @@
 //! TLS inside the loop: a connection's rustls session between its socket
-//! and the rest of the loop, never blocking.
+//! and the rest of the loop, never blocking. Servers' sessions start at
+//! accept ([`TlsSession::accept`]), clients' when `wss://` is dialled
+//! ([`TlsSession::connect`]); after that both roles are driven alike.
 //!
 //! Reads: TLS records from the socket go into rustls, which decrypts them;
 //! the plaintext comes out into the loop's shared read buffer and goes on
@@ -8,19 +10,25 @@
 //! read first next time (the connection is on the pending-read list, see
 //! `read.rs`), so edge-triggered readiness strands nothing.
 //!
-//! Writes: the core's output goes into rustls, which encrypts it into
-//! records; the records go to the socket until it would block. rustls
-//! holds at most its buffer limit of records, so a peer that reads
-//! nothing stops the core's output at the core's own send queue, which
-//! the slow-consumer policy bounds, as for a plain socket.
+//! Writes: plaintext is handed to rustls only once the TLS handshake is
+//! done and every earlier record is on the socket, and then at most
+//! [`BATCH`] bytes at a time. Until then it stays where it was queued (the
+//! HTTP head, the core's send queue). So rustls never holds more than one
+//! batch of ours, and that batch is counted ([`TlsSession::pending`]) in
+//! the connection's pending output: the send queue's limit and the
+//! slow-consumer policy see every byte not yet on the socket, as for a
+//! plain socket.
 //!
 //! Nothing here keeps buffers of its own: an idle session holds rustls's
-//! state only.
+//! state only (its keys and a 4 KiB record buffer, which rustls keeps).
 
 use std::io::{self, IoSlice, Read, Write};
 
 use mio::net::TcpStream;
 use weir_tls::rustls;
+
+/// The most plaintext handed to rustls at once: one TLS record's worth.
+const BATCH: usize = 16 * 1024;
 
 /// A TLS failure, inside the `InvalidData` I/O error that reads return, so
 /// that the loop can tell it from a socket's failure ([`is_tls_failure`]).
@@ -46,18 +54,54 @@ pub(crate) fn is_tls_failure(error: &io::Error) -> bool {
 /// What a TLS listener serves with.
 pub(crate) type ServerTlsConfig = weir_tls::ServerTls;
 
+/// What a `wss://` client trusts.
+pub(crate) type ClientTlsConfig = weir_tls::ClientTls;
+
+/// The session of a `wss://` client to `host`, trusting `trust`, or
+/// Mozilla's roots ([`ClientTls::bundled_roots`](weir_tls::ClientTls::bundled_roots))
+/// when `None`. Fails for a host that cannot be a TLS server name.
+pub(crate) fn client_session(
+    trust: Option<&ClientTlsConfig>,
+    host: &str,
+) -> Result<TlsSession, crate::Error> {
+    let bundled;
+    let trust = match trust {
+        Some(trust) => trust,
+        None => {
+            bundled = weir_tls::ClientTls::bundled_roots();
+            &bundled
+        }
+    };
+    TlsSession::connect(trust, host)
+        .map_err(|e| crate::Error::Tls(io::Error::new(io::ErrorKind::InvalidInput, e)))
+}
+
 /// One connection's TLS session.
 pub(crate) struct TlsSession {
     conn: Box<rustls::Connection>,
+    /// Plaintext bytes handed to rustls whose records are not all on the
+    /// socket yet.
+    held: usize,
 }
 
 impl TlsSession {
     /// A session for a connection accepted by a listener serving `tls`.
     pub(crate) fn accept(tls: &ServerTlsConfig) -> io::Result<Self> {
         let conn = tls.accept().map_err(io::Error::other)?;
-        Ok(Self {
-            conn: Box::new(conn.into()),
-        })
+        Ok(Self::new(conn.into()))
+    }
+
+    /// A client session to `host` (sent as SNI, and checked against the
+    /// server's certificate), trusting what `tls` trusts.
+    pub(crate) fn connect(tls: &ClientTlsConfig, host: &str) -> Result<Self, weir_tls::TlsError> {
+        Ok(Self::new(tls.connect(host)?.into()))
+    }
+
+    fn new(conn: rustls::Connection) -> Self {
+        Self {
+            conn: Box::new(conn),
+            held: 0,
+        }
     }
 
     /// Reads plaintext into `buf`: what rustls holds already, else what
@@ -93,18 +137,25 @@ impl TlsSession {
         }
     }
 
-    /// Encrypts as much of `slices` as rustls takes and writes records to
-    /// the socket until it would block. Returns how many plaintext bytes
-    /// were taken; `WouldBlock` if none were and the socket is full.
+    /// Writes the records waiting, then, if all of them went out and the
+    /// handshake is done, encrypts up to [`BATCH`] bytes of `slices` and
+    /// writes what it can of them. Returns how many plaintext bytes rustls
+    /// took; `WouldBlock` if it took none.
     pub(crate) fn write(
         &mut self,
         socket: &TcpStream,
         slices: &[IoSlice<'_>],
     ) -> io::Result<usize> {
         self.write_records(socket)?;
-        let taken = self.conn.writer().write_vectored(slices)?;
+        if self.conn.wants_write() || self.conn.is_handshaking() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut batch = [IoSlice::new(&[]); 8];
+        let count = first_bytes(slices, BATCH, &mut batch);
+        let taken = self.conn.writer().write_vectored(&batch[..count])?;
+        self.held = taken;
         self.write_records(socket)?;
-        if taken == 0 && !slices.iter().all(|s| s.is_empty()) {
+        if taken == 0 && count > 0 {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         Ok(taken)
@@ -122,12 +173,20 @@ impl TlsSession {
                 Err(e) => return Err(e),
             }
         }
+        self.held = 0;
         Ok(())
     }
 
-    /// Whether records wait to be written.
-    pub(crate) fn wants_write(&self) -> bool {
-        self.conn.wants_write()
+    /// What waits in rustls to be written, for the connection's pending
+    /// output: the plaintext of the batch whose records are not all
+    /// written, and at least 1 while any record (a handshake message, an
+    /// alert) waits, so that the loop keeps watching for writability.
+    pub(crate) fn pending(&self) -> usize {
+        if self.conn.wants_write() {
+            self.held.max(1)
+        } else {
+            0
+        }
     }
 
     /// Queues `close_notify` and writes what it can of it, once.
@@ -136,3 +195,26 @@ impl TlsSession {
         let _ = self.write_records(socket);
     }
 }
+
+/// Fills `out` with the first `limit` bytes of `slices` (fewer if they hold
+/// fewer, or if `out` is too short for their pieces); returns how many
+/// entries of `out` it used.
+fn first_bytes<'s>(slices: &'s [IoSlice<'_>], limit: usize, out: &mut [IoSlice<'s>]) -> usize {
+    let mut left = limit;
+    let mut count = 0;
+    for (slice, place) in slices.iter().zip(out.iter_mut()) {
+        if left == 0 {
+            break;
+        }
+        let bytes: &'s [u8] = slice;
+        let piece = &bytes[..bytes.len().min(left)];
+        *place = IoSlice::new(piece);
+        left -= piece.len();
+        count += 1;
+    }
+    count
+}
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;

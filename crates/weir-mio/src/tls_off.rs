@@ -14,6 +14,17 @@ pub(crate) fn is_tls_failure(_error: &io::Error) -> bool {
 /// No TLS listener can be made without the feature.
 pub(crate) enum ServerTlsConfig {}
 
+/// No client trust can be made without the feature.
+pub(crate) enum ClientTlsConfig {}
+
+/// `wss://` without the feature: [`Error::TlsUnsupported`](crate::Error::TlsUnsupported).
+pub(crate) fn client_session(
+    _trust: Option<&ClientTlsConfig>,
+    _host: &str,
+) -> Result<TlsSession, crate::Error> {
+    Err(crate::Error::TlsUnsupported)
+}
+
 /// No TLS session can be made without the feature.
 pub(crate) enum TlsSession {}
 
@@ -43,7 +54,7 @@ impl TlsSession {
     }
 
     /// Never called: there is no session.
-    pub(crate) fn wants_write(&self) -> bool {
+    pub(crate) fn pending(&self) -> usize {
         match *self {}
     }
 
