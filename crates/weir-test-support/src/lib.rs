@@ -14,6 +14,8 @@
 //!   callback over a channel;
 //! - `api_server` (feature `mio`): a server of weir-mio's server API on its
 //!   own thread;
+//! - [`peers`]: the real peers of the interop tests (Python `websockets`,
+//!   Node `ws`) and their launchers;
 //! - `echo` and `script` (features `std` and `mio`): echo servers on both
 //!   adapters and a scripted event-loop client, for the root tests.
 //!
@@ -34,6 +36,7 @@ pub mod faulty;
 pub mod frames;
 pub mod pair;
 pub mod payloads;
+pub mod peers;
 #[cfg(unix)]
 pub mod proxy;
 pub mod tcp;
