@@ -2,7 +2,7 @@
 # Real peers, compression negotiated both ways: installs Python `websockets`
 # (pinned in tests/interop/requirements.txt, into target/interop-venv) and
 # Node `ws` (tests/interop/package-lock.json, `npm ci`), then runs
-# tests/interop_peers.rs: the peers' clients against weir's servers and
+# tests/interop_peers/: the peers' clients against weir's servers and
 # weir's clients against the peers' servers, with permessage-deflate on;
 # and tests/interop_tls.rs: Python over wss:// against weir-std both ways.
 # Run from anywhere: `bash scripts/interop-test.sh`.

@@ -8,12 +8,9 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use weir_mio::server::{
-    HttpResponse, ReadyState, Server, ServerBuilder, ServerHandle, Socket, WsHandler,
-};
+use weir_mio::server::{HttpResponse, ReadyState, Server, ServerHandle, Socket, WsHandler};
 use weir_mio::weir_proto::handshake::HandshakeError;
 use weir_mio::weir_proto::{self, Event};
 use weir_mio::{
@@ -21,6 +18,7 @@ use weir_mio::{
     Rejection, SlowConsumer, UpgradeRequest,
 };
 use weir_test_support::{
+    api_server::ApiServer,
     client::Client,
     frames::{frame, read_frame},
     tcp::{raw_upgrade, read_head, read_to_eof, tcp},
@@ -135,48 +133,10 @@ impl WsHandler for Recorder {
     }
 }
 
-/// A running server: its handle, address and thread.
-struct Running {
-    handle: ServerHandle,
-    addr: SocketAddr,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Running {
-    fn start(builder: ServerBuilder) -> Self {
-        let server = builder.bind("127.0.0.1:0").build().unwrap();
-        let handle = server.handle();
-        let addr = server.local_addr();
-        let thread = std::thread::spawn(move || server.run());
-        Self {
-            handle,
-            addr,
-            thread: Some(thread),
-        }
-    }
-
-    /// Shuts down and waits for `run` to return; how long that took.
-    fn shutdown(mut self, deadline: Duration) -> Duration {
-        let start = Instant::now();
-        self.handle.shutdown(deadline);
-        self.thread.take().unwrap().join().unwrap().unwrap();
-        start.elapsed()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            self.handle.shutdown(Duration::from_millis(100));
-            let _ = thread.join();
-        }
-    }
-}
-
-fn recording(config: Config) -> (Running, Receiver<Note>) {
+fn recording(config: Config) -> (ApiServer, Receiver<Note>) {
     let (recorder, notes) = Recorder::new();
     let builder = Server::builder().route("/*", recorder).config(config);
-    (Running::start(builder), notes)
+    (ApiServer::start(builder), notes)
 }
 
 fn next(notes: &Receiver<Note>) -> Note {
@@ -294,7 +254,7 @@ fn ids_are_unique_across_handlers_and_never_reused() {
         .route("/a", a)
         .route("/b", b)
         .config(config());
-    let server = Running::start(builder);
+    let server = ApiServer::start(builder);
     let mut ids = HashSet::new();
     for round in 0..3 {
         let mut clients = Vec::new();
@@ -456,7 +416,7 @@ fn plain_http_gets_the_fallback_or_404() {
             "/" => HttpResponse::html("<h1>page</h1>"),
             _ => HttpResponse::not_found(),
         });
-    let server = Running::start(builder);
+    let server = ApiServer::start(builder);
     let page = http_get(server.addr, "/");
     assert!(page.starts_with("HTTP/1.1 200 "), "{page}");
     assert!(
@@ -472,7 +432,7 @@ fn plain_http_gets_the_fallback_or_404() {
 
     // Without a fallback: 404 for plain HTTP, 400 for a broken upgrade.
     let (recorder, _notes) = Recorder::new();
-    let plain = Running::start(Server::builder().route("/ws", recorder));
+    let plain = ApiServer::start(Server::builder().route("/ws", recorder));
     assert!(http_get(plain.addr, "/").starts_with("HTTP/1.1 404 "));
     let mut stream = tcp(plain.addr);
     stream
@@ -693,7 +653,7 @@ fn drop_policy_keeps_the_connection_and_refuses_sends() {
 fn text_only_handler_closes_1003_on_binary() {
     let (mut recorder, notes) = Recorder::new();
     recorder.kind = Some(MessageKind::Text);
-    let server = Running::start(Server::builder().route("/text", recorder));
+    let server = ApiServer::start(Server::builder().route("/text", recorder));
     let mut client = Client::connect(server.addr, "/text");
     client.send("text is fine");
     assert_eq!(client.next_message(), Message::from("text is fine"));
@@ -765,7 +725,7 @@ fn two_workers_unique_ids_and_room_broadcast_across_them() {
         .route("/*", recorder)
         .workers(2)
         .config(config());
-    let server = Running::start(builder);
+    let server = ApiServer::start(builder);
     let mut clients = Vec::new();
     let mut ids = HashSet::new();
     let mut threads = HashSet::new();
@@ -848,7 +808,7 @@ fn the_http_fallback_can_broadcast_from_the_worker_thread() {
             }
             HttpResponse::text(200, "ok")
         });
-    let server = Running::start(builder);
+    let server = ApiServer::start(builder);
     cell.set(server.handle.clone()).unwrap();
     let mut client = Client::connect(server.addr, "/ws");
     opened(&notes);
@@ -923,14 +883,14 @@ impl WsHandler for Gate {
     }
 }
 
-fn gated(limit: usize, policy: SlowConsumer) -> (Running, GateEnds) {
+fn gated(limit: usize, policy: SlowConsumer) -> (ApiServer, GateEnds) {
     let connection = weir_proto::Config::default().with_max_send_queue(limit);
     let config = Config::default()
         .with_connection(connection)
         .with_slow_consumer(policy);
     let (gate, ends) = Gate::new();
     let builder = Server::builder().route("/*", gate).config(config);
-    (Running::start(builder), ends)
+    (ApiServer::start(builder), ends)
 }
 
 /// Messages sent from another thread as soon as `on_open` hands out the

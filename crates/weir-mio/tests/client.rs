@@ -16,6 +16,16 @@ fn patient() -> Config {
     Config::default().with_connection(connection)
 }
 
+/// Runs a [`patient`] client loop with a [`Recorder`] that connects to
+/// `uri`, until it is idle; returns what the recorder saw.
+fn run_client(uri: &str) -> Vec<Note> {
+    let mut event_loop = EventLoop::new(patient()).unwrap();
+    event_loop.connect(uri, ClientOptions::default()).unwrap();
+    let (mut recorder, notes) = Recorder::new();
+    event_loop.run_until_idle(&mut recorder).unwrap();
+    notes.try_iter().collect()
+}
+
 #[test]
 fn client_connects_to_its_own_loops_listener() {
     let mut event_loop = EventLoop::new(patient()).unwrap();
@@ -89,16 +99,7 @@ fn client_connects_to_its_own_loops_listener() {
 #[test]
 fn run_until_idle_returns_once_the_server_closed_tcp() {
     let (server, server_notes) = recording_server(Config::default());
-    let mut event_loop = EventLoop::new(patient()).unwrap();
-    event_loop
-        .connect(
-            &format!("ws://{}/idle", server.addr),
-            ClientOptions::default(),
-        )
-        .unwrap();
-    let (mut recorder, notes) = Recorder::new();
-    event_loop.run_until_idle(&mut recorder).unwrap();
-    let notes: Vec<Note> = notes.try_iter().collect();
+    let notes = run_client(&format!("ws://{}/idle", server.addr));
     assert!(
         notes
             .iter()
@@ -140,16 +141,7 @@ fn client_answers_the_servers_close_and_waits_for_eof() {
 #[test]
 fn a_host_name_is_resolved_by_the_system_and_connected_to() {
     let (server, server_notes) = recording_server(Config::default());
-    let mut event_loop = EventLoop::new(patient()).unwrap();
-    event_loop
-        .connect(
-            &format!("ws://localhost:{}/by-name", server.addr.port()),
-            ClientOptions::default(),
-        )
-        .unwrap();
-    let (mut recorder, notes) = Recorder::new();
-    event_loop.run_until_idle(&mut recorder).unwrap();
-    let notes: Vec<Note> = notes.try_iter().collect();
+    let notes = run_client(&format!("ws://localhost:{}/by-name", server.addr.port()));
     assert!(
         notes.iter().any(|n| matches!(
             n,

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use weir_mio::server::{Server, ServerBuilder, Socket, WsHandler};
 use weir_mio::{ClientOptions, DeflateConfig, DeflateParams, Message};
-use weir_test_support::{client::Client, PATIENCE};
+use weir_test_support::{api_server::ApiServer, client::Client, PATIENCE};
 
 /// Joins every connection to the room "all" and reports its socket once it
 /// is open (its first message, "ready", says so).
@@ -23,48 +23,27 @@ impl WsHandler for Joiner {
     }
 }
 
+/// A server of [`Joiner`]s, and the sockets it reports.
 struct Running {
-    handle: weir_mio::server::ServerHandle,
-    addr: std::net::SocketAddr,
+    api: ApiServer,
     sockets: Receiver<Socket>,
-    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Running {
     fn start(builder: ServerBuilder) -> Self {
         let (tx, sockets) = mpsc::channel();
-        let server = builder
-            .route("/*", Joiner(Mutex::new(tx)))
-            .bind("127.0.0.1:0")
-            .build()
-            .unwrap();
-        let (handle, addr) = (server.handle(), server.local_addr());
-        let thread = Some(std::thread::spawn(move || server.run()));
-        Self {
-            handle,
-            addr,
-            sockets,
-            thread,
-        }
+        let api = ApiServer::start(builder.route("/*", Joiner(Mutex::new(tx))));
+        Self { api, sockets }
     }
 
     /// Connects with `deflate` offered (or not), and returns the client and
     /// the server's socket for it.
     fn join(&self, deflate: Option<DeflateConfig>) -> (Client, Socket) {
         let options = ClientOptions::default().with_deflate(deflate);
-        let mut client = Client::try_connect(self.addr, "/", options).unwrap();
+        let mut client = Client::try_connect(self.api.addr, "/", options).unwrap();
         client.send("ready");
         let socket = self.sockets.recv_timeout(PATIENCE).expect("no socket");
         (client, socket)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.handle.shutdown(std::time::Duration::from_millis(100));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -114,7 +93,7 @@ fn room_broadcasts_reach_every_mix_of_compression() {
         ];
         let mut members: Vec<(Client, Socket)> =
             offers.into_iter().map(|offer| server.join(offer)).collect();
-        let room = server.handle.room("all");
+        let room = server.api.handle.room("all");
         let mut sent = Vec::new();
         for i in 0..20u32 {
             let message = if i % 2 == 0 {

@@ -18,17 +18,15 @@
 #![cfg(unix)]
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use weir_mio::server::{Server, ServerHandle, Socket, WsHandler};
+use weir_mio::server::{Server, Socket, WsHandler};
 use weir_mio::{
     AcceptOptions, ClientOptions, CloseCode, Config, ConnId, Error, Message, Rejection,
     UpgradeRequest,
 };
+use weir_test_support::api_server::ApiServer;
 use weir_test_support::client::Client;
 use weir_test_support::payloads::{assert_same, binary_pattern, describe, text_pattern};
 use weir_test_support::proxy::{FaultProxy, ProxyFaults};
@@ -79,30 +77,22 @@ impl WsHandler for Echo {
 /// no compression (so sizes on the wire are the sizes sent) and the core's
 /// 16 MiB send queue (so a few MiB queue without being refused).
 struct Running {
-    handle: ServerHandle,
-    addr: SocketAddr,
+    api: ApiServer,
     notes: Receiver<Note>,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl Running {
     fn start() -> Self {
         let (tx, notes) = mpsc::channel();
         let builder = Server::builder()
-            .bind("127.0.0.1:0")
             .workers(1)
             .config(Config::default())
             .route("/*", Echo(Mutex::new(tx)));
         #[cfg(feature = "deflate")]
         let builder = builder.deflate(None);
-        let server = builder.build().unwrap();
-        let (handle, addr) = (server.handle(), server.local_addr());
-        let thread = Some(std::thread::spawn(move || server.run()));
         Self {
-            handle,
-            addr,
+            api: ApiServer::start(builder),
             notes,
-            thread,
         }
     }
 
@@ -114,7 +104,7 @@ impl Running {
 
     /// A client through a fresh proxy, and its connection's id.
     fn connect(&self, faults: ProxyFaults) -> (Client, ConnId) {
-        let proxy = FaultProxy::start(self.addr, faults);
+        let proxy = FaultProxy::start(self.api.addr, faults);
         let client = Client::try_connect(proxy.addr(), "/", ClientOptions::default()).unwrap();
         match self.next_note() {
             Note::Open(id) => (client, id),
@@ -133,22 +123,13 @@ impl Running {
     /// Asserts that no connection is left, as the worker itself sees it: a
     /// probe's `count` runs on the worker after every earlier close.
     fn assert_only_the_probe_is_left(&self) {
-        let mut probe = Client::connect(self.addr, "/");
+        let mut probe = Client::connect(self.api.addr, "/");
         let Note::Open(id) = self.next_note() else {
             panic!("expected the probe to open");
         };
         probe.send("count");
         assert_eq!(probe.next_message(), Message::from("1"));
         self.close(probe, id);
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.handle.shutdown(Duration::from_millis(100));
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -4,20 +4,18 @@
 //! as only a fault injected there can make one fail.)
 
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Mutex;
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use bytes::Bytes;
-use weir_mio::server::{ReadyState, Server, ServerBuilder, ServerHandle, Socket, WsHandler};
+use weir_mio::server::{ReadyState, Server, Socket, WsHandler};
 use weir_mio::weir_proto::{self, handshake::HandshakeError};
 use weir_mio::{
     AcceptOptions, ClientOptions, CloseCode, Config, ConnId, Error, Fragment, Message, MessageKind,
     Rejection, UpgradeRequest,
 };
 use weir_test_support::{
+    api_server::ApiServer,
     client::Client,
     tcp::{read_to_eof, tcp},
     PATIENCE,
@@ -127,36 +125,6 @@ impl WsHandler for Script {
     }
 }
 
-/// A running server: its handle, address and thread.
-struct Running {
-    handle: ServerHandle,
-    addr: SocketAddr,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Running {
-    fn start(builder: ServerBuilder) -> Self {
-        let server = builder.bind("127.0.0.1:0").build().unwrap();
-        let handle = server.handle();
-        let addr = server.local_addr();
-        let thread = std::thread::spawn(move || server.run());
-        Self {
-            handle,
-            addr,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Some(thread) = self.thread.take() {
-            self.handle.shutdown(Duration::from_millis(100));
-            let _ = thread.join();
-        }
-    }
-}
-
 fn next(notes: &Receiver<Note>) -> Note {
     notes.recv_timeout(PATIENCE).expect("no callback")
 }
@@ -180,7 +148,7 @@ fn broadcasts_are_refused_once_a_blocked_workers_queue_is_full() {
     let builder = Server::builder()
         .route("/*", script)
         .command_queue_capacity(CAPACITY);
-    let server = Running::start(builder);
+    let server = ApiServer::start(builder);
     let mut member = Client::connect(server.addr, "/member");
     let socket = opened(&ends.notes);
     member.send("join room");
@@ -256,7 +224,7 @@ fn a_panicking_callback_closes_its_connection_with_1011_and_spares_the_others() 
     let builder = Server::builder()
         .route("/*", script)
         .http(|_request| panic!("the HTTP fallback was told to panic"));
-    let server = Running::start(builder);
+    let server = ApiServer::start(builder);
     let mut doomed = Client::connect(server.addr, "/doomed");
     let doomed_socket = opened(&ends.notes);
     doomed.send("join room");
@@ -303,7 +271,7 @@ fn panics_in_on_open_on_error_and_on_close_neither_loop_nor_take_the_worker_down
     let (mut script, ends) = Script::new();
     script.panic_in_on_error = true;
     script.panic_in_on_close = true;
-    let server = Running::start(Server::builder().route("/*", script));
+    let server = ApiServer::start(Server::builder().route("/*", script));
     let mut other = Client::connect(server.addr, "/other");
     let other_socket = opened(&ends.notes);
 
@@ -389,7 +357,7 @@ fn streaming_mode_hands_pieces_to_on_fragment_and_whole_messages_to_the_rest() {
         .route("/pieces", Pieces::default())
         .route("/*", script)
         .config(Config::default().with_connection(connection));
-    let server = Running::start(builder);
+    let server = ApiServer::start(builder);
 
     let mut whole = Client::connect(server.addr, "/whole");
     let socket = opened(&ends.notes);
@@ -425,7 +393,7 @@ fn streaming_mode_hands_pieces_to_on_fragment_and_whole_messages_to_the_rest() {
 #[test]
 fn an_upgrade_failing_after_on_open_accepted_still_gets_its_on_close() {
     let (script, ends) = Script::new();
-    let server = Running::start(Server::builder().route("/*", script));
+    let server = ApiServer::start(Server::builder().route("/*", script));
     let mut stream = tcp(server.addr);
     stream
         .write_all(

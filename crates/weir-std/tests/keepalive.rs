@@ -9,12 +9,13 @@ use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use weir_std::weir_proto::handshake::ClientHandshake;
 use weir_std::{AcceptOptions, CloseCode, Config, Error, Message, WebSocket};
+use weir_test_support::tcp::raw_client;
 
 /// The server's own read timeout unless a test sets another: without the
 /// keepalive, a silent peer would hold a read this long, then fail with an
-/// I/O timeout. Also guards the raw client's reads against a hang.
+/// I/O timeout. (The raw client's reads have the support crate's
+/// `PATIENCE` as their guard.)
 const GUARD: Duration = Duration::from_secs(10);
 
 /// The keepalive's idle timeout in these tests.
@@ -49,24 +50,6 @@ fn keepalive(ping_timeout: Duration) -> Config {
     Config::default()
         .with_idle_timeout(Some(IDLE))
         .with_ping_timeout(ping_timeout)
-}
-
-/// Runs a client handshake by hand; the server sends nothing after its
-/// response until the client does, or keepalive starts.
-fn raw_client(uri: &str) -> TcpStream {
-    let mut raw = TcpStream::connect(uri.trim_start_matches("ws://")).unwrap();
-    raw.set_read_timeout(Some(GUARD)).unwrap();
-    let (mut handshake, request) = ClientHandshake::new(uri, Default::default()).unwrap();
-    raw.write_all(&request).unwrap();
-    let mut buf = [0u8; 1];
-    // One byte at a time, so no frame after the response is read here.
-    loop {
-        let n = raw.read(&mut buf).unwrap();
-        assert!(n > 0, "EOF during the handshake");
-        if handshake.receive(&buf[..n]).unwrap().is_some() {
-            return raw;
-        }
-    }
 }
 
 /// Reads one frame from the server (unmasked, payload under 126 bytes):

@@ -12,6 +12,7 @@ use weir_std::{
     AcceptOptions, ClientOptions, CloseCode, CloseFrame, Config, Error, Event, HandshakeError,
     MaybeTls, Message, MessageKind, ProtocolError, Rejection, WebSocket,
 };
+use weir_test_support::tcp::raw_client;
 
 /// Guards every blocking read in these tests against a hang.
 const GUARD: Duration = Duration::from_secs(10);
@@ -304,23 +305,6 @@ fn invalid_upgrade_gets_the_handshake_error_response() {
     ));
 }
 
-/// Runs a client handshake by hand; returns the stream and any bytes that
-/// followed the response.
-fn raw_client(uri: &str) -> (TcpStream, Vec<u8>) {
-    let mut raw = TcpStream::connect(uri.trim_start_matches("ws://")).unwrap();
-    raw.set_read_timeout(Some(GUARD)).unwrap();
-    let (mut handshake, request) = ClientHandshake::new(uri, Default::default()).unwrap();
-    raw.write_all(&request).unwrap();
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = raw.read(&mut buf).unwrap();
-        assert!(n > 0, "EOF during the handshake");
-        if let Some(response) = handshake.receive(&buf[..n]).unwrap() {
-            return (raw, response.leftover().to_vec());
-        }
-    }
-}
-
 #[test]
 fn unmasked_frame_from_a_client_gets_close_1002_then_eof() {
     let (listener, uri) = listen();
@@ -330,8 +314,9 @@ fn unmasked_frame_from_a_client_gets_close_1002_then_eof() {
         let after = ws.read().unwrap_err();
         (error, after)
     });
-    let (mut raw, mut received) = raw_client(&uri);
+    let mut raw = raw_client(&uri);
     raw.write_all(b"\x81\x02hi").unwrap(); // text "hi", not masked
+    let mut received = Vec::new();
     raw.read_to_end(&mut received).unwrap(); // until the server's EOF
     assert!(received.len() >= 4, "{received:?}");
     assert_eq!(received[0], 0x88, "a Close frame with FIN");

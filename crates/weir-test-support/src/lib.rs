@@ -12,6 +12,10 @@
 //!   write short, block, and reset;
 //! - `recorder` (feature `mio`): an event loop whose handler reports every
 //!   callback over a channel;
+//! - `api_server` (feature `mio`): a server of weir-mio's server API on its
+//!   own thread;
+//! - [`peers`]: the real peers of the interop tests (Python `websockets`,
+//!   Node `ws`) and their launchers;
 //! - `echo` and `script` (features `std` and `mio`): echo servers on both
 //!   adapters and a scripted event-loop client, for the root tests.
 //!
@@ -32,10 +36,13 @@ pub mod faulty;
 pub mod frames;
 pub mod pair;
 pub mod payloads;
+pub mod peers;
 #[cfg(unix)]
 pub mod proxy;
 pub mod tcp;
 
+#[cfg(feature = "mio")]
+pub mod api_server;
 #[cfg(all(feature = "std", feature = "mio"))]
 pub mod echo;
 #[cfg(feature = "mio")]

@@ -1,10 +1,13 @@
 //! Raw TCP peers: a connected socket with the safety-net timeouts, an
-//! upgrade written by hand, and readers for what a server sends back. Tests
-//! use them to play a peer that the real clients would never be (one that
-//! stalls, sends garbage, or stops reading).
+//! upgrade written by hand or run by the core's client handshake, and
+//! readers for what a server sends back. Tests use them to play a peer that
+//! the real clients would never be (one that stalls, sends garbage, or stops
+//! reading).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+
+use weir_proto::handshake::ClientHandshake;
 
 use crate::PATIENCE;
 
@@ -38,6 +41,28 @@ pub fn raw_upgrade(addr: SocketAddr) -> TcpStream {
     assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
     assert!(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{head}");
     stream
+}
+
+/// A raw TCP peer that runs the core's client handshake against `uri`
+/// (`ws://IP:PORT`, with or without a path) and checks that it succeeded.
+/// The response is read one byte at a time, so no frame after it is
+/// consumed: the server's first frame is the stream's next byte.
+pub fn raw_client(uri: &str) -> TcpStream {
+    let authority = uri.trim_start_matches("ws://").split('/').next();
+    let addr = authority
+        .and_then(|a| a.parse().ok())
+        .expect("a ws://IP:PORT URI");
+    let mut stream = tcp(addr);
+    let (mut handshake, request) = ClientHandshake::new(uri, Default::default()).unwrap();
+    stream.write_all(&request).unwrap();
+    let mut byte = [0];
+    loop {
+        let n = stream.read(&mut byte).unwrap();
+        assert!(n > 0, "EOF during the handshake");
+        if handshake.receive(&byte[..n]).unwrap().is_some() {
+            return stream;
+        }
+    }
 }
 
 /// Reads an HTTP response head byte by byte, so that no byte after it (the
