@@ -1,7 +1,8 @@
 //! Python `websockets` over TLS (`wss://`), compression on: its client
 //! against weir-std's TLS server (`accept_tls_with`) and the weir-mio
 //! server API's (`ServerBuilder::tls`), and weir-std's client
-//! (`connect_tls`) against its TLS server. The certificate is made
+//! (`connect_tls`) and weir-mio's (`EventLoop::connect_tls`) against its
+//! TLS server. The certificate is made
 //! here with rcgen and trusted by both sides explicitly; no key is
 //! committed.
 //!
@@ -25,6 +26,7 @@ use weir::proto::{CloseCode, Config, Message};
 use weir_test_support::api_server::ApiServer;
 use weir_test_support::payloads::{assert_same, binary_pattern, text_pattern};
 use weir_test_support::peers::{installed, workspace, Peer, PeerServer};
+use weir_test_support::script::{client_loop, run_client_loop, Script, Step};
 use weir_test_support::PATIENCE;
 
 /// A self-signed certificate for 127.0.0.1, written as PEM files into a
@@ -147,6 +149,36 @@ fn weir_std_client_over_tls_against_python_server() {
         }
     }
     ws.close_and_wait(CloseCode::NORMAL, "done").unwrap();
+}
+
+#[test]
+fn weir_mio_client_over_tls_against_python_server() {
+    if !installed(&[Peer::Python]) {
+        return;
+    }
+    let (cert, key, pem) = certificate("python-server-mio-client");
+    let server = PeerServer::start(
+        Peer::Python,
+        [OsStr::new("--tls"), cert.as_ref(), key.as_ref()],
+    );
+    let trust = weir::event_loop::ClientTls::from_ca_pem(pem.as_bytes()).unwrap();
+    let mut steps = Vec::new();
+    for size in [0, 20, 1 << 10, 64 << 10, 1 << 20] {
+        steps.push(Step::Echo(Message::from(text_pattern(size).as_str())));
+        steps.push(Step::Echo(Message::from(binary_pattern(size))));
+    }
+    steps.push(Step::Close(1000, "done".into()));
+    let mut script = Script::new(steps);
+    let mut event_loop = client_loop();
+    let url = format!("wss://{}/", server.addr);
+    event_loop
+        .connect_tls(&url, ClientOptions::default(), &trust)
+        .unwrap();
+    run_client_loop(&mut event_loop, &mut script);
+    script.assert_echoes();
+    assert_eq!(script.echoes.len(), 10);
+    assert!(script.errors.is_empty(), "{:?}", script.errors);
+    assert_eq!(script.closes.first().map(|close| close.0), Some(1000));
 }
 
 fn tcp_of(ws: &blocking::WebSocket<blocking::MaybeTls>) -> &TcpStream {
