@@ -14,7 +14,7 @@ use crate::close::{close_payload, parse_close_payload};
 use crate::config::Role;
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, apply_mask_is_ascii};
 use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 
 impl Connection {
@@ -57,6 +57,9 @@ impl Connection {
                     self.release_idle_input();
                     return Ok(None);
                 };
+                if let Some(message) = self.whole_message(&header, header_len)? {
+                    return Ok(Some(Event::Message(message)));
+                }
                 let frame = self.start_frame(header)?;
                 self.input.advance(header_len);
                 self.frame = Some(frame);
@@ -68,6 +71,51 @@ impl Connection {
                 return Ok(None);
             }
         }
+    }
+
+    /// The fast path, for the commonest frame: a whole message in one
+    /// uncompressed frame, all of it in the buffer, outside streaming mode.
+    /// It makes the same checks as [`Connection::start_frame`] (those that
+    /// can fail for such a frame) and treats the payload as
+    /// [`Connection::advance_frame`] would, without recording any frame or
+    /// message state. `None` for any other frame, which the general path
+    /// then takes.
+    fn whole_message(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+    ) -> Result<Option<Message>, ProtocolError> {
+        let Some(kind) = data_kind(header.opcode) else {
+            return Ok(None);
+        };
+        let buffered = (self.input.len() - header_len) as u64;
+        let whole = header.fin && header.payload_len <= buffered;
+        if !whole || header.rsv != 0 || self.message.is_some() || self.config.streaming {
+            return Ok(None);
+        }
+        check_masking(self.role, header)?;
+        let len = self.check_size_limits(header, false)?;
+        let payload = &mut self.input[header_len..header_len + len];
+        let text = kind == MessageKind::Text;
+        let ascii = match header.mask {
+            Some(key) if text => apply_mask_is_ascii(payload, key, 0),
+            Some(key) => {
+                apply_mask(payload, key, 0);
+                false
+            }
+            None => false,
+        };
+        if text && !ascii && !is_utf8(payload) {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        // One split for header and payload; dropping the header from the
+        // frozen slice is cheaper than advancing the buffer past it.
+        let mut payload = self.input.split_to(header_len + len).freeze();
+        payload.advance(header_len);
+        Ok(Some(match kind {
+            MessageKind::Binary => Message::Binary(payload),
+            MessageKind::Text => Message::Text(Utf8Bytes::from_validated(payload)),
+        }))
     }
 
     /// Checks a new frame header against the connection's state and limits,
@@ -358,6 +406,12 @@ impl Connection {
             deflate.release_receive();
         }
     }
+}
+
+/// Whether `bytes` are UTF-8, checked for ASCII first: that check is a
+/// few instructions per word, and most text on the wire is ASCII.
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
 }
 
 /// A size limit with room for deflate's growth on incompressible data. In

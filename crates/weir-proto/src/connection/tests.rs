@@ -343,6 +343,30 @@ fn rfc6455_8_1_invalid_utf8_in_a_later_fragment_fails_before_the_message_ends() 
 }
 
 #[test]
+fn whole_single_frame_messages_read_at_once_match_the_frame_by_frame_path() {
+    // Read whole, these take the one-frame fast path; split, the general
+    // one (`feed` compares them). Long payloads reach the masking's block
+    // loop, whose ASCII check must see every byte.
+    let long_ascii = "x".repeat(300);
+    let long_mixed = format!("{long_ascii}κόσμε{long_ascii}");
+    for message in ["", "hi", "κόσμε", long_ascii.as_str(), long_mixed.as_str()] {
+        let outcome = server(&to_server(0x81, message.as_bytes()));
+        assert_eq!(outcome.events, vec![text(message)]);
+    }
+    let mut invalid = long_ascii.clone().into_bytes();
+    invalid[200] = 0xff;
+    assert_failed(
+        &server(&to_server(0x81, &invalid)),
+        ProtocolError::InvalidUtf8,
+    );
+    let payload: Vec<u8> = (0..=255).collect();
+    assert_eq!(
+        server(&to_server(0x82, &payload)).events,
+        vec![binary(&payload)]
+    );
+}
+
+#[test]
 fn rfc6455_8_1_truncated_character_at_message_end_fails() {
     assert_failed(
         &server(&to_server(0x81, b"\xce")),
