@@ -14,10 +14,12 @@ pub fn from_args() -> io::Result<(ServerBuilder, bool)> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8080".into());
     let builder = Server::builder().bind(addr);
-    Ok(match tls_from_args(args, "[ADDR] [--tls CERT.pem KEY.pem]")? {
-        Some(tls) => (builder.tls(tls), true),
-        None => (builder, false),
-    })
+    Ok(
+        match tls_from_args(args, "[ADDR] [--tls CERT.pem KEY.pem]")? {
+            Some(tls) => (builder.tls(tls), true),
+            None => (builder, false),
+        },
+    )
 }
 
 /// The rest of a command line, `[--tls CERT.pem KEY.pem]`: the TLS
@@ -27,7 +29,12 @@ pub fn tls_from_args(
     mut args: impl Iterator<Item = String>,
     usage: &str,
 ) -> io::Result<Option<weir_tls::ServerTls>> {
-    match (args.next().as_deref(), args.next(), args.next(), args.next()) {
+    match (
+        args.next().as_deref(),
+        args.next(),
+        args.next(),
+        args.next(),
+    ) {
         (None, ..) => Ok(None),
         (Some("--tls"), Some(cert), Some(key), None) => {
             let tls = weir_tls::ServerTls::from_pem_files(cert, key).map_err(io::Error::other)?;
