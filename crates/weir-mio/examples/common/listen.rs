@@ -14,29 +14,23 @@ pub fn from_args() -> io::Result<(ServerBuilder, bool)> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8080".into());
     let builder = Server::builder().bind(addr);
-    Ok(
-        match tls_from_args(args, "[ADDR] [--tls CERT.pem KEY.pem]")? {
-            Some(tls) => (builder.tls(tls), true),
-            None => (builder, false),
-        },
-    )
+    let tls = tls_from_args(args, "[ADDR] [--tls CERT.pem KEY.pem]")?;
+    Ok(match tls {
+        Some(tls) => (builder.tls(tls), true),
+        None => (builder, false),
+    })
 }
 
 /// The rest of a command line, `[--tls CERT.pem KEY.pem]`: the TLS
 /// configuration read from those PEM files, or `None` when it is empty.
 /// `usage` is the whole command line's, for the error.
 pub fn tls_from_args(
-    mut args: impl Iterator<Item = String>,
+    args: impl Iterator<Item = String>,
     usage: &str,
 ) -> io::Result<Option<weir_tls::ServerTls>> {
-    match (
-        args.next().as_deref(),
-        args.next(),
-        args.next(),
-        args.next(),
-    ) {
-        (None, ..) => Ok(None),
-        (Some("--tls"), Some(cert), Some(key), None) => {
+    match args.collect::<Vec<_>>().as_slice() {
+        [] => Ok(None),
+        [flag, cert, key] if flag == "--tls" => {
             let tls = weir_tls::ServerTls::from_pem_files(cert, key).map_err(io::Error::other)?;
             Ok(Some(tls))
         }
