@@ -63,7 +63,7 @@ OUTCOMES = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED", "MIS
 BEHAVIOR_OK = ("OK", "NON-STRICT", "INFORMATIONAL")
 CLOSE_OK = ("OK", "INFORMATIONAL")
 ROLE_ORDER = {"server": 0, "client": 1}
-AGENT_ORDER = ("weir-std", "weir-mio", "weir-std-client", "weir-mio-client")
+AGENT_ORDER = ("weir-std", "weir-mio", "weir-mio-wss", "weir-std-client", "weir-mio-client")
 
 START = "<!-- results:start -->"
 END = "<!-- results:end -->"

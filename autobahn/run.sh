@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Autobahn testsuite (RFC 6455 conformance) for weir's servers and clients.
 #
-#   bash autobahn/run.sh [--role server|client|both] [--testee std|mio|all]
+#   bash autobahn/run.sh [--role server|client|both] [--testee std|mio|wss|all]
 #                        [--quick | --all] [--cases 'PATTERN ...'] [--timeout SECS]
 #
 # Builds the testees (examples autobahn-server / autobahn-client of weir-std
-# and weir-mio), runs `wstest -m fuzzingclient` against the servers and the
+# and weir-mio; the weir-mio server once more over TLS, agent weir-mio-wss,
+# with a certificate made for the run), runs `wstest -m fuzzingclient`
+# against the servers and the
 # `wstest -m fuzzingserver` (loopback only) against the clients, the two
 # roles at the same time, then judges the reports with autobahn/check.py,
 # which exits non-zero on any failure and rewrites the results table in
@@ -15,9 +17,23 @@
 # Sections 12 and 13 (permessage-deflate, 216 cases) are slow: wstest itself
 # is the bottleneck (about 17 minutes per testee here). By default (what CI
 # runs) the weir-mio server and the weir-std client run all 517 cases, and
-# the weir-std server and the weir-mio client run sections 1-10 and a sample
-# of 31 compression cases covering every parameter combination (SAMPLE in
-# check.py). --all runs every case for every testee.
+# the weir-std server, the weir-mio server over TLS and the weir-mio client
+# run sections 1-10 and a sample of 31 compression cases covering every
+# parameter combination (SAMPLE in check.py). --all runs every case for
+# every testee.
+#
+# TLS (weir-mio-wss): wstest's fuzzingclient takes the wss:// URL of a
+# servers entry and connects with Twisted's ssl.ClientContextFactory
+# (autobahntestsuite/fuzzing.py, FuzzingClientFactory.nextServer, and
+# autobahn/twisted/websocket.py, connectWS): a bare pyOpenSSL context, whose
+# verify mode stays SSL_VERIFY_NONE, so the self-signed certificate made
+# below is accepted unchecked, and no SNI or ALPN is sent. (A "hostname" key
+# in the entry would select ssl.optionsForClientTLS(hostname) instead, which
+# verifies against the system's roots and would refuse that certificate; we
+# set none. It would not even hold: after the first server, connectWS is
+# called without that context factory.) So this run tests weir's TLS
+# transport under the suite's framing, not certificate checks, which
+# crates/weir-mio/tests/tls.rs covers.
 set -euo pipefail
 
 # ---------------------------------------------------------------------------
@@ -27,7 +43,7 @@ set -euo pipefail
 EXCLUDE=()
 # SAMPLED: the built-in testees that run sections 12 and 13 only in sample,
 # unless --all.
-SAMPLED=(weir-std weir-mio-client)
+SAMPLED=(weir-std weir-mio-wss weir-mio-client)
 # ---------------------------------------------------------------------------
 
 usage() {
@@ -35,18 +51,20 @@ usage() {
 Usage: bash autobahn/run.sh [options]
 
   --role server|client|both   which side to test (default: both)
-  --testee std|mio|all        which weir adapter (default: all)
+  --testee std|mio|wss|all    which weir testees (default: all): std, mio = that
+                              adapter's server and client; wss = the weir-mio
+                              server over TLS (agent weir-mio-wss; server role)
   --quick                     exclude sections 12 and 13 (permessage-deflate);
                               also AUTOBAHN_QUICK=1. A fast local check.
   (neither)                   what CI runs: every case for the weir-mio server
                               and the weir-std client; sections 1-10 and a
-                              sample of 12 and 13 for the other two
+                              sample of 12 and 13 for the other three
   --all                       run every case for every testee, ignoring
-                              EXCLUDE (about 40 minutes here)
+                              EXCLUDE (about an hour here, estimated)
   --cases 'PATTERN ...'       only these cases, e.g. --cases '1.* 2.*' or
                               --cases 5.19 (default: '*'); EXCLUDE still applies
   --timeout SECS              limit for each wstest run / client run (default:
-                              3000, or AUTOBAHN_TIMEOUT)
+                              3000, 4800 with --all, or AUTOBAHN_TIMEOUT)
   -h, --help                  this text
 
 Environment (to run the harness against another implementation):
@@ -67,7 +85,7 @@ TESTEE=all
 QUICK=${AUTOBAHN_QUICK:-0}
 ALL=0
 CASES=('*')
-TIMEOUT=${AUTOBAHN_TIMEOUT:-3000}
+TIMEOUT=${AUTOBAHN_TIMEOUT:-}
 
 while [[ $# -gt 0 ]]; do
     case $1 in
@@ -88,10 +106,17 @@ done
 
 case $ROLE in server|client|both) ;; *) echo "run.sh: --role must be server, client or both" >&2; exit 2 ;; esac
 case $TESTEE in
-    std|mio) TESTEES=("$TESTEE") ;;
-    all) TESTEES=(std mio) ;;
-    *) echo "run.sh: --testee must be std, mio or all" >&2; exit 2 ;;
+    std|mio|wss) TESTEES=("$TESTEE") ;;
+    all) TESTEES=(std mio wss) ;;
+    *) echo "run.sh: --testee must be std, mio, wss or all" >&2; exit 2 ;;
 esac
+if [[ $TESTEE == wss ]]; then
+    # A server testee only: weir's clients are not run over TLS (yet).
+    [[ $ROLE != client ]] || { echo "run.sh: --testee wss has no client role" >&2; exit 2; }
+    ROLE=server
+fi
+# Sections 12 and 13 of three servers in one wstest run take about an hour.
+[[ -n $TIMEOUT ]] || { [[ $ALL == 1 ]] && TIMEOUT=4800 || TIMEOUT=3000; }
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || { echo "run.sh: --timeout must be a number of seconds" >&2; exit 2; }
 [[ ${#CASES[@]} -gt 0 ]] || { echo "run.sh: --cases is empty" >&2; exit 2; }
 if [[ $QUICK == 1 && $ALL == 1 ]]; then
@@ -269,16 +294,25 @@ if [[ ! -x $WSTEST ]] || ! "${PY2[@]}" -c 'import autobahntestsuite' >/dev/null 
 fi
 [[ -x $WSTEST ]] || { echo "run.sh: wstest not found at $WSTEST after installing" >&2; exit 2; }
 
-# --- testees: parallel arrays of agent name and command template.
-S_AGENTS=() S_CMDS=() C_AGENTS=() C_CMDS=()
+# --- testees: parallel arrays of agent name, command template and (servers)
+# URL scheme.
+S_AGENTS=() S_CMDS=() S_SCHEMES=() C_AGENTS=() C_CMDS=()
 BUILD=()
 if [[ $ROLE != client ]]; then
     if [[ -n ${AUTOBAHN_SERVER_CMD:-} ]]; then
         S_AGENTS=("${AUTOBAHN_SERVER_AGENT:-custom-server}") S_CMDS=("$AUTOBAHN_SERVER_CMD")
+        S_SCHEMES=(ws)
     else
         for t in "${TESTEES[@]}"; do
-            S_AGENTS+=("weir-$t") S_CMDS+=("'$TMP/bin/$t-server' {port}")
-            BUILD+=("$t")
+            if [[ $t == wss ]]; then
+                # The weir-mio server over TLS, with the certificate made below.
+                S_AGENTS+=(weir-mio-wss) S_SCHEMES+=(wss)
+                S_CMDS+=("'$TMP/bin/mio-server' {port} --tls '$TMP/tls/cert.pem' '$TMP/tls/key.pem'")
+                [[ " ${BUILD[*]-} " == *" mio "* ]] || BUILD+=(mio)
+                continue
+            fi
+            S_AGENTS+=("weir-$t") S_CMDS+=("'$TMP/bin/$t-server' {port}") S_SCHEMES+=(ws)
+            [[ " ${BUILD[*]-} " == *" $t "* ]] || BUILD+=("$t")
         done
     fi
 fi
@@ -287,6 +321,7 @@ if [[ $ROLE != server ]]; then
         C_AGENTS=("${AUTOBAHN_CLIENT_AGENT:-custom-client}") C_CMDS=("$AUTOBAHN_CLIENT_CMD")
     else
         for t in "${TESTEES[@]}"; do
+            [[ $t != wss ]] || continue # weir-mio's client has no TLS yet
             C_AGENTS+=("weir-$t-client") C_CMDS+=("'$TMP/bin/$t-client' {url} {agent}")
             [[ " ${BUILD[*]-} " == *" $t "* ]] || BUILD+=("$t")
         done
@@ -332,6 +367,21 @@ if [[ ${#BUILD[@]} -gt 0 ]]; then
     done
 fi
 
+# --- TLS: a self-signed certificate for 127.0.0.1, made for this run in the
+# temporary directory (removed on exit; no key is ever committed). An
+# end-entity certificate (CA:FALSE), as rustls wants; wstest does not check it
+# (see the top of this file).
+if [[ " ${S_AGENTS[*]-} " == *" weir-mio-wss "* ]]; then
+    command -v openssl >/dev/null 2>&1 ||
+        { echo "run.sh: openssl is needed to make the weir-mio-wss certificate" >&2; exit 2; }
+    mkdir -p "$TMP/tls"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -addext "basicConstraints=critical,CA:FALSE" \
+        -keyout "$TMP/tls/key.pem" -out "$TMP/tls/cert.pem" >"$TMP/tls/openssl.log" 2>&1 ||
+        { cat "$TMP/tls/openssl.log" >&2; echo "run.sh: openssl req failed" >&2; exit 2; }
+fi
+
 # --- servers: start every server testee, then one fuzzingclient run tests them
 # all (so that reports/servers/index.json holds every server agent).
 run_servers() {
@@ -348,7 +398,7 @@ run_servers() {
         start_bg "$log" "$cmd"
         pids+=("$BG_PID")
         if wait_port "$port" "$BG_PID" 60; then
-            entries+=("$agent" "ws://127.0.0.1:$port")
+            entries+=("$agent" "${S_SCHEMES[$i]}://127.0.0.1:$port")
             started+=(1)
         else
             started+=(0)

@@ -36,7 +36,8 @@ mkdir -p target
 autobahn_log=target/autobahn.log
 echo "== Autobahn testsuite, both roles, in the background (log: $autobahn_log)"
 echo "   all 517 cases for the weir-mio server and the weir-std client; sections 1-10"
-echo "   and a sample of 12 and 13 for the weir-std server and the weir-mio client"
+echo "   and a sample of 12 and 13 for the weir-std server, the weir-mio server over"
+echo "   TLS (wss://) and the weir-mio client"
 bash autobahn/run.sh >"$autobahn_log" 2>&1 &
 autobahn_pid=$!
 
