@@ -37,8 +37,10 @@ use crate::admission::Admission;
 use crate::tls::TlsSession;
 use crate::ConnId;
 
-/// The most slices handed to one vectored write.
-const MAX_SLICES: usize = 64;
+/// The most slices handed to one vectored write. Small frames share one
+/// slice (the core stages them together), so a few are plenty; more would
+/// only cost filling them on every write.
+const MAX_SLICES: usize = 16;
 
 /// Where a connection is in its life.
 pub(crate) enum Phase {
@@ -240,6 +242,16 @@ impl Conn {
         };
         loop {
             let head_len = head_out.len() - *head_written;
+            let core_len = match phase {
+                Phase::Open(core) => core.buffered_amount(),
+                _ => 0,
+            };
+            if head_len + core_len == 0 {
+                return match tls {
+                    Some(tls) => tls.write_records(socket),
+                    None => Ok(()),
+                };
+            }
             let written = {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let mut count = 0;

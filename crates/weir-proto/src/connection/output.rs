@@ -38,6 +38,7 @@ impl Output {
         let Some(key) = header.mask else {
             return self.push_encoded(&head[..head_len], payload);
         };
+        self.staging.reserve(head_len + payload.len());
         self.staging.extend_from_slice(&head[..head_len]);
         let start = self.staging.len();
         self.staging.extend_from_slice(payload);
@@ -48,10 +49,13 @@ impl Output {
     /// Queues a frame whose header is already encoded (unmasked): small
     /// payloads are copied beside it, large ones shared.
     pub(crate) fn push_encoded(&mut self, header: &[u8], payload: &Bytes) {
-        self.staging.extend_from_slice(header);
         if payload.len() <= INLINE_PAYLOAD_MAX {
+            // One allocation (or none) for both, not one and a regrowth.
+            self.staging.reserve(header.len() + payload.len());
+            self.staging.extend_from_slice(header);
             self.staging.extend_from_slice(payload);
         } else {
+            self.staging.extend_from_slice(header);
             self.cut_staging();
             self.chunks.push_back(payload.clone());
         }
@@ -72,21 +76,25 @@ impl Output {
         Some(chunk)
     }
 
-    /// Fills `slices` with the oldest chunks and returns how many it filled.
+    /// Fills `slices` with the oldest chunks, then the staged bytes, and
+    /// returns how many it filled. The staged bytes are lent as they are,
+    /// not cut into a chunk: a connection that sends small messages then
+    /// allocates nothing beyond its staging buffer.
     pub(crate) fn fill_slices<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize {
-        self.cut_staging();
+        let staged = (!self.staging.is_empty()).then_some(&self.staging[..]);
+        let queued = self.chunks.iter().map(|chunk| &chunk[..]).chain(staged);
         let mut filled = 0;
-        for (slot, chunk) in slices.iter_mut().zip(self.chunks.iter()) {
-            *slot = IoSlice::new(chunk);
+        for (slot, bytes) in slices.iter_mut().zip(queued) {
+            *slot = IoSlice::new(bytes);
             filled += 1;
         }
         filled
     }
 
-    /// Drops the first `written` bytes, which the transport has taken.
-    /// Counts beyond what is queued are ignored.
+    /// Drops the first `written` bytes, which the transport has taken: from
+    /// the chunks, oldest first, then from the staged bytes. Counts beyond
+    /// what is queued are ignored.
     pub(crate) fn advance(&mut self, mut written: usize) {
-        self.cut_staging();
         while written > 0 {
             let Some(front) = self.chunks.front_mut() else {
                 break;
@@ -99,6 +107,9 @@ impl Output {
                 self.chunks.pop_front();
             }
         }
+        let step = written.min(self.staging.len());
+        self.staging.advance(step);
+        self.len -= step;
         self.release_if_drained();
     }
 

@@ -108,9 +108,15 @@ impl Connection {
         if text && !ascii && !is_utf8(payload) {
             return Err(ProtocolError::InvalidUtf8);
         }
-        // One split for header and payload; dropping the header from the
-        // frozen slice is cheaper than advancing the buffer past it.
-        let mut payload = self.input.split_to(header_len + len).freeze();
+        // One split for header and payload (dropping the header from the
+        // frozen slice is cheaper than advancing the buffer past it); when
+        // the frame is all there is, as for most reads, no split at all.
+        let frame_len = header_len + len;
+        let mut payload = if self.input.len() == frame_len {
+            std::mem::take(&mut self.input).freeze()
+        } else {
+            self.input.split_to(frame_len).freeze()
+        };
         payload.advance(header_len);
         Ok(Some(match kind {
             MessageKind::Binary => Message::Binary(payload),
