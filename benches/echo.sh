@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Echo load test: weir's servers against tungstenite, tokio-tungstenite and
-# fastwebsockets, and, with permessage-deflate, against yawc and Node's ws,
+# fastwebsockets, with permessage-deflate against yawc and Node's ws, and
+# over TLS against tokio-tungstenite and fastwebsockets on tokio-rustls,
 # under the same load from benches/echo's `loadgen`.
 #
 #   bash benches/echo.sh [--seconds T] [--quick] [--inflight K] [--idle N]
@@ -18,8 +19,8 @@
 #                 median of each column and the range of CPU per message
 #                 (default 1)
 #   --workload C:S[:MODE]  run only this workload, C connections x S-byte
-#                 messages (repeatable; default 100:20, 10:16384 and
-#                 100:1024:deflate). MODE:
+#                 messages (repeatable; default 100:20, 10:16384,
+#                 100:1024:deflate and 100:1024:tls). MODE:
 #                   (none)   binary messages, no compression offered; servers
 #                            weir-mio, weir-std, tungstenite,
 #                            tokio-tungstenite, fastwebsockets,
@@ -37,6 +38,22 @@
 #                            and node-ws-takeover (Node's ws, likewise; run
 #                            when `node` is installed: `npm ci` in
 #                            benches/node the first time)
+#                   tls      binary messages over TLS (wss://), no
+#                            compression offered; servers weir-mio
+#                            (`EventLoop::listen_tls`), tokio-tungstenite
+#                            and fastwebsockets (on tokio-rustls), all with
+#                            the same rustls configuration (weir-tls's:
+#                            ring provider, ALPN http/1.1) and a
+#                            self-signed ECDSA P-256 certificate made at
+#                            run time (`make-cert`, in the temporary
+#                            directory). Then, per server, a handshake
+#                            run: 10 load generator slots each loop on
+#                            TCP connect, TLS handshake (full: the client
+#                            does not resume sessions), WebSocket
+#                            handshake, Close and the server's Close, for
+#                            the same T seconds (1 s with --quick):
+#                            handshakes per second and server CPU per
+#                            handshake
 #   --servers A,B run only these servers (names as in the lists below, and
 #                 weir-mio-off for the idle test after a deflate workload)
 #
@@ -66,6 +83,9 @@
 set -euo pipefail
 
 seconds=10
+hs_seconds=""
+# Slots of the TLS handshake runs, each looping on connect and close.
+hs_conns=10
 inflight=8
 idle=1000
 quick=0
@@ -78,10 +98,10 @@ while [ $# -gt 0 ]; do
         --inflight) inflight="$2"; shift 2 ;;
         --idle) idle="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
-        --quick) quick=1; seconds=2; idle=200; rounds=1; shift ;;
+        --quick) quick=1; seconds=2; hs_seconds=1; idle=200; rounds=1; shift ;;
         --workload) only+=("$2"); shift 2 ;;
         --servers) server_filter=",$2,"; shift 2 ;;
-        -h|--help) sed -n '2,65p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,82p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -90,29 +110,33 @@ plain_servers=(weir-mio weir-std tungstenite tokio-tungstenite fastwebsockets we
 # weir-std-batched is a variant of weir-std (`write` instead of `send`: the
 # echoes of one read leave in one write), listed last, outside the comparison.
 deflate_servers=(weir-mio weir-mio-takeover yawc yawc-takeover node-ws node-ws-takeover)
+tls_servers=(weir-mio tokio-tungstenite fastwebsockets)
 # selected SERVER: whether --servers (if given) names it.
 selected() {
     [ -z "$server_filter" ] || [[ "$server_filter" == *",$1,"* ]]
 }
 # connections:size[:mode]
-workloads=("100:20" "10:16384" "100:1024:deflate")
+workloads=("100:20" "10:16384" "100:1024:deflate" "100:1024:tls")
 if [ "${#only[@]}" -gt 0 ]; then
     workloads=("${only[@]}")
 fi
 plain_idle=0
 deflate_idle=0
 deflate_idle_size=""
+tls=0
 for workload in "${workloads[@]}"; do
-    if ! [[ "$workload" =~ ^[0-9]+:[0-9]+(:json|:deflate)?$ ]]; then
-        echo "bad workload: $workload (C:S, C:S:json or C:S:deflate)" >&2
+    if ! [[ "$workload" =~ ^[0-9]+:[0-9]+(:json|:deflate|:tls)?$ ]]; then
+        echo "bad workload: $workload (C:S, C:S:json, C:S:deflate or C:S:tls)" >&2
         exit 2
     fi
     IFS=: read -r conns size mode <<<"$workload"
     case "${mode:-}" in
         "" | json) plain_idle=1 ;;
         deflate) deflate_idle=1; deflate_idle_size="${deflate_idle_size:-$size}" ;;
+        tls) tls=1 ;;
     esac
 done
+hs_seconds="${hs_seconds:-$seconds}"
 
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
@@ -161,14 +185,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The TLS workload's certificate and key: made now, in the temporary
+# directory (removed at exit).
+if [ "$tls" = 1 ]; then
+    "$bin/make-cert" "$work"
+fi
+tls_args=(tls "$work/cert.pem" "$work/key.pem")
+
 port=$((20000 + RANDOM % 20000))
 failed=0
 
-# start_server NAME: starts it on a fresh port; sets server_pid and port.
-# NAME-takeover runs NAME's server with the argument `takeover`;
-# weir-mio-off is weir-mio (the load generator does not offer compression).
+# start_server NAME [ARG...]: starts it on a fresh port, with the ARGs
+# after the port; sets server_pid and port. NAME-takeover runs NAME's
+# server with the argument `takeover`; weir-mio-off is weir-mio (the load
+# generator does not offer compression).
 start_server() {
     local name="$1" arg=""
+    shift
     port=$((port + 1))
     case "$name" in
         *-takeover) name="${name%-takeover}"; arg=takeover ;;
@@ -181,13 +214,14 @@ start_server() {
         cmd=("$bin/echo-$name" "$port")
     fi
     [ -n "$arg" ] && cmd+=("$arg")
+    cmd+=("$@")
     "${pin_server[@]}" "${cmd[@]}" >"$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 200); do
         grep -q listening "$work/server.log" 2>/dev/null && return 0
         sleep 0.05
     done
-    echo "$1 did not start:" >&2
+    echo "$name did not start:" >&2
     cat "$work/server.log" >&2
     exit 1
 }
@@ -263,24 +297,34 @@ if [ -n "$busy" ]; then
 fi
 echo
 
+# other_pct BUSY_BEFORE BUSY_AFTER START END LINE: the CPU % the rest of
+# the machine used during a run (all CPUs, minus the server and the load
+# generator of the RESULT line LINE).
+other_pct() {
+    awk -v a="$1" -v b="$2" -v s="$3" -v e="$4" -v hz="$(getconf CLK_TCK)" \
+        -v srv="$(field "$5" server_cpu_pct)" -v lg="$(field "$5" loadgen_cpu_pct)" \
+        'BEGIN { o = (b - a) * 100 / hz / (e - s) - srv - lg; printf "%.0f", o < 0 ? 0 : o }'
+}
+
 # run_load ROUND WORKLOAD SERVER: one load run; appends a row to the
 # workload's rows file.
 run_load() {
     local round="$1" workload="$2" server="$3"
     local conns size mode
     IFS=: read -r conns size mode <<<"$workload"
-    local flags=()
+    local flags=() scheme=ws server_args=()
     case "${mode:-}" in
         json) flags=(--json) ;;
         deflate) flags=(--json --deflate) ;;
+        tls) flags=(--tls "$work/cert.pem"); scheme=wss; server_args=("${tls_args[@]}") ;;
     esac
     wait_quiet
-    start_server "$server"
+    start_server "$server" "${server_args[@]}"
     echo "round $round: $server, $conns connections x $size B ${mode:-binary}..." >&2
     local machine_before run_start line="" machine_after run_end hwm
     machine_before="$(busy_ticks)"
     run_start="$(date +%s.%N)"
-    if ! line="$("${pin_load[@]}" "$bin/loadgen" --url "ws://127.0.0.1:$port/" \
+    if ! line="$("${pin_load[@]}" "$bin/loadgen" --url "$scheme://127.0.0.1:$port/" \
         --connections "$conns" --size "$size" --inflight "$inflight" \
         --seconds "$seconds" --server-pid "$server_pid" --label "$server" "${flags[@]}" \
         2>"$work/loadgen.err" | grep '^RESULT')"; then
@@ -295,10 +339,7 @@ run_load() {
     stop_server
     [ -n "$line" ] || return 0
     local other
-    other="$(awk -v a="$machine_before" -v b="$machine_after" -v s="$run_start" \
-        -v e="$run_end" -v hz="$(getconf CLK_TCK)" \
-        -v srv="$(field "$line" server_cpu_pct)" -v lg="$(field "$line" loadgen_cpu_pct)" \
-        'BEGIN { o = (b - a) * 100 / hz / (e - s) - srv - lg; printf "%.0f", o < 0 ? 0 : o }')"
+    other="$(other_pct "$machine_before" "$machine_after" "$run_start" "$run_end" "$line")"
     # Columns: see print_load_table.
     echo "$server $(field "$line" deflate) $(field "$line" msgs_per_s)" \
         "$(field "$line" p50_us) $(field "$line" p99_us)" \
@@ -308,6 +349,41 @@ run_load() {
         "$(field "$line" up_wire_bytes_per_msg) $(field "$line" down_wire_bytes_per_msg)" \
         "$(field "$line" up_ratio) $(field "$line" down_ratio) $hwm $(field "$line" errors)" \
         >>"$work/rows-$workload"
+}
+
+# run_handshakes ROUND WORKLOAD SERVER: one TLS handshake run (hs_conns
+# slots looping on connect, handshakes, close); appends a row to the
+# workload's handshake rows file.
+run_handshakes() {
+    local round="$1" workload="$2" server="$3"
+    wait_quiet
+    start_server "$server" "${tls_args[@]}"
+    echo "round $round: $server, TLS handshakes, $hs_conns at a time..." >&2
+    local machine_before run_start line="" machine_after run_end
+    machine_before="$(busy_ticks)"
+    run_start="$(date +%s.%N)"
+    if ! line="$("${pin_load[@]}" "$bin/loadgen" --url "wss://127.0.0.1:$port/" \
+        --tls "$work/cert.pem" --handshakes --connections "$hs_conns" \
+        --seconds "$hs_seconds" --server-pid "$server_pid" --label "$server" \
+        2>"$work/loadgen.err" | grep '^RESULT')"; then
+        echo "  $server handshakes FAILED:" >&2
+        cat "$work/loadgen.err" >&2
+        failed=1
+        line=""
+    fi
+    machine_after="$(busy_ticks)"
+    run_end="$(date +%s.%N)"
+    stop_server
+    [ -n "$line" ] || return 0
+    local other
+    other="$(other_pct "$machine_before" "$machine_after" "$run_start" "$run_end" "$line")"
+    # Columns: see the handshake table.
+    echo "$server tls $(field "$line" handshakes_per_s) $(field "$line" p50_us)" \
+        "$(field "$line" p99_us) $(field "$line" server_user_us_per_handshake)" \
+        "$(field "$line" server_sys_us_per_handshake)" \
+        "$(field "$line" server_cpu_us_per_handshake) $(field "$line" server_cpu_pct)" \
+        "$(field "$line" loadgen_cpu_pct) $other $(field "$line" errors)" \
+        >>"$work/handshakes-$workload"
 }
 
 # run_idle ROUND KIND SERVER: one idle test (KIND plain or deflate); appends
@@ -412,12 +488,19 @@ for round in $(seq "$rounds"); do
     for workload in "${workloads[@]}"; do
         case "$workload" in
             *:deflate) servers=("${deflate_servers[@]}") ;;
+            *:tls) servers=("${tls_servers[@]}") ;;
             *) servers=("${plain_servers[@]}") ;;
         esac
         for server in "${servers[@]}"; do
             selected "$server" || continue
             run_load "$round" "$workload" "$server"
         done
+        if [[ "$workload" == *:tls ]]; then
+            for server in "${servers[@]}"; do
+                selected "$server" || continue
+                run_handshakes "$round" "$workload" "$server"
+            done
+        fi
     done
     if [ "$idle" -gt 0 ] && [ "$plain_idle" = 1 ]; then
         for server in "${plain_servers[@]}"; do
@@ -441,6 +524,7 @@ for workload in "${workloads[@]}"; do
         "") what="binary messages" ;;
         json) what="JSON text messages, no compression offered" ;;
         deflate) what="JSON text messages, permessage-deflate" ;;
+        tls) what="binary messages over TLS (rustls, ring)" ;;
     esac
     echo "### $conns connections x $size B $what, $inflight in flight per connection, $seconds s$range_note"
     echo
@@ -459,6 +543,25 @@ for workload in "${workloads[@]}"; do
                 $1, $2, $3, ratio($3, base_rate), $4 / 1000, $5 / 1000, $6, $7, $8,
                 ratio($8, base_cpu), $19, $20, $18, $9, $10, $11, $12, $13, $14, $15,
                 $16 / 1024, $17
+        }'
+    echo
+    [ "${mode:-}" = tls ] || continue
+    echo "### TLS handshakes: $hs_conns at a time, each a loop of connect, TLS handshake (full), WebSocket handshake, close; $hs_seconds s$range_note"
+    echo
+    [ -f "$work/handshakes-$workload" ] || { echo "(no successful run)"; echo; continue; }
+    # Row columns: server tls | rate p50 p99 user sys total srv% lg% other
+    # errors | runs lo hi (of total).
+    medians 6 <"$work/handshakes-$workload" | awk '
+        NR == 1 { base_rate = $3; base_cpu = $8 }
+        function ratio(v, b) { return (b > 0 && v != "na") ? sprintf("%.2f", v / b) : "-" }
+        BEGIN {
+            print "| server | handshakes/s | vs weir-mio | p50 ms | p99 ms | server user us/handshake | server sys us/handshake | server CPU us/handshake | vs weir-mio | CPU us/handshake min-max (runs) | server CPU % | loadgen CPU % | other CPU % | errors |"
+            print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        }
+        {
+            printf "| %s | %d | %s | %.2f | %.2f | %.1f | %.1f | %.1f | %s | %.1f-%.1f (%d) | %.0f | %.0f | %.0f | %d |\n",
+                $1, $3, ratio($3, base_rate), $4 / 1000, $5 / 1000, $6, $7, $8,
+                ratio($8, base_cpu), $14, $15, $13, $9, $10, $11, $12
         }'
     echo
 done

@@ -8,7 +8,12 @@
 //! `takeover`: permessage-deflate with context takeover both ways instead of
 //! their no-context-takeover default for many connections.
 //!
+//! With the arguments `PORT tls CERT.pem KEY.pem`, weir-mio,
+//! tokio-tungstenite and fastwebsockets serve `wss://` instead (see [`tls`]).
+//!
 //! `bash benches/echo.sh` builds and runs the whole comparison.
+
+pub mod tls;
 
 /// The port from the first argument (default 9001).
 pub fn port_arg() -> u16 {

@@ -6,23 +6,46 @@
 //! Runtime: tokio's multi-thread runtime (`#[tokio::main]`). Its worker
 //! count follows the CPUs the process may run on, so pinned to one CPU
 //! (`taskset -c 0`, as benches/echo.sh does) it runs one worker thread.
+//!
+//! `echo-tokio-tungstenite PORT tls CERT.pem KEY.pem` serves `wss://`
+//! instead: each task first completes the TLS handshake with
+//! `tokio-rustls` (on weir-tls's rustls configuration, as the other TLS
+//! servers), then echoes over the TLS stream.
+
+use std::sync::Arc;
 
 use futures_util::{future, StreamExt, TryStreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let port = weir_bench_echo::port_arg();
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let tls = weir_bench_echo::tls::server_tls_arg()
+        .map(|tls| TlsAcceptor::from(Arc::clone(tls.config())));
     weir_bench_echo::announce("tokio-tungstenite", port);
     while let Ok((stream, _)) = listener.accept().await {
-        tokio::spawn(echo(stream));
+        let _ = stream.set_nodelay(true);
+        match &tls {
+            Some(acceptor) => {
+                let accept = acceptor.accept(stream);
+                tokio::spawn(async move {
+                    if let Ok(stream) = accept.await {
+                        echo(stream).await;
+                    }
+                });
+            }
+            None => {
+                tokio::spawn(echo(stream));
+            }
+        }
     }
     Ok(())
 }
 
-async fn echo(stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
+async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {
     let Ok(ws) = tokio_tungstenite::accept_async(stream).await else {
         return;
     };

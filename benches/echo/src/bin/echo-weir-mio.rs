@@ -9,6 +9,9 @@
 //! `DeflateConfig::default()` (context takeover both ways: each connection
 //! keeps its compressor and inflater). Both: 15-bit windows, zlib level 1,
 //! messages under 128 bytes sent uncompressed.
+//!
+//! `echo-weir-mio PORT tls CERT.pem KEY.pem` serves `wss://` instead
+//! (`EventLoop::listen_tls`, weir-tls's `ServerTls` from the PEM files).
 
 use weir_mio::{
     AcceptOptions, Config, ConnInfo, DeflateConfig, EventLoop, Handler, Message, Rejection,
@@ -43,7 +46,10 @@ fn main() -> std::io::Result<()> {
     let port = weir_bench_echo::port_arg();
     let takeover = weir_bench_echo::takeover_arg();
     let mut event_loop = EventLoop::new(Config::default())?;
-    event_loop.listen(("127.0.0.1", port))?;
+    match weir_bench_echo::tls::server_tls_arg() {
+        Some(tls) => event_loop.listen_tls(("127.0.0.1", port), tls)?,
+        None => event_loop.listen(("127.0.0.1", port))?,
+    };
     let name = if takeover {
         "weir-mio-takeover"
     } else {

@@ -4,9 +4,11 @@
 //! ```text
 //! loadgen --url ws://127.0.0.1:PORT/ --connections 100 --size 20 \
 //!         --inflight 8 --seconds 10 [--server-pid PID] [--label NAME] \
-//!         [--json] [--deflate]
+//!         [--json] [--deflate] [--tls CERT.pem]
 //! loadgen --url ws://127.0.0.1:PORT/ --idle 1000 --seconds 5 \
 //!         [--idle-messages M] [--json] [--deflate]
+//! loadgen --url wss://127.0.0.1:PORT/ --tls CERT.pem --handshakes \
+//!         --connections 10 --seconds 5 [--server-pid PID] [--label NAME]
 //! ```
 //!
 //! The clients are weir's own: weir-proto's `ClientHandshake` and
@@ -44,10 +46,23 @@
 //! parsed their echo (one clock read per turn). At T seconds no new message
 //! is sent; the run ends when every message in flight has come back.
 //!
+//! TLS: with `--tls CERT.pem` (and a `wss://` URL) every connection speaks
+//! TLS through a rustls `ClientConnection` (weir-tls's set-up: `ring`,
+//! ALPN `http/1.1`) that trusts only CERT.pem, without session resumption;
+//! the loop reads the socket into the TLS session and the plaintext into
+//! the WebSocket, and writes the WebSocket's output through the session.
+//! Wire bytes are then TLS bytes (record headers and tags included).
+//!
 //! With `--server-pid`, the server's CPU time (utime and stime of
 //! /proc/PID/stat, all its threads) is read when the last connection opens
 //! and when the last echo arrives; divided by the messages echoed, it gives
 //! the server's user and system CPU time per echoed message.
+//!
+//! `--handshakes`: for `--seconds`, each of `--connections` slots loops on
+//! connect, TLS handshake (with `--tls`), WebSocket handshake, Close sent
+//! and the server's Close received, then drops the socket and starts over;
+//! reports handshakes per second, their latency (connect to the server's
+//! Close) and, with `--server-pid`, the server's CPU time per handshake.
 //!
 //! `--idle N` opens N connections, completes their handshakes, has each
 //! exchange `--idle-messages` messages (default 0) and waits for their
@@ -72,6 +87,8 @@ use mio::{Events, Interest, Poll, Token};
 use weir_proto::deflate::{DeflateConfig, DeflateParams};
 use weir_proto::handshake::{ClientHandshake, ClientOptions};
 use weir_proto::{Config, Connection, Event, Message};
+use weir_tls::pki_types::ServerName;
+use weir_tls::rustls::{ClientConfig, ClientConnection};
 
 /// Bytes of the per-message header: sequence number (u64) and connection
 /// index (u32), little endian. Shorter messages carry a prefix of it.
@@ -102,13 +119,16 @@ struct Args {
     idle_messages: usize,
     json: bool,
     deflate: bool,
+    /// The certificate to trust, for TLS.
+    tls: Option<String>,
+    handshakes: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen --url ws://HOST:PORT/PATH [--connections N] [--size BYTES] \
          [--inflight K] [--seconds T] [--server-pid PID] [--label NAME] [--idle N] \
-         [--idle-messages M] [--json] [--deflate]"
+         [--idle-messages M] [--json] [--deflate] [--tls CERT.pem] [--handshakes]"
     );
     exit(2)
 }
@@ -126,6 +146,8 @@ fn parse_args() -> Args {
         idle_messages: 0,
         json: false,
         deflate: false,
+        tls: None,
+        handshakes: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -145,6 +167,8 @@ fn parse_args() -> Args {
             "--idle-messages" => args.idle_messages = num(value()),
             "--json" => args.json = true,
             "--deflate" => args.deflate = true,
+            "--tls" => args.tls = Some(value()),
+            "--handshakes" => args.handshakes = true,
             "--help" | "-h" => usage(),
             _ => usage(),
         }
@@ -515,6 +539,10 @@ enum Phase {
 
 struct Client {
     socket: TcpStream,
+    /// The TLS session, with `--tls`.
+    tls: Option<Box<ClientConnection>>,
+    /// When the TCP connect started.
+    started: Instant,
     phase: Phase,
     /// The next sequence number to send.
     next_send: u64,
@@ -565,7 +593,12 @@ struct Loadgen {
     clients: Vec<Client>,
     addr: SocketAddr,
     url: String,
+    /// With `--tls`: the client configuration and the server's name.
+    tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    /// Bytes read from a socket.
     scratch: Box<[u8]>,
+    /// Plaintext out of a TLS session.
+    plain: Box<[u8]>,
     payloads: Payloads,
     /// Offer permessage-deflate, and require it.
     deflate: bool,
@@ -582,36 +615,62 @@ struct Loadgen {
     pending_connects: usize,
     dirty: Vec<usize>,
     inflight_total: u64,
+    /// `--handshakes`: connections close once open, and start over.
+    cycling: bool,
+    /// Connections whose cycle ended this turn, to start over.
+    cycled: Vec<usize>,
 }
 
 impl Loadgen {
     fn connect_more(&mut self, target: usize) {
         while self.clients.len() < target && self.pending_connects < CONNECT_WINDOW {
-            let index = self.clients.len();
-            // weir's client default offer when compressing, none otherwise.
-            let deflate = self.deflate.then(DeflateConfig::default);
-            let options = ClientOptions::default().with_deflate(deflate);
-            let (handshake, request) = ClientHandshake::new(&self.url, options)
-                .unwrap_or_else(|e| fail_run(format!("bad url {}: {e}", self.url)));
-            let mut socket = TcpStream::connect(self.addr)
-                .unwrap_or_else(|e| fail_run(format!("connect {}: {e}", self.addr)));
-            self.poll
-                .registry()
-                .register(
-                    &mut socket,
-                    Token(index),
-                    Interest::READABLE | Interest::WRITABLE,
-                )
-                .unwrap_or_else(|e| fail_run(format!("register: {e}")));
-            self.clients.push(Client {
-                socket,
-                phase: Phase::Connecting(Box::new(handshake), request),
-                next_send: 0,
-                next_echo: 0,
-                sent_at: VecDeque::new(),
-                dirty: false,
-            });
-            self.pending_connects += 1;
+            let client = self.new_client(self.clients.len());
+            self.clients.push(client);
+        }
+    }
+
+    /// Starts a connection (TCP connect in progress) registered as `index`.
+    fn new_client(&mut self, index: usize) -> Client {
+        // weir's client default offer when compressing, none otherwise.
+        let deflate = self.deflate.then(DeflateConfig::default);
+        let options = ClientOptions::default().with_deflate(deflate);
+        let (handshake, request) = ClientHandshake::new(&self.url, options)
+            .unwrap_or_else(|e| fail_run(format!("bad url {}: {e}", self.url)));
+        let tls = self.tls.as_ref().map(|(config, name)| {
+            let session = ClientConnection::new(Arc::clone(config), name.clone())
+                .unwrap_or_else(|e| fail_run(format!("TLS: {e}")));
+            Box::new(session)
+        });
+        let mut socket = TcpStream::connect(self.addr)
+            .unwrap_or_else(|e| fail_run(format!("connect {}: {e}", self.addr)));
+        self.poll
+            .registry()
+            .register(
+                &mut socket,
+                Token(index),
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .unwrap_or_else(|e| fail_run(format!("register: {e}")));
+        self.pending_connects += 1;
+        Client {
+            socket,
+            tls,
+            started: Instant::now(),
+            phase: Phase::Connecting(Box::new(handshake), request),
+            next_send: 0,
+            next_echo: 0,
+            sent_at: VecDeque::new(),
+            dirty: false,
+        }
+    }
+
+    /// `--handshakes`: replaces every connection whose cycle ended with a
+    /// new one.
+    fn start_over(&mut self) {
+        while let Some(index) = self.cycled.pop() {
+            let mut client = self.new_client(index);
+            std::mem::swap(&mut self.clients[index], &mut client);
+            let _ = self.poll.registry().deregister(&mut client.socket);
         }
     }
 
@@ -641,7 +700,17 @@ impl Loadgen {
             else {
                 unreachable!()
             };
-            client.phase = Phase::Handshaking(handshake, request, 0);
+            let written = match &mut client.tls {
+                // Sent once the TLS handshake is done.
+                Some(tls) => {
+                    if let Err(e) = tls.writer().write_all(&request) {
+                        fail_run(format!("TLS: {e}"));
+                    }
+                    request.len()
+                }
+                None => 0,
+            };
+            client.phase = Phase::Handshaking(handshake, request, written);
         }
         if let Phase::Handshaking(_, request, written) = &mut client.phase {
             while *written < request.len() {
@@ -663,19 +732,32 @@ impl Loadgen {
     /// Reads connection `index` until it would block or a read comes back
     /// short (which drains a TCP socket; later data makes a new edge).
     fn read(&mut self, index: usize, now: Instant) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut plain = std::mem::take(&mut self.plain);
+        self.read_with(index, now, &mut scratch, &mut plain);
+        self.scratch = scratch;
+        self.plain = plain;
+    }
+
+    /// [`Loadgen::read`] with the buffers taken out of `self`.
+    fn read_with(&mut self, index: usize, now: Instant, scratch: &mut [u8], plain: &mut [u8]) {
         loop {
             let client = &mut self.clients[index];
             if matches!(client.phase, Phase::Closed | Phase::Connecting(..)) {
                 return;
             }
-            let n = match (&client.socket).read(&mut self.scratch) {
+            let n = match (&client.socket).read(scratch) {
                 Ok(0) => {
                     if self.sending
+                        || self.cycling
                         || !matches!(client.phase, Phase::Open(_))
                         || !client.sent_at.is_empty()
                     {
                         self.stats.errors += 1;
                         eprintln!("loadgen: connection {index} closed by the server");
+                    }
+                    if self.cycling {
+                        self.cycled.push(index);
                     }
                     let _ = self.poll.registry().deregister(&mut client.socket);
                     self.inflight_total -= client.sent_at.len() as u64;
@@ -689,43 +771,85 @@ impl Loadgen {
                 Err(e) => fail_run(format!("connection {index}: read: {e}")),
             };
             self.wire_read += n as u64;
-            match &mut client.phase {
-                Phase::Handshaking(handshake, ..) => match handshake.receive(&self.scratch[..n]) {
-                    Ok(None) => {}
-                    Ok(Some(response)) => {
-                        // Speaks what was agreed, and has taken the leftover.
-                        let core = response.connection(Config::default()).unwrap_or_else(|e| {
-                            fail_run(format!("connection {index}: connection: {e}"))
-                        });
-                        let agreed = core.deflate().copied();
-                        if self.deflate && agreed.is_none() {
-                            fail_run(format!(
-                                "connection {index}: the server declined permessage-deflate"
-                            ));
-                        }
-                        match self.agreed {
-                            None => self.agreed = Some(agreed),
-                            Some(first) if first != agreed => fail_run(format!(
-                                "connection {index}: agreed {agreed:?}, the first {first:?}"
-                            )),
-                            Some(_) => {}
-                        }
-                        client.phase = Phase::Open(Box::new(core));
-                        self.open += 1;
-                        self.pending_connects -= 1;
-                        self.drain_events(index, now);
-                    }
-                    Err(e) => fail_run(format!("connection {index}: handshake: {e}")),
-                },
-                Phase::Open(core) => {
-                    core.receive(&self.scratch[..n]);
-                    self.drain_events(index, now);
-                }
-                Phase::Connecting(..) | Phase::Closed => {}
+            if client.tls.is_some() {
+                self.decrypt(index, &scratch[..n], plain, now);
+            } else {
+                self.receive(index, &scratch[..n], now);
             }
-            if n < self.scratch.len() {
+            if n < scratch.len() {
                 return;
             }
+        }
+    }
+
+    /// Feeds `records` read on connection `index` to its TLS session, and
+    /// the plaintext they carry (through `plain`) to [`Loadgen::receive`].
+    fn decrypt(&mut self, index: usize, mut records: &[u8], plain: &mut [u8], now: Instant) {
+        while !records.is_empty() {
+            let Some(tls) = self.clients[index].tls.as_mut() else {
+                return;
+            };
+            if let Err(e) = tls.read_tls(&mut records) {
+                fail_run(format!("connection {index}: TLS read: {e}"));
+            }
+            if let Err(e) = tls.process_new_packets() {
+                fail_run(format!("connection {index}: TLS: {e}"));
+            }
+            loop {
+                let Some(tls) = self.clients[index].tls.as_mut() else {
+                    return;
+                };
+                match tls.reader().read(plain) {
+                    // close_notify: the end of the stream follows.
+                    Ok(0) => break,
+                    Ok(n) => self.receive(index, &plain[..n], now),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => fail_run(format!("connection {index}: TLS: {e}")),
+                }
+            }
+        }
+    }
+
+    /// Hands `bytes`, received on connection `index`, to its handshake or
+    /// its connection.
+    fn receive(&mut self, index: usize, bytes: &[u8], now: Instant) {
+        let client = &mut self.clients[index];
+        match &mut client.phase {
+            Phase::Handshaking(handshake, ..) => match handshake.receive(bytes) {
+                Ok(None) => {}
+                Ok(Some(response)) => {
+                    // Speaks what was agreed, and has taken the leftover.
+                    let mut core = response.connection(Config::default()).unwrap_or_else(|e| {
+                        fail_run(format!("connection {index}: connection: {e}"))
+                    });
+                    let agreed = core.deflate().copied();
+                    if self.deflate && agreed.is_none() {
+                        fail_run(format!(
+                            "connection {index}: the server declined permessage-deflate"
+                        ));
+                    }
+                    match self.agreed {
+                        None => self.agreed = Some(agreed),
+                        Some(first) if first != agreed => fail_run(format!(
+                            "connection {index}: agreed {agreed:?}, the first {first:?}"
+                        )),
+                        Some(_) => {}
+                    }
+                    if self.cycling {
+                        let _ = core.close(weir_proto::CloseCode::NORMAL, "");
+                    }
+                    client.phase = Phase::Open(Box::new(core));
+                    self.open += 1;
+                    self.pending_connects -= 1;
+                    self.drain_events(index, now);
+                }
+                Err(e) => fail_run(format!("connection {index}: handshake: {e}")),
+            },
+            Phase::Open(core) => {
+                core.receive(bytes);
+                self.drain_events(index, now);
+            }
+            Phase::Connecting(..) | Phase::Closed => {}
         }
     }
 
@@ -736,6 +860,7 @@ impl Loadgen {
         let Phase::Open(core) = &mut client.phase else {
             return;
         };
+        let mut closed = false;
         while let Some(event) = core.poll_event() {
             match event {
                 Ok(Event::Message(message)) => {
@@ -775,9 +900,22 @@ impl Loadgen {
                         self.stats.errors += 1;
                         eprintln!("loadgen: connection {index}: server closed: {frame:?}");
                     }
+                    if self.cycling {
+                        closed = true;
+                        break;
+                    }
                 }
                 Err(e) => fail_run(format!("connection {index}: protocol error: {e}")),
             }
+        }
+        if closed {
+            // `--handshakes`: the cycle is complete, the socket goes.
+            let nanos = now.saturating_duration_since(client.started).as_nanos();
+            self.stats.latency.record(nanos as u64);
+            self.stats.echoed += 1;
+            self.open -= 1;
+            client.phase = Phase::Closed;
+            self.cycled.push(index);
         }
     }
 
@@ -800,11 +938,16 @@ impl Loadgen {
     }
 
     /// Writes every connection touched this turn, one vectored write each
-    /// (more only if the first is partial).
+    /// (more only if the first is partial); through TLS, one write of the
+    /// session's records.
     fn flush_dirty(&mut self) {
         while let Some(index) = self.dirty.pop() {
             let client = &mut self.clients[index];
             client.dirty = false;
+            if let Some(tls) = &mut client.tls {
+                self.wire_written += flush_tls(index, tls, &mut client.phase, &client.socket);
+                continue;
+            }
             let Phase::Open(core) = &mut client.phase else {
                 continue;
             };
@@ -839,6 +982,7 @@ impl Loadgen {
             self.ready(event.token().0, now);
         }
         self.flush_dirty();
+        self.start_over();
     }
 
     /// Sends a Close on every open connection and writes it.
@@ -850,6 +994,44 @@ impl Loadgen {
             }
         }
         self.flush_dirty();
+    }
+}
+
+/// Moves what connection `index`'s WebSocket has to send (once open) into
+/// its TLS session, and the session's records to `socket`, until both are
+/// empty or the socket would block; returns the bytes written.
+fn flush_tls(
+    index: usize,
+    tls: &mut ClientConnection,
+    phase: &mut Phase,
+    socket: &TcpStream,
+) -> u64 {
+    let mut written = 0;
+    loop {
+        if let Phase::Open(core) = phase {
+            loop {
+                let mut slices = [IoSlice::new(&[]); 64];
+                let count = core.transmit_slices(&mut slices);
+                if count == 0 {
+                    break;
+                }
+                // Takes less (or nothing) when the session's buffer is full.
+                match tls.writer().write_vectored(&slices[..count]) {
+                    Ok(0) => break,
+                    Ok(n) => core.advance_transmit(n),
+                    Err(e) => fail_run(format!("connection {index}: TLS write: {e}")),
+                }
+            }
+        }
+        if !tls.wants_write() {
+            return written;
+        }
+        match tls.write_tls(&mut &*socket) {
+            Ok(n) => written += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return written,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => fail_run(format!("connection {index}: write: {e}")),
+        }
     }
 }
 
@@ -867,13 +1049,25 @@ fn main() {
         .ok()
         .and_then(|mut addrs| addrs.next())
         .unwrap_or_else(|| fail_run(format!("cannot resolve {}", args.url)));
+    if uri.secure != args.tls.is_some() {
+        fail_run("--tls goes with a wss:// URL, and a wss:// URL with --tls");
+    }
+    let tls = args.tls.as_ref().map(|ca| {
+        let config = weir_bench_echo::tls::client_config(ca.as_ref())
+            .unwrap_or_else(|e| fail_run(format!("--tls {ca}: {e}")));
+        let name = ServerName::try_from(host.clone())
+            .unwrap_or_else(|_| fail_run(format!("not a TLS server name: {host}")));
+        (config, name)
+    });
     let connections = args.idle.unwrap_or(args.connections);
     let mut lg = Loadgen {
         poll: Poll::new().unwrap_or_else(|e| fail_run(format!("poll: {e}"))),
         clients: Vec::with_capacity(connections),
         addr,
         url: args.url.clone(),
+        tls,
         scratch: vec![0; 256 * 1024].into_boxed_slice(),
+        plain: vec![0; 256 * 1024].into_boxed_slice(),
         payloads: Payloads::new(args.size, args.json),
         deflate: args.deflate,
         agreed: None,
@@ -889,8 +1083,13 @@ fn main() {
         pending_connects: 0,
         dirty: Vec::new(),
         inflight_total: 0,
+        cycling: args.handshakes,
+        cycled: Vec::new(),
     };
     let mut events = Events::with_capacity(1024);
+    if args.handshakes {
+        return run_handshakes(&args, &mut lg, &mut events);
+    }
 
     // Open every connection.
     let opening = Instant::now();
@@ -954,16 +1153,8 @@ fn main() {
     };
     lg.close_all();
 
-    let cpu_seconds = |before: Option<(u64, u64)>, after: Option<(u64, u64)>| match (before, after)
-    {
-        (Some(b), Some(a)) => Some(Cpu {
-            user: (a.0 - b.0) as f64 / ticks_per_second,
-            system: (a.1 - b.1) as f64 / ticks_per_second,
-        }),
-        _ => None,
-    };
-    let server_cpu = cpu_seconds(server_before, server_after);
-    let self_cpu = cpu_seconds(self_before, self_after);
+    let server_cpu = Cpu::between(server_before, server_after, ticks_per_second);
+    let self_cpu = Cpu::between(self_before, self_after, ticks_per_second);
     let agreed = lg.agreed.flatten();
     let run = Run {
         stats: &lg.stats,
@@ -993,6 +1184,16 @@ struct Cpu {
 }
 
 impl Cpu {
+    /// The CPU time between two readings of [`cpu_ticks`], if both were
+    /// made.
+    fn between(before: Option<(u64, u64)>, after: Option<(u64, u64)>, hz: f64) -> Option<Self> {
+        let (b, a) = (before?, after?);
+        Some(Self {
+            user: (a.0 - b.0) as f64 / hz,
+            system: (a.1 - b.1) as f64 / hz,
+        })
+    }
+
     fn total(self) -> f64 {
         self.user + self.system
     }
@@ -1129,6 +1330,77 @@ fn print_result(args: &Args, run: &Run<'_>) {
         stats.errors
     );
     let _ = io::stdout().flush();
+}
+
+/// `--handshakes`: `--connections` slots each loop on connect, handshakes
+/// and close for `--seconds`; prints the result (a `RESULT mode=handshakes`
+/// line).
+fn run_handshakes(args: &Args, lg: &mut Loadgen, events: &mut Events) {
+    let ticks_per_second = clock_ticks_per_second();
+    let server_pid = args.server_pid.map(|pid| pid.to_string());
+    let server_before = server_pid.as_deref().and_then(cpu_ticks);
+    let self_before = cpu_ticks("self");
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(args.seconds);
+    lg.connect_more(args.connections);
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        lg.turn(events, left.min(Duration::from_millis(100)));
+    }
+    let elapsed = start.elapsed();
+    let server_cpu = Cpu::between(
+        server_before,
+        server_pid.as_deref().and_then(cpu_ticks),
+        ticks_per_second,
+    );
+    let self_cpu = Cpu::between(self_before, cpu_ticks("self"), ticks_per_second);
+    // Connections cut in their cycle at the end are not counted.
+    let stats = &lg.stats;
+    let secs = elapsed.as_secs_f64();
+    let count = stats.echoed.max(1) as f64;
+    let fmt = |v: Option<f64>| v.map_or("na".into(), |v| format!("{v:.3}"));
+    let per = |f: fn(Cpu) -> f64| fmt(server_cpu.map(|c| f(c) * 1e6 / count));
+    let pct = |cpu: Option<Cpu>| fmt(cpu.map(|c| c.total() * 100.0 / secs));
+    let rate = stats.echoed as f64 / secs;
+    let tls = if args.tls.is_some() { "TLS + " } else { "" };
+    let (p50, p99) = (stats.latency.quantile(0.50), stats.latency.quantile(0.99));
+    eprintln!(
+        "{}: {} slots of connect, {tls}WebSocket handshake, close, {secs:.2} s: {} handshakes, \
+         {rate:.0}/s; p50 {:.0} us, p99 {:.0} us; server CPU {} us/handshake (user {}, system \
+         {}; {} %), loadgen CPU {} %; {} errors",
+        args.label,
+        args.connections,
+        stats.echoed,
+        p50 as f64 / 1000.0,
+        p99 as f64 / 1000.0,
+        per(Cpu::total),
+        per(|c| c.user),
+        per(|c| c.system),
+        pct(server_cpu),
+        pct(self_cpu),
+        stats.errors
+    );
+    println!(
+        "RESULT mode=handshakes label={} connections={} tls={} seconds={secs:.3} handshakes={} \
+         handshakes_per_s={rate:.1} p50_us={:.1} p99_us={:.1} server_cpu_us_per_handshake={} \
+         server_user_us_per_handshake={} server_sys_us_per_handshake={} server_cpu_pct={} \
+         loadgen_cpu_pct={} errors={}",
+        args.label,
+        args.connections,
+        args.tls.is_some(),
+        stats.echoed,
+        p50 as f64 / 1000.0,
+        p99 as f64 / 1000.0,
+        per(Cpu::total),
+        per(|c| c.user),
+        per(|c| c.system),
+        pct(server_cpu),
+        pct(self_cpu),
+        stats.errors
+    );
+    let _ = io::stdout().flush();
+    if stats.errors > 0 {
+        exit(1);
+    }
 }
 
 /// Idle mode, before the connections go idle: each sends `count` messages
