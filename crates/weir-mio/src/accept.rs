@@ -29,6 +29,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
@@ -228,7 +229,7 @@ impl Shared {
             Ok(options) => options,
             Err(rejection) => return self.answer(index, rejection.response()),
         };
-        let accepted = match request.accept(&options, self.config.connection.clone()) {
+        let accepted = match request.accept(&options, Arc::clone(&self.core_config)) {
             Ok(accepted) => accepted,
             Err(error) => {
                 // The handler asked for something the client did not offer.

@@ -27,6 +27,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 
 use mio::net::TcpStream;
 use mio::{Interest, Token};
@@ -200,7 +201,7 @@ impl Shared {
             Ok(Some(response)) => response,
             Err(error) => return self.fail(index, Error::Handshake(error), handler),
         };
-        let core = match response.connection(self.config.connection.clone()) {
+        let core = match response.connection(Arc::clone(&self.core_config)) {
             Ok(core) => core,
             Err(error) => return self.fail(index, error.into(), handler),
         };

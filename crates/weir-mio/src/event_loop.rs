@@ -163,6 +163,7 @@ impl EventLoop {
                 registry,
                 slab: Slab::default(),
                 timers: Timers::default(),
+                core_config: Arc::new(config.connection.clone()),
                 config,
                 now: Instant::now(),
                 ids: Arc::new(AtomicU64::new(1)),
@@ -244,9 +245,9 @@ impl EventLoop {
         shared
             .registry
             .register(&mut listener, Token(index), Interest::READABLE)?;
-        shared
-            .slab
-            .insert(Slot::Listener(Listener::new(listener, local, tls)));
+        shared.slab.insert(Slot::Listener(Box::new(Listener::new(
+            listener, local, tls,
+        ))));
         Ok(local)
     }
 

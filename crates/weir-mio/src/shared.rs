@@ -29,6 +29,9 @@ pub(crate) struct Shared {
     pub(crate) slab: Slab,
     pub(crate) timers: Timers,
     pub(crate) config: Config,
+    /// `config.connection`, shared by every connection's core: each holds
+    /// a pointer to it rather than a copy.
+    pub(crate) core_config: Arc<weir_proto::Config>,
     /// The time, read once per stage of a turn of the loop (before
     /// settling what is pending, after the poll, before expiring timers)
     /// rather than per read: what the cores are told (`settle.rs`), to

@@ -24,8 +24,9 @@ use crate::ConnId;
 
 /// One registered source.
 pub(crate) enum Slot {
-    /// A listening socket.
-    Listener(Listener),
+    /// A listening socket. Boxed, like connections, so that every slot
+    /// takes two words.
+    Listener(Box<Listener>),
     /// A connection, in any phase. Boxed so that free slots stay small.
     Conn(Box<Conn>),
 }

@@ -374,7 +374,7 @@ fn frames_right_after_the_101_are_not_lost() {
             }
         };
         let mut answer = upgrade
-            .accept(&Default::default(), Default::default())
+            .accept(&Default::default(), weir_std::Config::default())
             .unwrap()
             .response;
         answer.extend_from_slice(b"\x81\x05early\x82\x01\x07");

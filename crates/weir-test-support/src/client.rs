@@ -39,7 +39,9 @@ impl Client {
             let n = stream.read(&mut buf).unwrap();
             assert!(n > 0, "the server closed during the handshake");
             if let Some(response) = handshake.receive(&buf[..n])? {
-                let conn = response.connection(Default::default()).expect("OS entropy");
+                let conn = response
+                    .connection(weir_proto::Config::default())
+                    .expect("OS entropy");
                 return Ok(Self {
                     stream,
                     conn,

@@ -31,6 +31,8 @@ mod timers;
 
 pub use timers::TimedOut;
 
+use std::sync::Arc;
+
 use bytes::{Bytes, BytesMut};
 
 use crate::config::{Config, Role};
@@ -62,7 +64,9 @@ pub enum State {
 #[derive(Debug)]
 pub struct Connection {
     role: Role,
-    config: Config,
+    /// Shared by every connection the adapter makes with the same
+    /// configuration: one pointer per connection, not a copy.
+    config: Arc<Config>,
     /// Received bytes not yet parsed or handed out.
     input: BytesMut,
     /// The frame whose payload is arriving; `None` between frames.
@@ -146,24 +150,28 @@ impl Connection {
     /// [`EntropyError`] if the OS has none. A server never masks, draws no
     /// entropy and never fails. Use [`Connection::with_mask_seed`] to supply
     /// the seed yourself.
-    pub fn new(role: Role, config: Config) -> Result<Self, EntropyError> {
-        Self::with_entropy_source(role, config, os_entropy)
+    ///
+    /// `config` may be a [`Config`] or an `Arc<Config>`: an adapter that
+    /// makes many connections with one configuration passes clones of one
+    /// `Arc`, so that each connection holds a pointer rather than a copy.
+    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Result<Self, EntropyError> {
+        Self::with_entropy_source(role, config.into(), os_entropy)
     }
 
     /// A connection whose masking keys (client role) come from `seed`.
     ///
     /// Deterministic, for tests and fuzzing, or for callers with their own
     /// entropy source. The seed must be secret and random in production.
-    pub fn with_mask_seed(role: Role, config: Config, seed: [u8; 32]) -> Self {
+    pub fn with_mask_seed(role: Role, config: impl Into<Arc<Config>>, seed: [u8; 32]) -> Self {
         let mask_keys = match role {
             Role::Client => Some(Box::new(MaskKeyGenerator::from_seed(seed))),
             Role::Server => None,
         };
-        Self::with_mask_keys(role, config, mask_keys)
+        Self::with_mask_keys(role, config.into(), mask_keys)
     }
 
     /// A server's connection: no masking keys, so no entropy and no error.
-    pub(crate) fn server(config: Config) -> Self {
+    pub(crate) fn server(config: Arc<Config>) -> Self {
         Self::with_mask_keys(Role::Server, config, None)
     }
 
@@ -171,7 +179,7 @@ impl Connection {
     /// client draws any.
     fn with_entropy_source(
         role: Role,
-        config: Config,
+        config: Arc<Config>,
         source: EntropySource,
     ) -> Result<Self, EntropyError> {
         match role {
@@ -185,7 +193,7 @@ impl Connection {
 
     fn with_mask_keys(
         role: Role,
-        config: Config,
+        config: Arc<Config>,
         mask_keys: Option<Box<MaskKeyGenerator>>,
     ) -> Self {
         Self {

@@ -864,11 +864,12 @@ fn buffered_amount_counts_the_mask_of_a_pending_client_pong() {
 fn a_failing_entropy_source_fails_a_client_and_not_a_server() {
     use crate::rng::{failing_entropy, EntropyError};
 
-    let client = Connection::with_entropy_source(Role::Client, Config::default(), failing_entropy);
+    let client =
+        Connection::with_entropy_source(Role::Client, Config::default().into(), failing_entropy);
     assert!(matches!(client, Err(EntropyError(_))), "{client:?}");
 
     let mut server =
-        Connection::with_entropy_source(Role::Server, Config::default(), failing_entropy)
+        Connection::with_entropy_source(Role::Server, Config::default().into(), failing_entropy)
             .expect("a server needs no entropy");
     server.send("hi").unwrap();
     assert_eq!(drain(&mut server), to_client(0x81, b"hi"));

@@ -9,6 +9,8 @@
 //! carries the negotiated subprotocol and extensions, and the bytes the server
 //! sent after its head (its first frames), which belong to the frame parser.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use bytes::Bytes;
 
@@ -421,14 +423,18 @@ impl Response {
     /// speaking the negotiated extensions, with [`Response::leftover`]
     /// already fed. Its masking keys come from the operating system's
     /// entropy source; fails with [`EntropyError`] if that fails.
-    pub fn connection(&self, config: Config) -> Result<Connection, EntropyError> {
+    pub fn connection(&self, config: impl Into<Arc<Config>>) -> Result<Connection, EntropyError> {
         let connection = Connection::new(Role::Client, config)?;
         Ok(self.agreed.set_up(connection, &self.leftover))
     }
 
     /// Like [`Response::connection`], with masking keys from `seed`
     /// (deterministic: for tests, fuzzing, or a caller's own entropy).
-    pub fn connection_with_mask_seed(&self, config: Config, seed: [u8; 32]) -> Connection {
+    pub fn connection_with_mask_seed(
+        &self,
+        config: impl Into<Arc<Config>>,
+        seed: [u8; 32],
+    ) -> Connection {
         let connection = Connection::with_mask_seed(Role::Client, config, seed);
         self.agreed.set_up(connection, &self.leftover)
     }

@@ -15,6 +15,8 @@
 //! Bytes that followed the request head are kept as `leftover`: frames from
 //! the client, a request body, or a pipelined request.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use bytes::Bytes;
 
@@ -415,7 +417,7 @@ impl UpgradeRequest {
     pub fn accept(
         &self,
         options: &AcceptOptions,
-        config: Config,
+        config: impl Into<Arc<Config>>,
     ) -> Result<Accepted, HandshakeError> {
         if let Some(p) = &options.protocol {
             if !self.protocols.iter().any(|offered| offered == p) {
@@ -452,7 +454,7 @@ impl UpgradeRequest {
             push_header(&mut out, name, value.as_bytes());
         }
         out.extend_from_slice(b"\r\n");
-        let connection = agreed.set_up(Connection::server(config), self.leftover());
+        let connection = agreed.set_up(Connection::server(config.into()), self.leftover());
         Ok(Accepted {
             response: out,
             connection,
