@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! client: (Resolving ──>) Connecting ──> AwaitingResponse ──┐
-//! server: AwaitingRequest ──────────────────────────────────┼──> Open (the core: open, closing, closed)
+//! server: AwaitingRequest ──────────────────────────────────┼──> Open (the core: open, closing, closed) ──> Lingering
 //!                        └──> Answering ──> Lingering   (an HTTP answer, then close)
 //! ```
 //!
@@ -61,10 +61,13 @@ pub(crate) enum Phase {
     /// Server: writing an HTTP answer (`426`, a rejection, a handshake
     /// error) that ends the connection.
     Answering,
-    /// Our side is shut down for writing; input is discarded until the peer
-    /// closes too, or the linger's deadline (`Config::linger_timeout`). Closing this way, rather than at
-    /// once, keeps unread input from turning our close into a reset that
-    /// could destroy the answer before the peer reads it.
+    /// Our side is shut down for writing, after an HTTP answer or after
+    /// the core's Close (when the core is done and the peer has not ended
+    /// its side); input is discarded until the peer closes too, or the
+    /// linger's deadline (`Config::linger_timeout`). Closing this way,
+    /// rather than at once, keeps unread input from turning our close into
+    /// a reset that could destroy the answer or the Close before the peer
+    /// reads it.
     Lingering,
 }
 

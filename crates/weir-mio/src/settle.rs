@@ -3,7 +3,11 @@
 //! Settling a connection writes its pending output (vectored, until empty
 //! or `WouldBlock`), keeps `WRITABLE` interest registered only while output
 //! remains, closes the socket once the connection is done, and keeps its
-//! timer armed (`timers.rs`).
+//! timer armed (`timers.rs`). A connection whose core is done but whose
+//! peer is still there (it may still be sending, e.g. after its protocol
+//! error) is not closed at once: it ends its side after the Close and
+//! lingers, discarding input, until the peer ends its side or the linger's
+//! deadline, so that a reset never destroys the Close.
 //!
 //! An open connection's deadlines are the core's: the keepalive ping after
 //! [`idle_timeout`](weir_proto::Config::idle_timeout) of quiet, the
@@ -21,7 +25,7 @@
 //! failure: `on_error`, then `on_close` with 1006.
 //!
 //! What stays here is what happens before the core exists or without it:
-//! the handshake timeout, and the end of the linger after an HTTP answer.
+//! the handshake timeout, and the end of a linger.
 
 use std::io;
 use std::sync::atomic::Ordering;
@@ -29,7 +33,7 @@ use std::sync::atomic::Ordering;
 use mio::Token;
 use weir_proto::TimedOut;
 
-use crate::conn::Phase;
+use crate::conn::{Conn, Phase};
 use crate::shared::Shared;
 use crate::{Error, Handler};
 
@@ -78,7 +82,20 @@ impl Shared {
             | Phase::Answering => false,
         };
         if done {
-            return self.remove(index);
+            if !lingers_after_close(conn) {
+                return self.remove(index);
+            }
+            // The Close is written: end our side after it and wait (up to
+            // the linger's deadline) for the peer to end its side, reading
+            // and discarding what it still sends. Closing at once instead,
+            // with its input unread, would send a reset, which can destroy
+            // our Close before the peer reads it (after a protocol error,
+            // the peer is typically still sending).
+            conn.shutdown_write();
+            conn.phase = Phase::Lingering;
+            let when = now + self.config.linger_timeout();
+            conn.deadline = Some(when);
+            self.timers.push(when, index, conn.id);
         }
         let wanted = conn.wanted_interest();
         if let Some(socket) = conn.socket.as_mut().filter(|_| wanted != conn.interest) {
@@ -148,6 +165,14 @@ fn timed_out(why: TimedOut, config: &weir_proto::Config) -> Error {
             format!("the connection timed out: {other:?}"),
         )),
     }
+}
+
+/// Whether connection `conn`, whose core is done, should linger rather
+/// than close at once: it sent its Close, the application has had
+/// `on_close`, and the peer has not ended its side yet (then there is
+/// nothing left to wait for).
+fn lingers_after_close(conn: &Conn) -> bool {
+    matches!(conn.phase, Phase::Open(_)) && conn.close_reported && !conn.eof
 }
 
 #[cfg(test)]

@@ -46,6 +46,27 @@ fn unmasked_frame_gets_close_1002_then_eof_while_others_keep_working() {
 }
 
 #[test]
+fn a_peer_still_sending_after_its_protocol_error_gets_the_close_then_eof_not_a_reset() {
+    let (server, notes) = recording_server(Config::default());
+    let mut bad = raw_upgrade(server.addr);
+    assert!(matches!(next_note(&notes), Note::Open { .. }));
+    // The error, then more than the server reads before it fails: input it
+    // has not read when it closes. Closed at once, the socket would answer
+    // with a reset, and the peer's kernel would drop the Close unread.
+    let mut bytes = frame(0x1, b"no mask", None);
+    bytes.extend(std::iter::repeat_n(0x42, 512 << 10));
+    bad.write_all(&bytes).unwrap();
+    assert!(matches!(next_note(&notes), Note::Error { .. }));
+    assert!(matches!(next_note(&notes), Note::Close { .. }));
+    let (head, payload) = read_frame(&mut bad);
+    assert_eq!(head, 0x88, "a Close frame");
+    assert_eq!(&payload[..2], &1002u16.to_be_bytes());
+    // The server ended its side after the Close; ours ends now, and the
+    // server (discarding what we sent) goes.
+    assert!(read_to_eof(&mut bad).is_empty(), "nothing after the Close");
+}
+
+#[test]
 fn slow_reader_keeps_its_output_queued_and_blocks_nobody() {
     const COUNT: usize = 32;
     const SIZE: usize = 1 << 20;
