@@ -2,7 +2,8 @@
 //! every size through TLS, and clients that do not complete a TLS
 //! handshake (plain HTTP, garbage, a ClientHello cut in half and held
 //! open), which cost only their own connection, within the handshake
-//! timeout, while another client is served. The certificate is made here
+//! timeout, while another client is served; and a closed connection ending
+//! with TLS `close_notify`. The certificate is made here
 //! with rcgen; weir-std's `connect_tls` is the client.
 
 use std::io::{Read, Write};
@@ -12,7 +13,9 @@ use std::time::{Duration, Instant};
 
 use weir_mio::{Config, EventLoop, Message, StopHandle};
 use weir_std::{ClientTls, MaybeTls, ServerTls, WebSocket};
+use weir_test_support::frames::{frame, read_frame};
 use weir_test_support::recorder::{next_note, Note, Recorder};
+use weir_test_support::tcp::{read_head, upgrade_request};
 use weir_test_support::PATIENCE;
 
 /// The handshake timeout of these servers: short, so that the abuse tests
@@ -230,4 +233,30 @@ fn the_server_api_serves_tls_and_plain_at_once_and_https_for_plain_requests() {
         .unwrap();
     handle.shutdown(Duration::from_millis(100));
     thread.join().unwrap().unwrap();
+}
+
+#[test]
+fn the_server_ends_a_closed_connection_with_close_notify() {
+    let (server, notes) = TlsServer::start();
+    let tcp = TcpStream::connect(server.addr).unwrap();
+    tcp.set_read_timeout(Some(PATIENCE)).unwrap();
+    let session = server.trust.connect("127.0.0.1").unwrap();
+    let mut tls = weir_std::weir_tls::rustls::StreamOwned::new(session, tcp);
+    tls.write_all(&upgrade_request("/close", "")).unwrap();
+    assert!(read_head(&mut tls).starts_with("HTTP/1.1 101 "));
+    assert!(matches!(next_note(&notes), Note::Open { .. }));
+    let close = [0x03, 0xe8];
+    tls.write_all(&frame(0x8, &close, Some([1, 2, 3, 4])))
+        .unwrap();
+    let (head, payload) = read_frame(&mut tls);
+    assert_eq!((head, &payload[..]), (0x88, &close[..]));
+    // rustls reads a clean end only after close_notify; TCP closing
+    // without it is an UnexpectedEof error.
+    let mut rest = Vec::new();
+    let end = tls.read_to_end(&mut rest).map_err(|e| e.kind());
+    assert_eq!(
+        end,
+        Ok(0),
+        "the server's side did not end with close_notify"
+    );
 }
