@@ -6,6 +6,15 @@
 //! in the middle of a frame, so invalid UTF-8 fails the connection at the
 //! read that carried it. A complete single-frame message is handed out as a
 //! slice of the read buffer, without a copy.
+//!
+//! Two paths share those rules. The general one keeps per-frame and
+//! per-message state and takes any frame, in any number of reads. The fast
+//! one (`whole_message`) takes the commonest case, a whole uncompressed
+//! message in one frame that is all in the buffer already: the same checks
+//! (the same functions), then one pass that unmasks and tells whether text
+//! is ASCII, and no state recorded. The split-anywhere tests feed every
+//! stream whole (fast path) and in pieces (general path) and expect the
+//! same events.
 
 use bytes::{Buf, BytesMut};
 
