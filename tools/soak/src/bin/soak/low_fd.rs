@@ -21,6 +21,11 @@ const HANDSHAKE_WAIT: Duration = Duration::from_secs(3);
 /// How long the server may take to serve a new client after the crowd left.
 const RECOVERY_WAIT: Duration = Duration::from_secs(30);
 
+/// How long every worker's accept-error spell may take to be reported
+/// over once descriptors are free again: twice the server's longest
+/// backoff between tries (`Config::accept_backoff_max`, 1 s).
+const RESUME_WAIT: Duration = Duration::from_secs(2);
+
 /// New clients that must be served after the crowd left.
 const RECOVERY_CLIENTS: usize = 20;
 
@@ -111,7 +116,15 @@ pub fn run(args: &Args) -> Result<bool, String> {
         .filter(|_| echo_once(&url, &server).is_ok())
         .count()
         + usize::from(recovered_after.is_some());
-    let (stats, idle, after) = server.settle()?;
+    let (mut stats, idle, after) = server.settle()?;
+    // A worker still between two tries of its failing accept reports the
+    // end of its spell at its next try, which the backoff may hold for up
+    // to `Config::accept_backoff_max` (1 s) after descriptors are free.
+    let resume_deadline = Instant::now() + RESUME_WAIT;
+    while stats.accept_resumes < stats.accept_errors && Instant::now() < resume_deadline {
+        thread::sleep(Duration::from_millis(100));
+        stats = server.stats()?;
+    }
     match recovered_after {
         Some(after) => println!(
             "recovery: first new client served {} ms after the crowd left",
