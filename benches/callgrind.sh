@@ -127,7 +127,7 @@ for workload in "${workloads[@]}"; do
         per=$(((busy - idle) / messages))
         [ -n "$base" ] || base="$per"
         awk -v s="$server" -v p="$per" -v b="$base" -v busy="$busy" -v idle="$idle" \
-            'BEGIN { printf "| %s | %d | %.2f | %d | %d |\n", s, p, p / b, busy, idle }'
+            'BEGIN { printf "| %s | %d | %.2f | %.0f | %.0f |\n", s, p, p / b, busy, idle }'
     done
     echo
 done
