@@ -5,22 +5,35 @@
 # under the same load from benches/echo's `loadgen`.
 #
 #   bash benches/echo.sh [--seconds T] [--quick] [--inflight K] [--idle N]
-#                        [--servers A,B]
-#                        [--rounds R] [--workload C:S[:MODE]]...
+#                        [--servers A,B] [--syscall-seconds T]
+#                        [--rounds R] [--workload C:S[:MODE][@K]]...
 #
 #   --seconds T   seconds per server and workload (default 10)
-#   --quick       2 seconds per workload, 200 idle connections, 1 round, no
-#                 waiting for a quiet machine (CI smoke)
-#   --inflight K  messages in flight per connection (default 8)
+#   --quick       1 second per workload, 0.5 s syscall counts, 200 idle
+#                 connections, 1 round, no waiting for a quiet machine, and
+#                 of the one-in-flight workloads only 100:20@1 (CI smoke)
+#   --inflight K  messages in flight per connection, for workloads without
+#                 @K (default 8)
+#   --syscall-seconds T  after each load run, a second run of T seconds
+#                 against the same server process, with its system calls
+#                 counted (`perf stat -e raw_syscalls:sys_enter -p PID`,
+#                 all threads; linux-perf is installed with apt-get if perf
+#                 is missing): the "syscalls/msg" column (default 3; 0 skips
+#                 it). Apart from the timed run, as counting slows the
+#                 server; the connections' handshakes and closes fall inside
+#                 the count (a few calls per connection, against tens of
+#                 thousands of messages)
 #   --idle N      idle connections for the memory tests (default 1000;
 #                 0 skips them)
 #   --rounds R    run every server R times, interleaved (round 1 runs every
 #                 workload and server, then round 2, ...); tables show the
 #                 median of each column and the range of CPU per message
 #                 (default 1)
-#   --workload C:S[:MODE]  run only this workload, C connections x S-byte
-#                 messages (repeatable; default 100:20, 10:16384,
-#                 100:1024:deflate and 100:1024:tls). MODE:
+#   --workload C:S[:MODE][@K]  run only this workload, C connections x
+#                 S-byte messages, K in flight per connection (default
+#                 --inflight's) (repeatable; default 100:20@1, 100:20@8,
+#                 10:16384@1, 10:16384@8, 100:1024:deflate and
+#                 100:1024:tls). MODE:
 #                   (none)   binary messages, no compression offered; servers
 #                            weir-mio, weir-std, tungstenite,
 #                            tokio-tungstenite, fastwebsockets,
@@ -61,7 +74,8 @@
 # every server in turn, each freshly started: server pinned to CPU 0, load
 # generator to CPU 1 (`taskset -c`, when the machine has two CPUs or more).
 # Prints one Markdown table per workload, with ratios to weir-mio: server
-# CPU per echoed message as user, system and total; for every workload the
+# CPU per echoed message as user, system and total, system calls per
+# message (see --syscall-seconds); for every workload the
 # bytes on the wire per message each way and the ratio payload / wire (what
 # compression saved; frame headers and masks included), and what
 # permessage-deflate was agreed. "other CPU %" is what the rest of the
@@ -87,6 +101,7 @@ hs_seconds=""
 # Slots of the TLS handshake runs, each looping on connect and close.
 hs_conns=10
 inflight=8
+syscall_seconds=3
 idle=1000
 quick=0
 rounds=1
@@ -98,10 +113,12 @@ while [ $# -gt 0 ]; do
         --inflight) inflight="$2"; shift 2 ;;
         --idle) idle="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
-        --quick) quick=1; seconds=2; hs_seconds=1; idle=200; rounds=1; shift ;;
+        --syscall-seconds) syscall_seconds="$2"; shift 2 ;;
+        --quick) quick=1; seconds=1; hs_seconds=1; syscall_seconds=0.5; idle=200; rounds=1
+            shift ;;
         --workload) only+=("$2"); shift 2 ;;
         --servers) server_filter=",$2,"; shift 2 ;;
-        -h|--help) sed -n '2,82p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,96p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -115,21 +132,26 @@ tls_servers=(weir-mio tokio-tungstenite fastwebsockets)
 selected() {
     [ -z "$server_filter" ] || [[ "$server_filter" == *",$1,"* ]]
 }
-# connections:size[:mode]
-workloads=("100:20" "10:16384" "100:1024:deflate" "100:1024:tls")
+# connections:size[:mode][@inflight]
+workloads=("100:20@1" "100:20@8" "10:16384@1" "10:16384@8" "100:1024:deflate" "100:1024:tls")
+[ "$quick" = 1 ] && workloads=("100:20@1" "100:20@8" "10:16384@8" "100:1024:deflate" "100:1024:tls")
 if [ "${#only[@]}" -gt 0 ]; then
     workloads=("${only[@]}")
 fi
+# Every workload gets its @K (--inflight's when it has none).
+for i in "${!workloads[@]}"; do
+    [[ "${workloads[$i]}" == *@* ]] || workloads[$i]="${workloads[$i]}@$inflight"
+done
 plain_idle=0
 deflate_idle=0
 deflate_idle_size=""
 tls=0
 for workload in "${workloads[@]}"; do
-    if ! [[ "$workload" =~ ^[0-9]+:[0-9]+(:json|:deflate|:tls)?$ ]]; then
-        echo "bad workload: $workload (C:S, C:S:json, C:S:deflate or C:S:tls)" >&2
+    if ! [[ "$workload" =~ ^[0-9]+:[0-9]+(:json|:deflate|:tls)?@[1-9][0-9]*$ ]]; then
+        echo "bad workload: $workload (C:S, C:S:json, C:S:deflate or C:S:tls, then @K or not)" >&2
         exit 2
     fi
-    IFS=: read -r conns size mode <<<"$workload"
+    IFS=: read -r conns size mode <<<"${workload%@*}"
     case "${mode:-}" in
         "" | json) plain_idle=1 ;;
         deflate) deflate_idle=1; deflate_idle_size="${deflate_idle_size:-$size}" ;;
@@ -172,6 +194,26 @@ else
     pin_server=()
     pin_load=()
     pinning="none (fewer than 2 CPUs or no taskset)"
+fi
+
+# System call counting (see --syscall-seconds).
+syscall_counting=0
+syscall_note="not counted (--syscall-seconds 0)"
+if [ "$syscall_seconds" != 0 ]; then
+    if ! command -v perf >/dev/null && command -v apt-get >/dev/null; then
+        echo "installing linux-perf (apt-get), to count system calls..." >&2
+        as_root=()
+        [ "$(id -u)" = 0 ] || as_root=(sudo -n)
+        "${as_root[@]}" apt-get install -y -qq linux-perf >&2 \
+            || { "${as_root[@]}" apt-get update -qq >&2 \
+                && "${as_root[@]}" apt-get install -y -qq linux-perf >&2; } || true
+    fi
+    if perf stat -x, -e raw_syscalls:sys_enter -o /dev/null -- true 2>/dev/null; then
+        syscall_counting=1
+        syscall_note="perf stat -e raw_syscalls:sys_enter, in a separate $syscall_seconds s run per server and workload"
+    else
+        syscall_note="not counted: perf cannot count the raw_syscalls:sys_enter tracepoint here"
+    fi
 fi
 
 work="$(mktemp -d)"
@@ -284,8 +326,8 @@ wait_quiet() {
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
     "kernel $(uname -r)"
-echo "pinning: $pinning; $inflight messages in flight per connection;" \
-    "$seconds s per run; $rounds round(s), interleaved"
+echo "pinning: $pinning; $seconds s per run; $rounds round(s), interleaved"
+echo "system calls: $syscall_note"
 if command -v node >/dev/null; then
     echo "node $(node --version)$( [ -f "$here/node/node_modules/ws/package.json" ] \
         && sed -n 's/^ *"version": "\([^"]*\)".*/, ws \1/p' "$here/node/node_modules/ws/package.json")"
@@ -306,12 +348,31 @@ other_pct() {
         'BEGIN { o = (b - a) * 100 / hz / (e - s) - srv - lg; printf "%.0f", o < 0 ? 0 : o }'
 }
 
-# run_load ROUND WORKLOAD SERVER: one load run; appends a row to the
-# workload's rows file.
+# count_syscalls LOADGEN_ARG...: runs the load generator for
+# syscall_seconds against the running server with perf counting the
+# server's system calls; prints calls per echoed message, or "na".
+count_syscalls() {
+    [ "$syscall_counting" = 1 ] || { echo na; return 0; }
+    rm -f "$work/perf.out"
+    perf stat -x, -e raw_syscalls:sys_enter -p "$server_pid" -o "$work/perf.out" &
+    local perf_pid=$! line=""
+    sleep 0.2 # perf attaches to the server's threads
+    line="$("${pin_load[@]}" "$bin/loadgen" "$@" --seconds "$syscall_seconds" \
+        2>>"$work/loadgen.err" | grep '^RESULT')" || true
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+    awk -F, -v m="$(field "$line" messages)" '
+        $3 ~ /raw_syscalls:sys_enter/ && m > 0 { printf "%.2f\n", $1 / m; found = 1 }
+        END { if (!found) print "na" }' "$work/perf.out" 2>/dev/null || echo na
+}
+
+# run_load ROUND WORKLOAD SERVER: one load run, then (with
+# --syscall-seconds) the counted run; appends a row to the workload's rows
+# file.
 run_load() {
     local round="$1" workload="$2" server="$3"
-    local conns size mode
-    IFS=: read -r conns size mode <<<"$workload"
+    local conns size mode k="${workload#*@}"
+    IFS=: read -r conns size mode <<<"${workload%@*}"
     local flags=() scheme=ws server_args=()
     case "${mode:-}" in
         json) flags=(--json) ;;
@@ -320,14 +381,14 @@ run_load() {
     esac
     wait_quiet
     start_server "$server" "${server_args[@]}"
-    echo "round $round: $server, $conns connections x $size B ${mode:-binary}..." >&2
-    local machine_before run_start line="" machine_after run_end hwm
+    local load=(--url "$scheme://127.0.0.1:$port/" --connections "$conns" --size "$size"
+        --inflight "$k" --label "$server" "${flags[@]}")
+    echo "round $round: $server, $conns connections x $size B ${mode:-binary}, $k in flight..." >&2
+    local machine_before run_start line="" machine_after run_end hwm syscalls=na
     machine_before="$(busy_ticks)"
     run_start="$(date +%s.%N)"
-    if ! line="$("${pin_load[@]}" "$bin/loadgen" --url "$scheme://127.0.0.1:$port/" \
-        --connections "$conns" --size "$size" --inflight "$inflight" \
-        --seconds "$seconds" --server-pid "$server_pid" --label "$server" "${flags[@]}" \
-        2>"$work/loadgen.err" | grep '^RESULT')"; then
+    if ! line="$("${pin_load[@]}" "$bin/loadgen" "${load[@]}" --seconds "$seconds" \
+        --server-pid "$server_pid" 2>"$work/loadgen.err" | grep '^RESULT')"; then
         echo "  $server FAILED:" >&2
         cat "$work/loadgen.err" >&2
         failed=1
@@ -336,6 +397,7 @@ run_load() {
     machine_after="$(busy_ticks)"
     run_end="$(date +%s.%N)"
     hwm="$(status_kib VmHWM)"
+    [ -n "$line" ] && syscalls="$(count_syscalls "${load[@]}")"
     stop_server
     [ -n "$line" ] || return 0
     local other
@@ -347,8 +409,8 @@ run_load() {
         "$(field "$line" server_cpu_us_per_msg) $(field "$line" server_cpu_pct)" \
         "$(field "$line" loadgen_cpu_pct) $other" \
         "$(field "$line" up_wire_bytes_per_msg) $(field "$line" down_wire_bytes_per_msg)" \
-        "$(field "$line" up_ratio) $(field "$line" down_ratio) $hwm $(field "$line" errors)" \
-        >>"$work/rows-$workload"
+        "$(field "$line" up_ratio) $(field "$line" down_ratio) $hwm $syscalls" \
+        "$(field "$line" errors)" >>"$work/rows-$workload"
 }
 
 # run_handshakes ROUND WORKLOAD SERVER: one TLS handshake run (hs_conns
@@ -487,15 +549,15 @@ medians() {
 for round in $(seq "$rounds"); do
     for workload in "${workloads[@]}"; do
         case "$workload" in
-            *:deflate) servers=("${deflate_servers[@]}") ;;
-            *:tls) servers=("${tls_servers[@]}") ;;
+            *:deflate@*) servers=("${deflate_servers[@]}") ;;
+            *:tls@*) servers=("${tls_servers[@]}") ;;
             *) servers=("${plain_servers[@]}") ;;
         esac
         for server in "${servers[@]}"; do
             selected "$server" || continue
             run_load "$round" "$workload" "$server"
         done
-        if [[ "$workload" == *:tls ]]; then
+        if [[ "$workload" == *:tls@* ]]; then
             for server in "${servers[@]}"; do
                 selected "$server" || continue
                 run_handshakes "$round" "$workload" "$server"
@@ -519,30 +581,31 @@ done
 range_note=""
 [ "$rounds" -gt 1 ] && range_note=", medians of $rounds rounds"
 for workload in "${workloads[@]}"; do
-    IFS=: read -r conns size mode <<<"$workload"
+    IFS=: read -r conns size mode <<<"${workload%@*}"
     case "${mode:-}" in
         "") what="binary messages" ;;
         json) what="JSON text messages, no compression offered" ;;
         deflate) what="JSON text messages, permessage-deflate" ;;
         tls) what="binary messages over TLS (rustls, ring)" ;;
     esac
-    echo "### $conns connections x $size B $what, $inflight in flight per connection, $seconds s$range_note"
+    echo "### $conns connections x $size B $what, ${workload#*@} in flight per connection, $seconds s$range_note"
     echo
     [ -f "$work/rows-$workload" ] || { echo "(no successful run)"; echo; continue; }
     # Row columns: server deflate | msgs p50 p99 user sys total srv% lg%
-    # other up down up_ratio down_ratio hwm errors | runs lo hi (of total).
+    # other up down up_ratio down_ratio hwm syscalls errors | runs lo hi (of
+    # total).
     medians 6 <"$work/rows-$workload" | awk '
         NR == 1 { base_rate = $3; base_cpu = $8 }
         function ratio(v, b) { return (b > 0 && v != "na") ? sprintf("%.2f", v / b) : "-" }
         BEGIN {
-            print "| server | deflate agreed | msgs/s | vs weir-mio | p50 ms | p99 ms | server user us/msg | server sys us/msg | server CPU us/msg | vs weir-mio | CPU us/msg min-max (runs) | server CPU % | loadgen CPU % | other CPU % | wire B/msg up | wire B/msg down | payload/wire up | payload/wire down | peak RSS MiB | errors |"
-            print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            print "| server | deflate agreed | msgs/s | vs weir-mio | p50 ms | p99 ms | server user us/msg | server sys us/msg | server CPU us/msg | vs weir-mio | CPU us/msg min-max (runs) | syscalls/msg | server CPU % | loadgen CPU % | other CPU % | wire B/msg up | wire B/msg down | payload/wire up | payload/wire down | peak RSS MiB | errors |"
+            print "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         }
         {
-            printf "| %s | %s | %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %.2f-%.2f (%d) | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.1f | %d |\n",
+            printf "| %s | %s | %d | %s | %.2f | %.2f | %.2f | %.2f | %.2f | %s | %.2f-%.2f (%d) | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f | %.1f | %d |\n",
                 $1, $2, $3, ratio($3, base_rate), $4 / 1000, $5 / 1000, $6, $7, $8,
-                ratio($8, base_cpu), $19, $20, $18, $9, $10, $11, $12, $13, $14, $15,
-                $16 / 1024, $17
+                ratio($8, base_cpu), $20, $21, $19, ($17 + 0 > 0 ? sprintf("%.2f", $17) : "-"),
+                $9, $10, $11, $12, $13, $14, $15, $16 / 1024, $18
         }'
     echo
     [ "${mode:-}" = tls ] || continue
@@ -609,6 +672,6 @@ if [ -n "$busy" ]; then
     echo "WARNING: other busy processes at the end: $busy"
 fi
 if [ "$quick" = 1 ]; then
-    echo "(--quick: 2 s runs, $idle idle connections: a smoke test, not a measurement)"
+    echo "(--quick: $seconds s runs, $idle idle connections: a smoke test, not a measurement)"
 fi
 exit "$failed"

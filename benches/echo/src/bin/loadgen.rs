@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! loadgen --url ws://127.0.0.1:PORT/ --connections 100 --size 20 \
-//!         --inflight 8 --seconds 10 [--server-pid PID] [--label NAME] \
-//!         [--json] [--deflate] [--tls CERT.pem]
+//!         --inflight 8 (--seconds 10 | --messages N) [--server-pid PID] \
+//!         [--label NAME] [--json] [--deflate] [--tls CERT.pem]
 //! loadgen --url ws://127.0.0.1:PORT/ --idle 1000 --seconds 5 \
 //!         [--idle-messages M] [--json] [--deflate]
 //! loadgen --url wss://127.0.0.1:PORT/ --tls CERT.pem --handshakes \
@@ -45,6 +45,9 @@
 //! Messages are timed from the loop turn that queued them to the turn that
 //! parsed their echo (one clock read per turn). At T seconds no new message
 //! is sent; the run ends when every message in flight has come back.
+//! `--messages N` instead sends exactly N messages in all, however long that
+//! takes (for counts that must not depend on speed, e.g. instructions under
+//! callgrind); `--messages 0` opens the connections and closes them.
 //!
 //! TLS: with `--tls CERT.pem` (and a `wss://` URL) every connection speaks
 //! TLS through a rustls `ClientConnection` (weir-tls's set-up: `ring`,
@@ -113,6 +116,8 @@ struct Args {
     size: usize,
     inflight: usize,
     seconds: f64,
+    /// `--messages`: how many messages to send in all, instead of `seconds`.
+    messages: Option<u64>,
     server_pid: Option<u32>,
     label: String,
     idle: Option<usize>,
@@ -127,7 +132,7 @@ struct Args {
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen --url ws://HOST:PORT/PATH [--connections N] [--size BYTES] \
-         [--inflight K] [--seconds T] [--server-pid PID] [--label NAME] [--idle N] \
+         [--inflight K] [--seconds T | --messages N] [--server-pid PID] [--label NAME] [--idle N] \
          [--idle-messages M] [--json] [--deflate] [--tls CERT.pem] [--handshakes]"
     );
     exit(2)
@@ -140,6 +145,7 @@ fn parse_args() -> Args {
         size: 20,
         inflight: 8,
         seconds: 10.0,
+        messages: None,
         server_pid: None,
         label: "server".into(),
         idle: None,
@@ -161,6 +167,7 @@ fn parse_args() -> Args {
             "--size" | "-s" => args.size = num(value()),
             "--inflight" | "-k" => args.inflight = num(value()),
             "--seconds" | "-t" => args.seconds = num(value()),
+            "--messages" | "-n" => args.messages = Some(num(value())),
             "--server-pid" => args.server_pid = Some(num(value())),
             "--label" => args.label = value(),
             "--idle" => args.idle = Some(num(value())),
@@ -611,6 +618,8 @@ struct Loadgen {
     stats: Stats,
     /// Whether echoes are answered with new messages.
     sending: bool,
+    /// How many more messages may be sent (`--messages`; else unbounded).
+    budget: u64,
     open: usize,
     pending_connects: usize,
     dirty: Vec<usize>,
@@ -884,7 +893,8 @@ impl Loadgen {
                     self.stats.echoed += 1;
                     let nanos = now.saturating_duration_since(sent).as_nanos() as u64;
                     self.stats.latency.record(nanos);
-                    if self.sending {
+                    if self.sending && self.budget > 0 {
+                        self.budget -= 1;
                         let message = self.payloads.make(client.next_send, index as u32);
                         if let Err(e) = core.send(message) {
                             fail_run(format!("connection {index}: send: {e}"));
@@ -925,6 +935,8 @@ impl Loadgen {
         let Phase::Open(core) = &mut client.phase else {
             return;
         };
+        let count = (count as u64).min(self.budget);
+        self.budget -= count;
         for _ in 0..count {
             let message = self.payloads.make(client.next_send, index as u32);
             if let Err(e) = core.send(message) {
@@ -1079,6 +1091,7 @@ fn main() {
             latency: Histogram::new(),
         },
         sending: false,
+        budget: args.messages.unwrap_or(u64::MAX),
         open: 0,
         pending_connects: 0,
         dirty: Vec::new(),
@@ -1116,9 +1129,13 @@ fn main() {
     let self_before = cpu_ticks("self");
     let wire_before = (lg.wire_written, lg.wire_read);
 
-    // Run: K messages in flight per connection for T seconds.
+    // Run: K messages in flight per connection for T seconds, or until N
+    // messages were sent.
     let start = Instant::now();
-    let end = start + Duration::from_secs_f64(args.seconds);
+    let mut end = match args.messages {
+        Some(_) => None,
+        None => Some(start + Duration::from_secs_f64(args.seconds)),
+    };
     lg.sending = true;
     for index in 0..lg.clients.len() {
         lg.send_burst(index, args.inflight, start);
@@ -1126,12 +1143,14 @@ fn main() {
     lg.flush_dirty();
     loop {
         let now = Instant::now();
-        if lg.sending && now >= end {
+        if lg.sending && (lg.budget == 0 || end.is_some_and(|end| now >= end)) {
             lg.sending = false;
+            end = Some(end.unwrap_or(now));
         }
         if !lg.sending && lg.inflight_total == 0 {
             break;
         }
+        let end = end.unwrap_or(now + Duration::from_secs(1));
         if now >= end + DRAIN_TIMEOUT {
             lg.stats.errors += lg.inflight_total;
             eprintln!("loadgen: {} messages never came back", lg.inflight_total);
