@@ -1,7 +1,9 @@
 //! The read side of the loop: readiness, reads into the shared buffer, and
 //! the dispatch of what they produce to the handler.
 //!
-//! Reads go until `WouldBlock` (mio's readiness is edge-triggered) or until
+//! Reads go until `WouldBlock` (mio's readiness is edge-triggered), until a
+//! read on a plain socket comes back short of the buffer (the socket was
+//! empty then: see [`Shared::read`]), or until
 //! the connection has used its turn's budget,
 //! [`Config::read_budget`](crate::Config::read_budget) bytes, whichever
 //! comes first; `Ok(0)` is end of file and `Interrupted` is retried. A
@@ -54,7 +56,9 @@ impl Shared {
         // read again (whatever the event said) in the next turn.
         let input = event.is_readable() || event.is_read_closed() || event.is_error();
         if input && !self.slab.conn(index).is_some_and(|conn| conn.read_pending) {
-            self.read(index, scratch, handler);
+            // With the peer's end or an error reported, read on to see it.
+            let short_read_drains = !event.is_read_closed() && !event.is_error();
+            self.read(index, scratch, short_read_drains, handler);
         }
         self.slab.mark_dirty(index);
     }
@@ -73,15 +77,26 @@ impl Shared {
                 continue;
             };
             conn.read_pending = false;
-            self.read(index, scratch, handler);
+            self.read(index, scratch, false, handler);
             self.slab.mark_dirty(index);
             self.settle_all(handler);
         }
     }
 
     /// Reads until `WouldBlock` or until the connection has used its
-    /// budget, feeding each chunk on as it comes.
-    fn read<H: Handler>(&mut self, index: usize, scratch: &mut [u8], handler: &mut H) {
+    /// budget, feeding each chunk on as it comes. With
+    /// `short_read_drains`, a plain socket's read that did not fill the
+    /// buffer also ends it: the socket was empty then, and any byte that
+    /// comes later raises a new readiness event (epoll's edge-triggered
+    /// mode reports every arrival), so the read that would only have said
+    /// `WouldBlock` is saved: one system call per message at one in flight.
+    fn read<H: Handler>(
+        &mut self,
+        index: usize,
+        scratch: &mut [u8],
+        short_read_drains: bool,
+        handler: &mut H,
+    ) {
         let mut budget = self.config.read_budget.max(1);
         loop {
             let Some(conn) = self.slab.conn_mut(index) else {
@@ -112,14 +127,21 @@ impl Shared {
                 Err(e) => return self.fail(index, Error::Io(e), handler),
             };
             budget = budget.saturating_sub(n);
+            let drained = short_read_drains && n < scratch.len() && conn.tls.is_none();
             if discarding {
                 conn.discarded = conn.discarded.saturating_add(n);
                 if conn.discarded > MAX_DISCARD {
                     return self.remove(index);
                 }
+                if drained {
+                    return;
+                }
                 continue;
             }
             self.input(index, &scratch[..n], handler);
+            if drained {
+                return;
+            }
         }
     }
 
