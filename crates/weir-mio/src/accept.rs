@@ -204,6 +204,7 @@ impl Shared {
                 let info = ConnInfo {
                     id: conn.id,
                     peer_addr: conn.peer,
+                    slot: index,
                 };
                 let answer = handler.on_http(&request, &info);
                 self.answer(index, answer);
@@ -224,6 +225,7 @@ impl Shared {
         let info = ConnInfo {
             id: conn.id,
             peer_addr: conn.peer,
+            slot: index,
         };
         let options = match handler.on_upgrade(&request, &info) {
             Ok(options) => options,

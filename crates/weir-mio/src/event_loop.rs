@@ -388,9 +388,15 @@ impl EventLoop {
     }
 
     /// One turn of the loop: write what is pending, wait for readiness (at
-    /// most `timeout`, or until the next deadline), handle it, and expire
-    /// deadlines. `Some(Duration::ZERO)` does not wait, and neither does a
-    /// turn after one that left input unread ([`Config::read_budget`]).
+    /// most `timeout`, or until the next deadline), handle it, expire
+    /// deadlines, then write. `Some(Duration::ZERO)` does not wait, and
+    /// neither does a turn after one that left input unread
+    /// ([`Config::read_budget`]).
+    ///
+    /// Writing waits for the end of the turn: what the callbacks of every
+    /// event of the turn queued for a connection goes out in one vectored
+    /// write. A broadcast to a room of N, for each of the N members'
+    /// messages read in one turn, is then N writes, not N².
     pub fn run_once<H: Handler>(
         &mut self,
         handler: &mut H,
@@ -417,12 +423,10 @@ impl EventLoop {
             if event.token() == WAKER {
                 self.shared.take_resolved(handler);
                 handler.on_wake(&mut Conns::new(&mut self.shared));
-                self.shared.settle_all(handler);
                 continue;
             }
             self.shared
                 .ready(event.token().0, event, &mut self.scratch, handler);
-            self.shared.settle_all(handler);
         }
         self.shared
             .resume_reads(resuming, &mut self.scratch, handler);

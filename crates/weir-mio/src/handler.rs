@@ -154,6 +154,8 @@ pub trait Handler {
 pub struct ConnInfo {
     pub(crate) id: ConnId,
     pub(crate) peer_addr: SocketAddr,
+    /// The connection's slot in the loop (see `Ws::slot`).
+    pub(crate) slot: usize,
 }
 
 impl ConnInfo {

@@ -79,7 +79,6 @@ impl Shared {
             conn.read_pending = false;
             self.read(index, scratch, false, handler);
             self.slab.mark_dirty(index);
-            self.settle_all(handler);
         }
     }
 

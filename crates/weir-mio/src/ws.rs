@@ -6,7 +6,8 @@
 //! callback (or of [`EventLoop::ws`](crate::EventLoop::ws)), not just one
 //! connection: that is what lets it grow to reach other connections
 //! (broadcast, rooms) without changing the callback signatures. Everything it
-//! does is queued; the loop writes after the callback returns.
+//! does is queued; the loop writes at the end of its turn, once for all the
+//! turn's events.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -110,6 +111,18 @@ impl<'a> Ws<'a> {
     pub fn other(&mut self, id: ConnId) -> Option<Ws<'_>> {
         let index = self.slab.index_of(id)?;
         Ws::new(self.slab, index)
+    }
+
+    /// A handle on the connection in slot `slot` if it is connection `id`:
+    /// for callers that keep the slot, to reach it without a lookup.
+    pub(crate) fn other_at(&mut self, slot: usize, id: ConnId) -> Option<Ws<'_>> {
+        Ws::new(self.slab, slot).filter(|ws| ws.id == id)
+    }
+
+    /// The connection's slot in the loop: reused once it is gone, so only
+    /// meaningful beside its id.
+    pub(crate) fn slot(&self) -> usize {
+        self.index
     }
 
     /// Mirrors [`Ws::buffered_amount`] into `mirror` at every write, for
@@ -245,6 +258,12 @@ impl<'a> Conns<'a> {
     pub fn ws(&mut self, id: ConnId) -> Option<Ws<'_>> {
         let index = self.shared.slab.index_of(id)?;
         Ws::new(&mut self.shared.slab, index)
+    }
+
+    /// A handle on the connection in slot `slot` if it is connection `id`
+    /// (see [`Ws::slot`]).
+    pub(crate) fn ws_at(&mut self, slot: usize, id: ConnId) -> Option<Ws<'_>> {
+        Ws::new(&mut self.shared.slab, slot).filter(|ws| ws.id == id)
     }
 
     /// The ids of every connection, in any phase, in no particular order.

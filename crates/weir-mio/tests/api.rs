@@ -331,6 +331,13 @@ fn rooms_join_leave_count_and_broadcast_to_exactly_the_members() {
     a.send("leave lobby");
     assert_eq!(text(a.next_message()), "left lobby");
     assert_eq!(lobby.count(), 1);
+    assert!(!lobby.contains(sa.id()));
+    // What the room gets now reaches b and no longer a: on the same worker,
+    // commands run in order, so a would see the broadcast before the marker.
+    lobby.broadcast("after a left").unwrap();
+    server.handle.send_to(sa.id(), "marker").unwrap();
+    assert_eq!(text(b.next_message()), "after a left");
+    assert_eq!(text(a.next_message()), "marker");
     // A closed connection leaves every room.
     b.close(CloseCode::NORMAL, "");
     b.expect_close_then_eof();

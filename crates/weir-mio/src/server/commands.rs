@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use weir_proto::{CloseCode, Message, PreparedMessage, SendError};
 
-use super::socket::Reserved;
+use super::handle::read;
+use super::socket::{Inner, Reserved};
 use super::worker::Worker;
 use super::{ReadyState, Socket};
 use crate::{ConnId, Conns, Error, Ws as LoopWs};
@@ -24,8 +25,13 @@ pub(crate) enum Command {
     /// reserved its bytes until the worker has run it), compressed where
     /// permessage-deflate is in use unless the flag is off.
     Send(Reserved, Message, bool),
-    /// Send one encoded message to these connections of the worker.
-    SendPrepared(Vec<ConnId>, PreparedMessage),
+    /// Send one encoded message to the worker's members of a room, except
+    /// one (`rooms.rs`).
+    Room {
+        name: Arc<str>,
+        message: PreparedMessage,
+        except: Option<ConnId>,
+    },
     /// Send one encoded message to every open connection of the worker (of
     /// one route, if given), except one.
     Broadcast {
@@ -34,24 +40,25 @@ pub(crate) enum Command {
         except: Option<ConnId>,
     },
     /// Close one connection.
-    Close(ConnId, CloseCode, String),
+    Close(Socket, CloseCode, String),
 }
 
-/// What can hand out a low-level handle on a connection of the loop by id:
-/// a callback's handle, or the loop's connections in `on_wake`.
+/// What can hand out a low-level handle on a connection of the loop by its
+/// slot in the loop and its id (so no lookup): a callback's handle, or the
+/// loop's connections in `on_wake`.
 pub(crate) trait Reach {
-    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>>;
+    fn reach(&mut self, slot: usize, id: ConnId) -> Option<LoopWs<'_>>;
 }
 
 impl Reach for LoopWs<'_> {
-    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>> {
-        self.other(id)
+    fn reach(&mut self, slot: usize, id: ConnId) -> Option<LoopWs<'_>> {
+        self.other_at(slot, id)
     }
 }
 
 impl Reach for Conns<'_> {
-    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>> {
-        self.ws(id)
+    fn reach(&mut self, slot: usize, id: ConnId) -> Option<LoopWs<'_>> {
+        self.ws_at(slot, id)
     }
 }
 
@@ -63,10 +70,8 @@ const MAX_DRAIN_ROUNDS: usize = 64;
 impl Worker {
     /// Runs the queued commands.
     pub(super) fn drain(&mut self, reach: &mut impl Reach) {
-        let server = Arc::clone(&self.server);
-        let link = &server.workers[self.index];
         for _ in 0..MAX_DRAIN_ROUNDS {
-            let commands = link.take();
+            let commands = self.server.workers[self.index].take();
             if commands.is_empty() {
                 return;
             }
@@ -79,7 +84,7 @@ impl Worker {
                 self.report(handler.as_ref(), &socket, &Error::Send(error));
             }
         }
-        link.wake();
+        self.server.workers[self.index].wake();
     }
 
     fn execute(
@@ -90,7 +95,7 @@ impl Worker {
     ) {
         match command {
             Command::Send(reserved, message, may_compress) => {
-                self.deliver(reach, reserved.id(), failures, |ws| {
+                self.deliver(reach, reserved.inner(), failures, |ws| {
                     if may_compress {
                         ws.send(message)
                     } else {
@@ -100,9 +105,21 @@ impl Worker {
                 // Only now: the mirror already counts the message.
                 drop(reserved);
             }
-            Command::SendPrepared(ids, message) => {
-                for id in ids {
-                    self.deliver(reach, id, failures, |ws| ws.send_prepared(&message));
+            Command::Room {
+                name,
+                message,
+                except,
+            } => {
+                let rooms = read(&self.server.rooms);
+                let Some(members) = rooms.get(&*name) else {
+                    return;
+                };
+                for socket in members.on_worker(self.index) {
+                    if Some(socket.id()) != except && socket.state() == ReadyState::Open {
+                        self.deliver(reach, &socket.inner, failures, |ws| {
+                            ws.send_prepared(&message)
+                        });
+                    }
                 }
             }
             Command::Broadcast {
@@ -110,56 +127,55 @@ impl Worker {
                 route,
                 except,
             } => {
-                let ids: Vec<ConnId> = self
+                let recipients = self
                     .sockets
-                    .values()
+                    .iter()
                     .filter(|socket| route.map_or(true, |route| socket.inner.route == route))
                     .filter(|socket| Some(socket.id()) != except)
-                    .filter(|socket| socket.state() == ReadyState::Open)
-                    .map(Socket::id)
-                    .collect();
-                for id in ids {
-                    self.deliver(reach, id, failures, |ws| ws.send_prepared(&message));
+                    .filter(|socket| socket.state() == ReadyState::Open);
+                for socket in recipients {
+                    self.deliver(reach, &socket.inner, failures, |ws| {
+                        ws.send_prepared(&message)
+                    });
                 }
             }
-            Command::Close(id, code, reason) => {
-                if let Some(mut ws) = reach.reach(id) {
+            Command::Close(socket, code, reason) => {
+                if let Some(mut ws) = reach.reach(socket.inner.slot, socket.id()) {
                     let _ = ws.close(code, &reason);
                 }
             }
         }
     }
 
-    /// Runs a send on connection `id`, and keeps its socket's state in step
-    /// when the slow-consumer policy closed it.
+    /// Runs a send on the connection of `inner`, and keeps its socket's
+    /// state in step when the slow-consumer policy closed it.
     fn deliver(
         &self,
         reach: &mut impl Reach,
-        id: ConnId,
+        inner: &Arc<Inner>,
         failures: &mut Vec<(Socket, SendError)>,
         send: impl FnOnce(&mut LoopWs<'_>) -> Result<(), SendError>,
     ) {
-        let Some(socket) = self.sockets.get(&id) else {
-            return;
-        };
-        let Some(mut ws) = reach.reach(id) else {
+        let Some(mut ws) = reach.reach(inner.slot, inner.id) else {
             return;
         };
         let result = send(&mut ws);
         // Keep the mirror current while the worker runs commands, not only
         // at its next write, so that `Socket::send` sees the queue fill.
-        socket
-            .inner
+        inner
             .buffered
             .store(ws.buffered_amount(), Ordering::Release);
         match result {
             Ok(()) | Err(SendError::Closed) => {}
             Err(error) => {
                 if ws.is_open() {
-                    failures.push((socket.clone(), error));
+                    let socket = Socket {
+                        inner: Arc::clone(inner),
+                    };
+                    failures.push((socket, error));
                 } else {
                     // Closed with 1008 by the slow-consumer policy.
-                    let _ = socket.inner.state.compare_exchange(
+                    let _ = inner.state.compare_exchange(
                         ReadyState::Open as u8,
                         ReadyState::Closing as u8,
                         Ordering::AcqRel,

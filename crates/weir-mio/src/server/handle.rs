@@ -6,7 +6,7 @@
 //! - the directory, id to [`Socket`], of every accepted connection (from
 //!   its accepted upgrade to its `on_close`), behind an `RwLock`: it says
 //!   which worker owns an id;
-//! - the rooms, name to member ids, behind an `RwLock` (`rooms.rs`);
+//! - the rooms, name to members by worker, behind an `RwLock` (`rooms.rs`);
 //! - one command queue per worker, bounded for broadcasts, plus the loop's
 //!   [`WakeHandle`](crate::WakeHandle) (`queue.rs`);
 //! - the shutdown deadline.
@@ -14,7 +14,7 @@
 //! No lock is held while a callback runs, and no two are held at once
 //! except rooms then a socket's own room set.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -24,6 +24,7 @@ use weir_proto::{CloseCode, Message, SendError};
 use super::builder::AcceptHooks;
 use super::guard::guarded;
 use super::queue::WorkerLink;
+use super::rooms::RoomMap;
 use super::route::Routes;
 use super::{BroadcastRefused, ReadyState, Room, Socket};
 use crate::{Config, ConnId};
@@ -67,7 +68,7 @@ pub(crate) struct Shared {
     pub(crate) command_queue_capacity: usize,
     pub(crate) accept_hooks: AcceptHooks,
     pub(crate) directory: RwLock<HashMap<ConnId, Socket>>,
-    pub(crate) rooms: RwLock<HashMap<String, HashSet<ConnId>>>,
+    pub(crate) rooms: RwLock<RoomMap>,
     pub(crate) shutdown: Mutex<Option<Instant>>,
 }
 
@@ -184,13 +185,16 @@ impl ServerHandle {
     pub fn room(&self, name: &str) -> Room {
         Room {
             shared: Arc::clone(&self.shared),
-            name: name.to_owned(),
+            name: name.into(),
         }
     }
 
     /// The names of every room with members.
     pub fn rooms(&self) -> Vec<String> {
-        read(&self.shared.rooms).keys().cloned().collect()
+        read(&self.shared.rooms)
+            .keys()
+            .map(|name| name.to_string())
+            .collect()
     }
 
     /// Starts a graceful shutdown, from any thread: stop accepting, close

@@ -33,7 +33,8 @@
 //! # What lives where
 //! - `mod.rs`: [`WsHandler`], [`ServerBuilder`], [`Server`] (`build`, `run`).
 //! - `route.rs`: path patterns, [`HttpResponse`] for the fallback.
-//! - `socket.rs`: [`Socket`], the connection handle, and [`ReadyState`].
+//! - `socket.rs`: [`Socket`], the connection handle, and [`ReadyState`];
+//!   `sockets.rs`: a worker's sockets, by slot.
 //! - `handle.rs`: [`ServerHandle`] and the state all threads share.
 //! - `queue.rs`: the workers' command queues, their bound on broadcasts,
 //!   and [`BroadcastRefused`].
@@ -91,6 +92,7 @@ mod rooms;
 mod route;
 mod run;
 mod socket;
+mod sockets;
 mod worker;
 
 use std::fmt;

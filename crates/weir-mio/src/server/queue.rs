@@ -16,14 +16,14 @@
 //! nothing more: its queue is dropped, and so is anything posted to it.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use weir_proto::{Message, PreparedMessage};
 
 use super::commands::Command;
-use super::handle::{lock, read, Shared};
+use super::handle::{lock, Shared};
 use crate::{ConnId, WakeHandle};
 
 thread_local! {
@@ -38,6 +38,12 @@ thread_local! {
 pub(crate) struct WorkerLink {
     /// The commands not yet run; `None` once the worker has ended.
     queue: Mutex<Option<Vec<Command>>>,
+    /// Whether `queue` may hold commands: set under the lock by every post,
+    /// cleared under it by [`WorkerLink::take`], so that the worker, which
+    /// looks after every callback, takes the lock only when there is
+    /// something to take. (A post from another thread that the worker's
+    /// look misses also wakes the worker, which looks again.)
+    posted: AtomicBool,
     wake: WakeHandle,
 }
 
@@ -45,21 +51,24 @@ impl WorkerLink {
     pub(crate) fn new(wake: WakeHandle) -> Self {
         Self {
             queue: Mutex::new(Some(Vec::new())),
+            posted: AtomicBool::new(false),
             wake,
         }
     }
 
     /// Takes every queued command, to run them.
     pub(crate) fn take(&self) -> Vec<Command> {
-        lock(&self.queue)
-            .as_mut()
-            .map(std::mem::take)
-            .unwrap_or_default()
+        if self.is_empty() {
+            return Vec::new();
+        }
+        let mut queue = lock(&self.queue);
+        self.posted.store(false, Ordering::Release);
+        queue.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Whether no command is waiting.
     pub(crate) fn is_empty(&self) -> bool {
-        lock(&self.queue).as_ref().map_or(true, Vec::is_empty)
+        !self.posted.load(Ordering::Acquire)
     }
 
     /// The worker has ended: drops what is queued, and refuses what comes.
@@ -122,6 +131,7 @@ impl Shared {
                 return Posted::Refused;
             }
             commands.push(command);
+            worker.posted.store(true, Ordering::Release);
         }
         if CURRENT_WORKER.with(Cell::get) != (self.key(), index) {
             worker.wake();
@@ -138,43 +148,23 @@ impl Shared {
         message: Message,
     ) -> Result<(), BroadcastRefused> {
         let message = PreparedMessage::new(message);
-        let mut tally = Tally::new(self.command_queue_capacity);
-        for index in 0..self.workers.len() {
-            let command = Command::Broadcast {
-                message: message.clone(),
-                route,
-                except,
-            };
-            tally.add(self.post_within(index, command, self.command_queue_capacity));
-        }
-        tally.result()
+        self.post_to_workers(0..self.workers.len(), || Command::Broadcast {
+            message: message.clone(),
+            route,
+            except,
+        })
     }
 
-    /// Sends `message`, encoded once, to the connections `ids`.
-    pub(crate) fn send_many(
+    /// Posts a broadcast's command to each of `workers`, within the queue
+    /// capacity; fails if any refused it.
+    pub(crate) fn post_to_workers(
         &self,
-        ids: impl IntoIterator<Item = ConnId>,
-        message: Message,
+        workers: impl IntoIterator<Item = usize>,
+        command: impl Fn() -> Command,
     ) -> Result<(), BroadcastRefused> {
-        let mut by_worker: HashMap<usize, Vec<ConnId>> = HashMap::new();
-        {
-            let directory = read(&self.directory);
-            for id in ids {
-                if let Some(socket) = directory.get(&id) {
-                    if socket.is_open() {
-                        by_worker.entry(socket.inner.worker).or_default().push(id);
-                    }
-                }
-            }
-        }
         let mut tally = Tally::new(self.command_queue_capacity);
-        if by_worker.is_empty() {
-            return tally.result();
-        }
-        let message = PreparedMessage::new(message);
-        for (worker, ids) in by_worker {
-            let command = Command::SendPrepared(ids, message.clone());
-            tally.add(self.post_within(worker, command, self.command_queue_capacity));
+        for index in workers {
+            tally.add(self.post_within(index, command(), self.command_queue_capacity));
         }
         tally.result()
     }

@@ -1,20 +1,30 @@
 //! Rooms: named sets of connections, across all workers.
 //!
-//! The server keeps `name -> member ids` behind one `RwLock`; each
-//! [`Socket`] keeps the names of its own rooms, so that it can list them and
-//! leave them all when it closes. Both sides change together, under the
-//! rooms write lock, and a closed socket cannot join (its state is checked
-//! under the same lock), so membership never outlives a connection. A room
-//! exists while it has members.
+//! The server keeps `name -> members` behind one `RwLock` ([`Shared::rooms`]),
+//! the members held per worker as plain lists of [`Socket`]s; each socket
+//! keeps the names of its own rooms, so that it can list them, answer
+//! "am I a member" without scanning, and leave them all when it closes. Both
+//! sides change together, under the rooms write lock, and a closed socket
+//! cannot join (its state is checked under the same lock), so membership
+//! never outlives a connection. A room exists while it has members.
 //!
-//! A room broadcast encodes the message once ([`PreparedMessage`](weir_proto::PreparedMessage))
-//! and queues one command per worker that has members, carrying their ids
-//! (refused by a worker whose command queue is full: `queue.rs`).
+//! A room broadcast encodes the message once
+//! ([`PreparedMessage`](weir_proto::PreparedMessage)) and queues one command
+//! per worker that has members, carrying only the room's name: the worker
+//! walks its own list of the room's members when it runs the command, and
+//! hands each member's connection the shared frame directly (each socket
+//! knows its slot in the worker's loop). So a broadcast allocates nothing in
+//! proportion to the room, and costs each recipient only its send. (A
+//! worker refuses the command when its queue is full: `queue.rs`.)
+//!
+//! Leaving a room finds the socket in its worker's list by a scan: joins and
+//! leaves are rarer than broadcasts, which a second index would slow.
 
 use std::sync::Arc;
 
-use weir_proto::{Message, SendError};
+use weir_proto::{Message, PreparedMessage, SendError};
 
+use super::commands::Command;
 use super::handle::{lock, read, write, Shared};
 use super::{BroadcastRefused, ReadyState, Socket};
 use crate::ConnId;
@@ -24,7 +34,46 @@ use crate::ConnId;
 #[derive(Clone)]
 pub struct Room {
     pub(crate) shared: Arc<Shared>,
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
+}
+
+/// The members of one room, by the worker that owns them.
+#[derive(Default)]
+pub(crate) struct Members {
+    /// Indexed by worker; each list in no particular order.
+    by_worker: Vec<Vec<Socket>>,
+    count: usize,
+}
+
+impl Members {
+    /// The members on worker `index`.
+    pub(crate) fn on_worker(&self, index: usize) -> &[Socket] {
+        self.by_worker.get(index).map_or(&[], Vec::as_slice)
+    }
+
+    fn add(&mut self, socket: &Socket) {
+        let worker = socket.inner.worker;
+        if self.by_worker.len() <= worker {
+            self.by_worker.resize_with(worker + 1, Vec::new);
+        }
+        self.by_worker[worker].push(socket.clone());
+        self.count += 1;
+    }
+
+    fn remove(&mut self, socket: &Socket) {
+        let Some(list) = self.by_worker.get_mut(socket.inner.worker) else {
+            return;
+        };
+        if let Some(position) = list.iter().position(|member| member == socket) {
+            list.swap_remove(position);
+            self.count -= 1;
+        }
+    }
+
+    /// The workers with members.
+    fn workers(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.by_worker.len()).filter(|&index| !self.by_worker[index].is_empty())
+    }
 }
 
 impl Room {
@@ -40,7 +89,7 @@ impl Room {
     /// ([`ServerBuilder::command_queue_capacity`](super::ServerBuilder::command_queue_capacity)):
     /// the members on those workers do not get the message, the others do.
     pub fn broadcast(&self, message: impl Into<Message>) -> Result<(), BroadcastRefused> {
-        self.shared.send_many(self.members(), message.into())
+        self.shared.room_broadcast(&self.name, None, message.into())
     }
 
     /// Sends `message` to every member except `except` (typically the
@@ -50,8 +99,8 @@ impl Room {
         except: ConnId,
         message: impl Into<Message>,
     ) -> Result<(), BroadcastRefused> {
-        let members = self.members().into_iter().filter(|&id| id != except);
-        self.shared.send_many(members, message.into())
+        self.shared
+            .room_broadcast(&self.name, Some(except), message.into())
     }
 
     /// Sends `message` to member `id`; [`SendError::Closed`] if `id` is not
@@ -69,25 +118,29 @@ impl Room {
     /// How many members the room has.
     pub fn count(&self) -> usize {
         read(&self.shared.rooms)
-            .get(&self.name)
-            .map_or(0, |members| members.len())
+            .get(&*self.name)
+            .map_or(0, |members| members.count)
     }
 
     /// The members' ids, sorted.
     pub fn members(&self) -> Vec<ConnId> {
-        let mut members: Vec<ConnId> = read(&self.shared.rooms)
-            .get(&self.name)
-            .map(|members| members.iter().copied().collect())
-            .unwrap_or_default();
-        members.sort_unstable();
-        members
+        let rooms = read(&self.shared.rooms);
+        let Some(members) = rooms.get(&*self.name) else {
+            return Vec::new();
+        };
+        let mut ids = Vec::with_capacity(members.count);
+        for list in &members.by_worker {
+            ids.extend(list.iter().map(Socket::id));
+        }
+        ids.sort_unstable();
+        ids
     }
 
     /// Whether connection `id` is a member.
     pub fn contains(&self, id: ConnId) -> bool {
-        read(&self.shared.rooms)
-            .get(&self.name)
-            .is_some_and(|members| members.contains(&id))
+        self.shared
+            .socket(id)
+            .is_some_and(|socket| lock(&socket.inner.rooms).contains(&*self.name))
     }
 }
 
@@ -107,28 +160,28 @@ impl Shared {
         if socket.state() == ReadyState::Closed {
             return false;
         }
-        let added = rooms
-            .entry(name.to_owned())
-            .or_default()
-            .insert(socket.id());
-        if added {
-            lock(&socket.inner.rooms).insert(name.to_owned());
+        if !lock(&socket.inner.rooms).insert(name.to_owned()) {
+            return false;
         }
-        added
+        match rooms.get_mut(name) {
+            Some(members) => members.add(socket),
+            None => {
+                let mut members = Members::default();
+                members.add(socket);
+                rooms.insert(name.into(), members);
+            }
+        }
+        true
     }
 
     /// Removes `socket` from room `name`; see [`Socket::leave`].
     pub(crate) fn leave(&self, socket: &Socket, name: &str) -> bool {
         let mut rooms = write(&self.rooms);
-        let Some(members) = rooms.get_mut(name) else {
+        if !lock(&socket.inner.rooms).remove(name) {
             return false;
-        };
-        let removed = members.remove(&socket.id());
-        if members.is_empty() {
-            rooms.remove(name);
         }
-        lock(&socket.inner.rooms).remove(name);
-        removed
+        remove_member(&mut rooms, socket, name);
+        true
     }
 
     /// Removes a closed `socket` from every room it is in.
@@ -136,12 +189,41 @@ impl Shared {
         let mut rooms = write(&self.rooms);
         let names = std::mem::take(&mut *lock(&socket.inner.rooms));
         for name in names {
-            if let Some(members) = rooms.get_mut(&name) {
-                members.remove(&socket.id());
-                if members.is_empty() {
-                    rooms.remove(&name);
-                }
-            }
+            remove_member(&mut rooms, socket, &name);
+        }
+    }
+
+    /// Sends `message`, encoded once, to the members of room `name` (but
+    /// `except`): one command for each worker with members.
+    fn room_broadcast(
+        &self,
+        name: &Arc<str>,
+        except: Option<ConnId>,
+        message: Message,
+    ) -> Result<(), BroadcastRefused> {
+        let workers: Vec<usize> = match read(&self.rooms).get(&**name) {
+            Some(members) => members.workers().collect(),
+            None => Vec::new(),
+        };
+        let message = PreparedMessage::new(message);
+        self.post_to_workers(workers, || Command::Room {
+            name: Arc::clone(name),
+            message: message.clone(),
+            except,
+        })
+    }
+}
+
+/// Every room with members, by name.
+pub(crate) type RoomMap = std::collections::HashMap<Arc<str>, Members>;
+
+/// Takes `socket` out of room `name`'s members, and the room out of `rooms`
+/// once it is empty.
+fn remove_member(rooms: &mut RoomMap, socket: &Socket, name: &str) {
+    if let Some(members) = rooms.get_mut(name) {
+        members.remove(socket);
+        if members.count == 0 {
+            rooms.remove(name);
         }
     }
 }

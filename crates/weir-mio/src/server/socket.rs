@@ -64,6 +64,9 @@ pub struct Socket {
 /// What a [`Socket`] shares.
 pub(crate) struct Inner {
     pub(crate) id: ConnId,
+    /// The connection's slot in its worker's loop, by which the worker
+    /// reaches it without a lookup.
+    pub(crate) slot: usize,
     pub(crate) peer_addr: SocketAddr,
     pub(crate) path: String,
     /// The route (handler) index.
@@ -212,7 +215,7 @@ impl Socket {
         {
             return Err(SendError::Closed);
         }
-        self.post(Command::Close(self.id(), code, reason.to_owned()));
+        self.post(Command::Close(self.clone(), code, reason.to_owned()));
         Ok(())
     }
 
@@ -283,8 +286,8 @@ impl Reserved {
     }
 
     /// The connection the send is for.
-    pub(crate) fn id(&self) -> ConnId {
-        self.inner.id
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
     }
 }
 

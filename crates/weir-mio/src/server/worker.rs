@@ -16,7 +16,6 @@
 //! then closes its listener and every connection with 1001, and runs until
 //! its connections are gone or the deadline has passed.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -31,8 +30,9 @@ use weir_proto::{CloseCode, Fragment, Message, MessageKind};
 use super::guard::guarded;
 use super::handle::{lock, write, Shared};
 use super::socket::Inner;
+use super::sockets::Sockets;
 use super::{ReadyState, Socket, WsHandler};
-use crate::{ConnId, ConnInfo, Conns, Error, EventLoop, Handler, Opened, Ws as LoopWs};
+use crate::{ConnInfo, Conns, Error, EventLoop, Handler, Opened, Ws as LoopWs};
 
 /// The reason of the Close frame sent when a callback panicked (1011): the
 /// panic's message stays on the server.
@@ -43,7 +43,7 @@ pub(crate) struct Worker {
     pub(super) index: usize,
     pub(super) server: Arc<Shared>,
     /// The connections this worker accepted, until their `on_close`.
-    pub(super) sockets: HashMap<ConnId, Socket>,
+    pub(super) sockets: Sockets,
     /// The shutdown has started on this worker.
     shutting_down: bool,
 }
@@ -53,7 +53,7 @@ impl Worker {
         Self {
             index,
             server,
-            sockets: HashMap::new(),
+            sockets: Sockets::default(),
             shutting_down: false,
         }
     }
@@ -62,7 +62,7 @@ impl Worker {
     pub(crate) fn run(mut self, mut event_loop: EventLoop) -> io::Result<()> {
         let result = self.run_loop(&mut event_loop);
         // At the deadline (or on a poller failure): what is left is dropped.
-        let left: Vec<Socket> = self.sockets.drain().map(|(_, socket)| socket).collect();
+        let left = self.sockets.take_all();
         for socket in left {
             self.server.finish(&socket, CloseCode::ABNORMAL, "");
         }
@@ -77,7 +77,7 @@ impl Worker {
                     self.shutting_down = true;
                     self.drain(&mut event_loop.conns());
                     event_loop.shutdown(CloseCode::GOING_AWAY, "server shutting down");
-                    for socket in self.sockets.values() {
+                    for socket in self.sockets.iter() {
                         socket.set_state(ReadyState::Closing);
                     }
                 }
@@ -118,7 +118,7 @@ impl Worker {
         callback: &'static str,
         deliver: impl FnOnce(&dyn WsHandler, &Socket),
     ) {
-        if let Some(socket) = self.sockets.get(&ws.id()).cloned() {
+        if let Some(socket) = self.sockets.get(ws.slot(), ws.id()) {
             let handler = self.server.routes.handler(socket.inner.route);
             let delivered = guarded(callback, || match handler.message_kind() {
                 Some(accepted) if accepted != kind => {
@@ -128,10 +128,10 @@ impl Worker {
                     };
                     let _ = socket.close(CloseCode::UNSUPPORTED_DATA, reason);
                 }
-                _ => deliver(handler.as_ref(), &socket),
+                _ => deliver(handler.as_ref(), socket),
             });
             if let Err(panic) = delivered {
-                self.contain(handler.as_ref(), &socket, panic);
+                self.contain(handler.as_ref(), socket, panic);
             }
         }
         self.drain(ws);
@@ -166,6 +166,7 @@ impl Handler for Worker {
         let socket = Socket {
             inner: Arc::new(Inner {
                 id: info.id(),
+                slot: info.slot,
                 peer_addr: info.peer_addr(),
                 path: path.to_owned(),
                 route,
@@ -198,7 +199,9 @@ impl Handler for Worker {
                     options.deflate = self.server.deflate.clone();
                 }
                 *lock(&socket.inner.protocol) = options.protocol.clone();
-                self.sockets.insert(socket.id(), socket);
+                if let Some(stale) = self.sockets.insert(socket) {
+                    self.server.finish(&stale, CloseCode::ABNORMAL, "");
+                }
                 Ok(options)
             }
             Err(rejection) => {
@@ -211,7 +214,7 @@ impl Handler for Worker {
     }
 
     fn on_open(&mut self, ws: &mut LoopWs<'_>, _opened: Opened<'_>) {
-        if let Some(socket) = self.sockets.get(&ws.id()) {
+        if let Some(socket) = self.sockets.get(ws.slot(), ws.id()) {
             let _ = socket.inner.state.compare_exchange(
                 ReadyState::Connecting as u8,
                 ReadyState::Open as u8,
@@ -240,14 +243,14 @@ impl Handler for Worker {
     }
 
     fn on_close(&mut self, ws: &mut LoopWs<'_>, code: CloseCode, reason: &str) {
-        if let Some(socket) = self.sockets.remove(&ws.id()) {
+        if let Some(socket) = self.sockets.remove(ws.slot(), ws.id()) {
             self.server.finish(&socket, code, reason);
         }
         self.drain(ws);
     }
 
     fn on_error(&mut self, ws: &mut LoopWs<'_>, error: &Error) {
-        if let Some(socket) = self.sockets.get(&ws.id()).cloned() {
+        if let Some(socket) = self.sockets.get(ws.slot(), ws.id()).cloned() {
             let handler = self.server.routes.handler(socket.inner.route);
             self.report(handler.as_ref(), &socket, error);
             if socket.state() == ReadyState::Connecting {
@@ -255,7 +258,7 @@ impl Handler for Worker {
                 // subprotocol the client did not offer). The handler took
                 // the socket as live, so it hears the end as for any
                 // connection that ends before a closing handshake: 1006.
-                self.sockets.remove(&socket.id());
+                self.sockets.remove(ws.slot(), socket.id());
                 self.server.finish(&socket, CloseCode::ABNORMAL, "");
             }
         }
