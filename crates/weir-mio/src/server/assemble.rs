@@ -35,10 +35,10 @@ impl Socket {
             return whole(fragment.kind, fragment.data);
         }
         if fragment.is_first {
-            *assembly = Some(Assembly {
+            *assembly = Some(Box::new(Assembly {
                 kind: fragment.kind,
                 data: BytesMut::new(),
-            });
+            }));
         }
         // The core starts every message with its first piece.
         assembly.as_mut()?.data.extend_from_slice(&fragment.data);

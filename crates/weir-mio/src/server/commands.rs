@@ -71,17 +71,22 @@ impl Worker {
     /// Runs the queued commands.
     pub(super) fn drain(&mut self, reach: &mut impl Reach) {
         for _ in 0..MAX_DRAIN_ROUNDS {
-            let commands = self.server.workers[self.index].take();
+            // The queue's storage and this one trade places, so that neither
+            // is allocated afresh for each batch.
+            let mut commands = std::mem::take(&mut self.spare_commands);
+            self.server.workers[self.index].take_into(&mut commands);
             if commands.is_empty() {
+                self.spare_commands = commands;
                 return;
             }
             let mut failures = Vec::new();
-            for command in commands {
+            for command in commands.drain(..) {
                 self.execute(command, reach, &mut failures);
             }
+            self.spare_commands = commands;
             for (socket, error) in failures {
                 let handler = self.server.routes.handler(socket.inner.route);
-                self.report(handler.as_ref(), &socket, &Error::Send(error));
+                self.report(handler, &socket, &Error::Send(error));
             }
         }
         self.server.workers[self.index].wake();

@@ -56,14 +56,17 @@ impl WorkerLink {
         }
     }
 
-    /// Takes every queued command, to run them.
-    pub(crate) fn take(&self) -> Vec<Command> {
+    /// Takes every queued command, to run them: swaps them with `empty`
+    /// (an empty vector, whose storage the queue keeps).
+    pub(crate) fn take_into(&self, empty: &mut Vec<Command>) {
         if self.is_empty() {
-            return Vec::new();
+            return;
         }
         let mut queue = lock(&self.queue);
         self.posted.store(false, Ordering::Release);
-        queue.as_mut().map(std::mem::take).unwrap_or_default()
+        if let Some(commands) = queue.as_mut() {
+            std::mem::swap(commands, empty);
+        }
     }
 
     /// Whether no command is waiting.

@@ -46,8 +46,13 @@ impl Routes {
     }
 
     /// The handler of route `index`.
-    pub(crate) fn handler(&self, index: usize) -> Arc<dyn WsHandler> {
-        Arc::clone(&self.routes[index].handler)
+    pub(crate) fn handler(&self, index: usize) -> &dyn WsHandler {
+        self.routes[index].handler.as_ref()
+    }
+
+    /// The pattern of route `index`.
+    pub(crate) fn pattern(&self, index: usize) -> &str {
+        &self.routes[index].pattern
     }
 }
 

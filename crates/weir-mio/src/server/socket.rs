@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use weir_proto::{CloseCode, Message, SendError};
 
@@ -68,7 +68,9 @@ pub(crate) struct Inner {
     /// reaches it without a lookup.
     pub(crate) slot: usize,
     pub(crate) peer_addr: SocketAddr,
-    pub(crate) path: String,
+    /// The path, unless it is the route's pattern (an exact route): then
+    /// nothing is allocated for it.
+    pub(crate) path: Option<Box<str>>,
     /// The route (handler) index.
     pub(crate) route: usize,
     /// The worker that owns the connection.
@@ -80,7 +82,8 @@ pub(crate) struct Inner {
     /// Bytes of the sends posted to the worker that it has not run yet
     /// (each held by a [`Reserved`] until the worker is done with it).
     pub(crate) queued: AtomicUsize,
-    pub(crate) protocol: Mutex<Option<String>>,
+    /// The subprotocol agreed, set once `on_open` has accepted.
+    pub(crate) protocol: OnceLock<Option<Box<str>>>,
     /// The permessage-deflate parameters agreed, set once the `101` is sent.
     #[cfg(feature = "deflate")]
     pub(crate) deflate: Mutex<Option<weir_proto::deflate::DeflateParams>>,
@@ -89,7 +92,7 @@ pub(crate) struct Inner {
     pub(crate) rooms: Mutex<BTreeSet<String>>,
     /// The message being put back together, in streaming mode
     /// (`assemble.rs`).
-    pub(crate) assembly: Mutex<Option<Assembly>>,
+    pub(crate) assembly: Mutex<Option<Box<Assembly>>>,
     pub(crate) server: Arc<Shared>,
 }
 
@@ -107,13 +110,17 @@ impl Socket {
 
     /// The path the connection was opened on (without the query).
     pub fn path(&self) -> &str {
-        &self.inner.path
+        match &self.inner.path {
+            Some(path) => path,
+            None => self.inner.server.routes.pattern(self.inner.route),
+        }
     }
 
     /// The subprotocol agreed in the opening handshake, if any (known once
     /// [`WsHandler::on_open`](super::WsHandler::on_open) has returned).
     pub fn protocol(&self) -> Option<String> {
-        lock(&self.inner.protocol).clone()
+        let protocol = self.inner.protocol.get()?.as_deref()?;
+        Some(protocol.to_owned())
     }
 
     /// The permessage-deflate parameters agreed in the opening handshake, if
@@ -330,5 +337,14 @@ impl fmt::Debug for Socket {
             .field("path", &self.path())
             .field("state", &self.state())
             .finish()
+    }
+}
+#[cfg(test)]
+mod tests {
+    /// What each idle connection of the server API holds beside its loop's
+    /// own: a guard on the layout, so that a field added here is a choice.
+    #[test]
+    fn a_socket_stays_small() {
+        assert!(std::mem::size_of::<super::Inner>() <= 192);
     }
 }

@@ -44,6 +44,9 @@ pub(crate) struct Worker {
     pub(super) server: Arc<Shared>,
     /// The connections this worker accepted, until their `on_close`.
     pub(super) sockets: Sockets,
+    /// Storage for the commands being run, traded with the queue's
+    /// (`commands.rs`).
+    pub(super) spare_commands: Vec<super::commands::Command>,
     /// The shutdown has started on this worker.
     shutting_down: bool,
 }
@@ -54,6 +57,7 @@ impl Worker {
             index,
             server,
             sockets: Sockets::default(),
+            spare_commands: Vec::new(),
             shutting_down: false,
         }
     }
@@ -128,10 +132,10 @@ impl Worker {
                     };
                     let _ = socket.close(CloseCode::UNSUPPORTED_DATA, reason);
                 }
-                _ => deliver(handler.as_ref(), socket),
+                _ => deliver(handler, socket),
             });
             if let Err(panic) = delivered {
-                self.contain(handler.as_ref(), socket, panic);
+                self.contain(handler, socket, panic);
             }
         }
         self.drain(ws);
@@ -168,7 +172,7 @@ impl Handler for Worker {
                 id: info.id(),
                 slot: info.slot,
                 peer_addr: info.peer_addr(),
-                path: path.to_owned(),
+                path: (path != self.server.routes.pattern(route)).then(|| path.into()),
                 route,
                 worker: self.index,
                 state: (ReadyState::Connecting as u8).into(),
@@ -187,7 +191,7 @@ impl Handler for Worker {
         let decision = guarded("on_open", || handler.on_open(&socket, request))
             .map_err(|panic| {
                 // No connection to close yet: the upgrade is refused.
-                self.report(handler.as_ref(), &socket, &panic);
+                self.report(handler, &socket, &panic);
                 Rejection::new(500).with_body("The server failed to answer.\n")
             })
             .and_then(|decision| decision);
@@ -198,7 +202,10 @@ impl Handler for Worker {
                 {
                     options.deflate = self.server.deflate.clone();
                 }
-                *lock(&socket.inner.protocol) = options.protocol.clone();
+                let _ = socket
+                    .inner
+                    .protocol
+                    .set(options.protocol.as_deref().map(Box::from));
                 if let Some(stale) = self.sockets.insert(socket) {
                     self.server.finish(&stale, CloseCode::ABNORMAL, "");
                 }
@@ -252,7 +259,7 @@ impl Handler for Worker {
     fn on_error(&mut self, ws: &mut LoopWs<'_>, error: &Error) {
         if let Some(socket) = self.sockets.get(ws.slot(), ws.id()).cloned() {
             let handler = self.server.routes.handler(socket.inner.route);
-            self.report(handler.as_ref(), &socket, error);
+            self.report(handler, &socket, error);
             if socket.state() == ReadyState::Connecting {
                 // The upgrade failed after on_open accepted it (e.g. a
                 // subprotocol the client did not offer). The handler took
