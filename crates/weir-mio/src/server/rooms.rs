@@ -201,11 +201,12 @@ impl Shared {
         except: Option<ConnId>,
         message: Message,
     ) -> Result<(), BroadcastRefused> {
-        let workers: Vec<usize> = match read(&self.rooms).get(&**name) {
-            Some(members) => members.workers().collect(),
-            None => Vec::new(),
-        };
         let message = PreparedMessage::new(message);
+        // Posted under the read lock (a worker never waits for the rooms
+        // lock while it holds its queue's), so that no list of the workers
+        // is made.
+        let rooms = read(&self.rooms);
+        let workers = rooms.get(&**name).into_iter().flat_map(Members::workers);
         self.post_to_workers(workers, || Command::Room {
             name: Arc::clone(name),
             message: message.clone(),
