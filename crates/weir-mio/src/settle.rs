@@ -94,8 +94,7 @@ impl Shared {
             conn.shutdown_write();
             conn.phase = Phase::Lingering;
             let when = now + self.config.linger_timeout();
-            conn.deadline = Some(when);
-            self.timers.push(when, index, conn.id);
+            conn.deadline = Some(self.timers.push(when, index, conn.id));
         }
         let wanted = conn.wanted_interest();
         if let Some(socket) = conn.socket.as_mut().filter(|_| wanted != conn.interest) {
@@ -112,11 +111,8 @@ impl Shared {
             (None, _) => conn.deadline = None,
             // The armed entry fires no later: re-armed then, so that input
             // moving the keepalive deadline on pushes nothing.
-            (Some(when), Some(armed)) if armed <= when => {}
-            (Some(when), _) => {
-                conn.deadline = Some(when);
-                self.timers.push(when, index, conn.id);
-            }
+            (Some(when), Some(armed)) if armed <= self.timers.deadline(when) => {}
+            (Some(when), _) => conn.deadline = Some(self.timers.push(when, index, conn.id)),
         }
     }
 

@@ -18,29 +18,64 @@
 //! one per quiet period, closing), stale entries cost at most one early
 //! wake-up each, and the heap stays small. The loop polls with a timeout
 //! that ends at the earliest entry.
+//!
+//! An entry takes 24 bytes: the deadline as nanoseconds since the heap's
+//! epoch (exact, and half an `Instant`), the slot, and the connection's id
+//! (0 for a listener: ids start at 1). A connection keeps its armed
+//! deadline in the same 8-byte form ([`Deadline`]).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
 use crate::ConnId;
 
+/// A deadline, as one plus the nanoseconds from the timers' epoch (the
+/// loop's creation) to it: exact to the nanosecond, 8 bytes where an
+/// `Instant` takes 16, and never zero, so that `Option<Deadline>` takes 8
+/// too. Instants before the epoch (none: every deadline is set after the
+/// loop exists) would count as the epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Deadline(NonZeroU64);
+
 /// Pending deadlines, earliest first.
-#[derive(Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<Reverse<(Instant, usize, Option<ConnId>)>>,
+    /// What [`Deadline`]s count from.
+    epoch: Instant,
+    /// `(when, slot, id)`; id 0 is a listener's retry.
+    heap: BinaryHeap<Reverse<(Deadline, usize, u64)>>,
 }
 
 impl Timers {
-    /// Remembers that connection `id` in slot `index` has a deadline at `when`.
-    pub(crate) fn push(&mut self, when: Instant, index: usize, id: ConnId) {
-        self.heap.push(Reverse((when, index, Some(id))));
+    /// No deadlines; [`Deadline`]s count from `epoch`.
+    pub(crate) fn new(epoch: Instant) -> Self {
+        Self {
+            epoch,
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// `when` in the heap's form.
+    pub(crate) fn deadline(&self, when: Instant) -> Deadline {
+        let nanos = when.saturating_duration_since(self.epoch).as_nanos();
+        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
+        Deadline(NonZeroU64::MIN.saturating_add(nanos))
+    }
+
+    /// Remembers that connection `id` in slot `index` has a deadline at
+    /// `when`, and returns it in the form the connection keeps.
+    pub(crate) fn push(&mut self, when: Instant, index: usize, id: ConnId) -> Deadline {
+        let when = self.deadline(when);
+        self.heap.push(Reverse((when, index, id.0)));
+        when
     }
 
     /// Remembers that the listener in slot `index` retries accepting at
     /// `when`.
     pub(crate) fn push_listener(&mut self, when: Instant, index: usize) {
-        self.heap.push(Reverse((when, index, None)));
+        let when = self.deadline(when);
+        self.heap.push(Reverse((when, index, 0)));
     }
 
     /// How many entries the heap holds, stale ones included.
@@ -51,15 +86,23 @@ impl Timers {
 
     /// How long until the earliest deadline (zero if it has passed), if any.
     pub(crate) fn next_timeout(&self, now: Instant) -> Option<Duration> {
-        self.heap
-            .peek()
-            .map(|Reverse((when, _, _))| when.saturating_duration_since(now))
+        let Reverse((when, _, _)) = self.heap.peek()?;
+        let now = self.deadline(now);
+        Some(Duration::from_nanos(
+            when.0.get().saturating_sub(now.0.get()),
+        ))
     }
 
-    /// The earliest entry if it is due at `now`, removed from the heap.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Instant, usize, Option<ConnId>)> {
+    /// The earliest entry if it is due at `now`, removed from the heap:
+    /// its deadline, its slot, and its connection's id (`None` for a
+    /// listener).
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Deadline, usize, Option<ConnId>)> {
+        let now = self.deadline(now);
         match self.heap.peek() {
-            Some(Reverse((when, _, _))) if *when <= now => self.heap.pop().map(|Reverse(e)| e),
+            Some(Reverse((when, _, _))) if *when <= now => {
+                let Reverse((when, index, id)) = self.heap.pop()?;
+                Some((when, index, (id != 0).then_some(ConnId(id))))
+            }
             _ => None,
         }
     }
@@ -72,7 +115,7 @@ mod tests {
     #[test]
     fn due_entries_come_out_earliest_first_connections_and_listeners() {
         let start = Instant::now();
-        let mut timers = Timers::default();
+        let mut timers = Timers::new(start);
         timers.push(start + Duration::from_secs(3), 3, ConnId(30));
         timers.push(start + Duration::from_secs(1), 1, ConnId(10));
         timers.push(start + Duration::from_secs(2), 2, ConnId(20));
@@ -90,7 +133,7 @@ mod tests {
         );
         let last = start + Duration::from_secs(4);
         assert_eq!(timers.pop_due(last).map(|e| e.2), Some(Some(ConnId(30))));
-        assert_eq!(timers.pop_due(last), Some((last, 4, None)));
+        assert_eq!(timers.pop_due(last), Some((timers.deadline(last), 4, None)));
         assert_eq!(timers.next_timeout(last), None);
     }
 }
