@@ -246,7 +246,7 @@ impl Shared {
             return;
         };
         conn.set_head_out(accepted.response);
-        conn.protocol = options.protocol.map(|p| Box::new(p.into_boxed_str()));
+        conn.set_protocol(options.protocol.map(String::into_boxed_str));
         conn.phase = Phase::Open(accepted.connection);
         self.with_ws(index, |ws| handler.on_open(ws, Opened::Accepted(&request)));
         self.drain_events(index, handler);
@@ -261,7 +261,7 @@ impl Shared {
         if let Some(conn) = self.slab.conn_mut(index) {
             conn.set_head_out(answer);
             conn.phase = Phase::Answering;
-            conn.deadline = Some(self.timers.push(when, index, conn.id));
+            conn.deadline = Some(self.timers.push(when, index));
             self.slab.mark_dirty(index);
         }
     }

@@ -208,7 +208,7 @@ impl Shared {
         let Some(conn) = self.slab.conn_mut(index) else {
             return;
         };
-        conn.protocol = response.protocol().map(|p| Box::new(p.into()));
+        conn.set_protocol(response.protocol().map(Into::into));
         conn.phase = Phase::Open(core);
         self.with_ws(index, |ws| {
             handler.on_open(ws, Opened::Connected(&response))

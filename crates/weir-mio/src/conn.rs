@@ -13,9 +13,9 @@
 //! socket, the core [`Connection`] inline (or the handshake reader) and a
 //! few words of bookkeeping. Reads go through the loop's one shared buffer,
 //! and the only bytes kept are those the core or the handshake still needs,
-//! plus the HTTP head being written ([`HeadOut`], boxed), freed as soon as
-//! it is sent. What only some connections have is boxed too: a TLS session,
-//! a subprotocol, a client's dialing state. `size_of::<Conn>()` is checked
+//! plus the HTTP head being written (in [`Extras`], boxed), freed as soon
+//! as it is sent. What only some connections have is boxed too: a TLS
+//! session, a subprotocol (in [`Extras`]), a client's dialing state. `size_of::<Conn>()` is checked
 //! by a test (`conn_size` below).
 //!
 //! A connection has at most one live deadline (`deadline`), whose meaning
@@ -84,12 +84,19 @@ pub(crate) struct Dialing {
     pub(crate) untried: std::vec::IntoIter<SocketAddr>,
 }
 
-/// HTTP bytes to write before any frame: the client's request, the
-/// server's `101`, or an HTTP answer.
-pub(crate) struct HeadOut {
-    bytes: Vec<u8>,
-    /// How much of `bytes` has been written.
+/// What only some connections have, or have only for a while, boxed
+/// apart: the HTTP head to write and the subprotocol. Dropped once the
+/// head is written if there is no subprotocol.
+#[derive(Default)]
+pub(crate) struct Extras {
+    /// HTTP bytes to write before any frame: the client's request, the
+    /// server's `101`, or an HTTP answer. Empty (and unallocated) once
+    /// written.
+    head: Vec<u8>,
+    /// How much of `head` has been written.
     written: usize,
+    /// The subprotocol agreed in the handshake.
+    protocol: Option<Box<str>>,
 }
 
 /// One connection.
@@ -102,19 +109,15 @@ pub(crate) struct Conn {
     pub(crate) peer: SocketAddr,
     pub(crate) role: Role,
     pub(crate) phase: Phase,
-    /// The HTTP head to write before any frame; `None` (unallocated) once
-    /// written, and for most of a connection's life. Set it with
-    /// [`Conn::set_head_out`].
-    head_out: Option<Box<HeadOut>>,
+    /// The HTTP head to write before any frame and the subprotocol: `None`
+    /// (unallocated) for most connections once the head is written. Set
+    /// with [`Conn::set_head_out`] and [`Conn::set_protocol`].
+    extras: Option<Box<Extras>>,
     /// The interest registered with the poller.
     pub(crate) interest: Interest,
     /// When the live timer entry of this connection is due, if one is
     /// armed (`timers.rs`; any other entry for it is stale).
     pub(crate) deadline: Option<Deadline>,
-    /// The subprotocol agreed in the handshake. Boxed twice, so that the
-    /// pointer is thin: most connections have none.
-    #[allow(clippy::redundant_allocation)]
-    pub(crate) protocol: Option<Box<Box<str>>>,
     /// The peer shut down its side: reads return end-of-file.
     pub(crate) eof: bool,
     /// `on_close` was delivered: the application is done with it.
@@ -124,8 +127,9 @@ pub(crate) struct Conn {
     /// In the loop's list of pending reads: the last read used up its
     /// budget with input possibly left.
     pub(crate) read_pending: bool,
-    /// Bytes read and thrown away since the connection started closing.
-    pub(crate) discarded: usize,
+    /// Bytes read and thrown away since the connection started closing
+    /// (bounded by `read.rs`'s `MAX_DISCARD`, far below `u32::MAX`).
+    pub(crate) discarded: u32,
     /// The place this accepted connection holds under
     /// [`Config::max_connections`](crate::Config::max_connections), given
     /// back when the connection is dropped.
@@ -155,10 +159,9 @@ impl Conn {
             peer,
             role,
             phase,
-            head_out: None,
+            extras: None,
             interest,
             deadline: None,
-            protocol: None,
             eof: false,
             close_reported: false,
             dirty: false,
@@ -194,20 +197,38 @@ impl Conn {
 
     /// Queues `bytes` as the HTTP head to write before any frame, in place
     /// of any head not written yet.
-    pub(crate) fn set_head_out(&mut self, bytes: Vec<u8>) {
-        self.head_out = (!bytes.is_empty()).then(|| Box::new(HeadOut { bytes, written: 0 }));
+    pub(crate) fn set_head_out(&mut self, head: Vec<u8>) {
+        let extras = self.extras.get_or_insert_with(Default::default);
+        extras.head = head;
+        extras.written = 0;
+        self.release_extras();
+    }
+
+    /// Records the subprotocol agreed in the handshake.
+    pub(crate) fn set_protocol(&mut self, protocol: Option<Box<str>>) {
+        self.extras.get_or_insert_with(Default::default).protocol = protocol;
+        self.release_extras();
     }
 
     /// The subprotocol agreed in the handshake, if any.
     pub(crate) fn protocol(&self) -> Option<&str> {
-        self.protocol.as_deref().map(|protocol| &**protocol)
+        self.extras.as_ref()?.protocol.as_deref()
+    }
+
+    /// Drops [`Extras`] once it holds nothing.
+    fn release_extras(&mut self) {
+        if let Some(extras) = &self.extras {
+            if extras.head.is_empty() && extras.protocol.is_none() {
+                self.extras = None;
+            }
+        }
     }
 
     /// Bytes of the HTTP head not written yet.
     fn head_pending(&self) -> usize {
-        self.head_out
+        self.extras
             .as_ref()
-            .map_or(0, |head| head.bytes.len() - head.written)
+            .map_or(0, |extras| extras.head.len() - extras.written)
     }
 
     /// Bytes waiting to be written: the HTTP head, the core's output, and
@@ -266,7 +287,7 @@ impl Conn {
         let Self {
             socket: Some(socket),
             tls,
-            head_out,
+            extras,
             phase,
             ..
         } = self
@@ -274,9 +295,9 @@ impl Conn {
             return Ok(()); // Resolving: nothing to write to yet.
         };
         loop {
-            let head_len = head_out
+            let head_len = extras
                 .as_ref()
-                .map_or(0, |head| head.bytes.len() - head.written);
+                .map_or(0, |extras| extras.head.len() - extras.written);
             let core_len = match phase {
                 Phase::Open(core) => core.buffered_amount(),
                 _ => 0,
@@ -290,8 +311,8 @@ impl Conn {
             let written = {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let mut count = 0;
-                if let Some(head) = head_out.as_ref().filter(|_| head_len > 0) {
-                    slices[0] = IoSlice::new(&head.bytes[head.written..]);
+                if let Some(extras) = extras.as_ref().filter(|_| head_len > 0) {
+                    slices[0] = IoSlice::new(&extras.head[extras.written..]);
                     count = 1;
                 }
                 if let Phase::Open(core) = phase {
@@ -312,10 +333,14 @@ impl Conn {
                 }
             };
             let from_head = written.min(head_len);
-            if let Some(head) = head_out {
+            if let Some(head) = extras.as_mut().filter(|_| from_head > 0) {
                 head.written += from_head;
-                if head.written == head.bytes.len() {
-                    *head_out = None;
+                if head.written == head.head.len() {
+                    head.head = Vec::new();
+                    head.written = 0;
+                    if head.protocol.is_none() {
+                        *extras = None;
+                    }
                 }
             }
             if let Phase::Open(core) = phase {
@@ -342,6 +367,6 @@ mod tests {
             "size_of::<Conn>() = {size}, of Connection {}",
             std::mem::size_of::<Connection>()
         );
-        assert!(size <= 280, "Conn grew to {size} bytes");
+        assert!(size <= 264, "Conn grew to {size} bytes");
     }
 }

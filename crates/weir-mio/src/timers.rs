@@ -1,6 +1,6 @@
-//! Deadlines, since mio has no timers: a min-heap of `(when, slot, id)`,
-//! where the id is a connection's, or `None` for a listener's retry of a
-//! failed accept.
+//! Deadlines, since mio has no timers: a min-heap of `(when, slot,
+//! listener)`, where `listener` marks a listener's retry of a failed
+//! accept, and any other entry is a connection's.
 //!
 //! The heap only wakes the loop; what a deadline means is decided elsewhere:
 //! by the core for an open connection (keepalive, closing handshake), by
@@ -9,9 +9,11 @@
 //!
 //! Entries are never removed early. When a connection's deadline changes or
 //! the connection goes away, its old entry stays in the heap and is skipped
-//! when it comes due (the loop checks that the slot still holds the same
-//! connection with that entry as its live one, or a listener with a retry
-//! due then). A connection pushes an entry only for a deadline earlier than
+//! when it comes due (the loop checks that the slot holds a connection
+//! whose armed deadline is that entry's, or a listener with a retry due
+//! then). No id is needed for that: if another connection took the slot
+//! and armed the very same deadline, to the nanosecond, it is due then all
+//! the same, and its own entry is skipped later. A connection pushes an entry only for a deadline earlier than
 //! the one armed; a later one (keepalive moving on with each read) waits
 //! for the armed entry to fire early and is pushed then. So reads never
 //! push, a connection pushes a handful of entries in its life (handshake,
@@ -19,17 +21,16 @@
 //! wake-up each, and the heap stays small. The loop polls with a timeout
 //! that ends at the earliest entry.
 //!
-//! An entry takes 24 bytes: the deadline as nanoseconds since the heap's
-//! epoch (exact, and half an `Instant`), the slot, and the connection's id
-//! (0 for a listener: ids start at 1). A connection keeps its armed
-//! deadline in the same 8-byte form ([`Deadline`]).
+//! An entry takes 16 bytes: the deadline as nanoseconds since the heap's
+//! epoch (exact, and half an `Instant`), the slot as a `u32` (each slot
+//! holds a socket, and file descriptors are `int`s), and the listener
+//! flag. A connection keeps its armed deadline in the same 8-byte form
+//! ([`Deadline`]).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
-
-use crate::ConnId;
 
 /// A deadline, as one plus the nanoseconds from the timers' epoch (the
 /// loop's creation) to it: exact to the nanosecond, 8 bytes where an
@@ -43,8 +44,8 @@ pub(crate) struct Deadline(NonZeroU64);
 pub(crate) struct Timers {
     /// What [`Deadline`]s count from.
     epoch: Instant,
-    /// `(when, slot, id)`; id 0 is a listener's retry.
-    heap: BinaryHeap<Reverse<(Deadline, usize, u64)>>,
+    /// `(when, slot, listener)`.
+    heap: BinaryHeap<Reverse<(Deadline, u32, bool)>>,
 }
 
 impl Timers {
@@ -63,11 +64,11 @@ impl Timers {
         Deadline(NonZeroU64::MIN.saturating_add(nanos))
     }
 
-    /// Remembers that connection `id` in slot `index` has a deadline at
+    /// Remembers that the connection in slot `index` has a deadline at
     /// `when`, and returns it in the form the connection keeps.
-    pub(crate) fn push(&mut self, when: Instant, index: usize, id: ConnId) -> Deadline {
+    pub(crate) fn push(&mut self, when: Instant, index: usize) -> Deadline {
         let when = self.deadline(when);
-        self.heap.push(Reverse((when, index, id.0)));
+        self.heap.push(Reverse((when, slot(index), false)));
         when
     }
 
@@ -75,7 +76,7 @@ impl Timers {
     /// `when`.
     pub(crate) fn push_listener(&mut self, when: Instant, index: usize) {
         let when = self.deadline(when);
-        self.heap.push(Reverse((when, index, 0)));
+        self.heap.push(Reverse((when, slot(index), true)));
     }
 
     /// How many entries the heap holds, stale ones included.
@@ -94,18 +95,23 @@ impl Timers {
     }
 
     /// The earliest entry if it is due at `now`, removed from the heap:
-    /// its deadline, its slot, and its connection's id (`None` for a
-    /// listener).
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Deadline, usize, Option<ConnId>)> {
+    /// its deadline, its slot, and whether it is a listener's.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<(Deadline, usize, bool)> {
         let now = self.deadline(now);
         match self.heap.peek() {
             Some(Reverse((when, _, _))) if *when <= now => {
-                let Reverse((when, index, id)) = self.heap.pop()?;
-                Some((when, index, (id != 0).then_some(ConnId(id))))
+                let Reverse((when, index, listener)) = self.heap.pop()?;
+                Some((when, index as usize, listener))
             }
             _ => None,
         }
     }
+}
+
+/// Slot `index` as the heap keeps it. Slots hold sockets, so there are
+/// fewer than 2^31 of them; a larger index (none) would never be found.
+fn slot(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -116,9 +122,9 @@ mod tests {
     fn due_entries_come_out_earliest_first_connections_and_listeners() {
         let start = Instant::now();
         let mut timers = Timers::new(start);
-        timers.push(start + Duration::from_secs(3), 3, ConnId(30));
-        timers.push(start + Duration::from_secs(1), 1, ConnId(10));
-        timers.push(start + Duration::from_secs(2), 2, ConnId(20));
+        timers.push(start + Duration::from_secs(3), 3);
+        timers.push(start + Duration::from_secs(1), 1);
+        timers.push(start + Duration::from_secs(2), 2);
         timers.push_listener(start + Duration::from_secs(4), 4);
         assert_eq!(timers.next_timeout(start), Some(Duration::from_secs(1)));
         assert_eq!(timers.pop_due(start), None);
@@ -132,8 +138,9 @@ mod tests {
             Some(Duration::ZERO)
         );
         let last = start + Duration::from_secs(4);
-        assert_eq!(timers.pop_due(last).map(|e| e.2), Some(Some(ConnId(30))));
-        assert_eq!(timers.pop_due(last), Some((timers.deadline(last), 4, None)));
+        let three = timers.deadline(start + Duration::from_secs(3));
+        assert_eq!(timers.pop_due(last), Some((three, 3, false)));
+        assert_eq!(timers.pop_due(last), Some((timers.deadline(last), 4, true)));
         assert_eq!(timers.next_timeout(last), None);
     }
 }
