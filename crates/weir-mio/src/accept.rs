@@ -43,6 +43,7 @@ use crate::conn::{Conn, Phase};
 use crate::handler::ConnInfo;
 use crate::shared::Shared;
 use crate::slab::Slot;
+use crate::timers::Deadline;
 use crate::tls::{ServerTlsConfig, TlsSession};
 use crate::{Error, Handler, Opened};
 
@@ -92,11 +93,14 @@ impl Shared {
     pub(crate) fn retry_accept<H: Handler>(
         &mut self,
         index: usize,
-        when: Instant,
+        when: Deadline,
         handler: &mut H,
     ) {
         if let Some(Slot::Listener(listener)) = self.slab.get_mut(index) {
-            if listener.retry.is_some_and(|(_, due)| due == when) {
+            if listener
+                .retry
+                .is_some_and(|(_, due)| self.timers.deadline(due) == when)
+            {
                 self.accept(index, handler);
             }
         }
@@ -243,10 +247,9 @@ impl Shared {
         let Some(conn) = self.slab.conn_mut(index) else {
             return;
         };
-        conn.head_out = accepted.response;
-        conn.head_written = 0;
-        conn.protocol = options.protocol.map(String::into_boxed_str);
-        conn.phase = Phase::Open(Box::new(accepted.connection));
+        conn.set_head_out(accepted.response);
+        conn.set_protocol(options.protocol.map(String::into_boxed_str));
+        conn.phase = Phase::Open(accepted.connection);
         self.with_ws(index, |ws| handler.on_open(ws, Opened::Accepted(&request)));
         self.drain_events(index, handler);
         self.slab.mark_dirty(index);
@@ -258,11 +261,9 @@ impl Shared {
     fn answer(&mut self, index: usize, answer: Vec<u8>) {
         let when = self.now + self.config.linger_timeout();
         if let Some(conn) = self.slab.conn_mut(index) {
-            conn.head_out = answer;
-            conn.head_written = 0;
+            conn.set_head_out(answer);
             conn.phase = Phase::Answering;
-            conn.deadline = Some(when);
-            self.timers.push(when, index, conn.id);
+            conn.deadline = Some(self.timers.push(when, index));
             self.slab.mark_dirty(index);
         }
     }

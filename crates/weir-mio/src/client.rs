@@ -86,7 +86,7 @@ impl Shared {
                 Interest::READABLE | Interest::WRITABLE,
             ),
         };
-        conn.head_out = request;
+        conn.set_head_out(request);
         conn.tls = tls;
         let index = self.insert_conn(conn)?;
         if literal.is_none() {
@@ -208,8 +208,8 @@ impl Shared {
         let Some(conn) = self.slab.conn_mut(index) else {
             return;
         };
-        conn.protocol = response.protocol().map(Into::into);
-        conn.phase = Phase::Open(Box::new(core));
+        conn.set_protocol(response.protocol().map(Into::into));
+        conn.phase = Phase::Open(core);
         self.with_ws(index, |ws| {
             handler.on_open(ws, Opened::Connected(&response))
         });

@@ -9,11 +9,14 @@
 //!                        └──> Answering ──> Lingering   (an HTTP answer, then close)
 //! ```
 //!
-//! What a connection holds while idle is its socket, the core
-//! [`Connection`] (or the handshake reader) and a few words of bookkeeping:
-//! reads go through the loop's one shared buffer, and the only bytes kept
-//! here are those the core or the handshake still needs, plus the HTTP head
-//! being written (`head_out`), freed as soon as it is sent.
+//! What a connection holds while idle is one allocation, its [`Conn`]: the
+//! socket, the core [`Connection`] inline (or the handshake reader) and a
+//! few words of bookkeeping. Reads go through the loop's one shared buffer,
+//! and the only bytes kept are those the core or the handshake still needs,
+//! plus the HTTP head being written (in [`Extras`], boxed), freed as soon
+//! as it is sent. What only some connections have is boxed too: a TLS
+//! session, a subprotocol (in [`Extras`]), a client's dialing state. `size_of::<Conn>()` is checked
+//! by a test (`conn_size` below).
 //!
 //! A connection has at most one live deadline (`deadline`), whose meaning
 //! follows from its phase: before it opens, the handshake timeout; while it
@@ -26,7 +29,6 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
-use std::time::Instant;
 
 use mio::net::TcpStream;
 use mio::Interest;
@@ -34,6 +36,7 @@ use weir_proto::handshake::{ClientHandshake, ServerHandshake};
 use weir_proto::{Connection, Role, State};
 
 use crate::admission::Admission;
+use crate::timers::Deadline;
 use crate::tls::TlsSession;
 use crate::ConnId;
 
@@ -56,8 +59,10 @@ pub(crate) enum Phase {
     /// Server: reading the request head.
     AwaitingRequest(ServerHandshake),
     /// Both roles: the handshake is done and the core runs, through the
-    /// closing handshake.
-    Open(Box<Connection>),
+    /// closing handshake. Inline: this is where an idle connection spends
+    /// its life, and a box would cost an allocation's overhead and a
+    /// pointer.
+    Open(Connection),
     /// Server: writing an HTTP answer (`426`, a rejection, a handshake
     /// error) that ends the connection.
     Answering,
@@ -79,6 +84,21 @@ pub(crate) struct Dialing {
     pub(crate) untried: std::vec::IntoIter<SocketAddr>,
 }
 
+/// What only some connections have, or have only for a while, boxed
+/// apart: the HTTP head to write and the subprotocol. Dropped once the
+/// head is written if there is no subprotocol.
+#[derive(Default)]
+pub(crate) struct Extras {
+    /// HTTP bytes to write before any frame: the client's request, the
+    /// server's `101`, or an HTTP answer. Empty (and unallocated) once
+    /// written.
+    head: Vec<u8>,
+    /// How much of `head` has been written.
+    written: usize,
+    /// The subprotocol agreed in the handshake.
+    protocol: Option<Box<str>>,
+}
+
 /// One connection.
 pub(crate) struct Conn {
     pub(crate) id: ConnId,
@@ -89,18 +109,15 @@ pub(crate) struct Conn {
     pub(crate) peer: SocketAddr,
     pub(crate) role: Role,
     pub(crate) phase: Phase,
-    /// HTTP bytes to write before any frame: the client's request, the
-    /// server's `101`, or an HTTP answer. Empty (and unallocated) otherwise.
-    pub(crate) head_out: Vec<u8>,
-    /// How much of `head_out` has been written.
-    pub(crate) head_written: usize,
+    /// The HTTP head to write before any frame and the subprotocol: `None`
+    /// (unallocated) for most connections once the head is written. Set
+    /// with [`Conn::set_head_out`] and [`Conn::set_protocol`].
+    extras: Option<Box<Extras>>,
     /// The interest registered with the poller.
     pub(crate) interest: Interest,
     /// When the live timer entry of this connection is due, if one is
     /// armed (`timers.rs`; any other entry for it is stale).
-    pub(crate) deadline: Option<Instant>,
-    /// The subprotocol agreed in the handshake.
-    pub(crate) protocol: Option<Box<str>>,
+    pub(crate) deadline: Option<Deadline>,
     /// The peer shut down its side: reads return end-of-file.
     pub(crate) eof: bool,
     /// `on_close` was delivered: the application is done with it.
@@ -110,8 +127,9 @@ pub(crate) struct Conn {
     /// In the loop's list of pending reads: the last read used up its
     /// budget with input possibly left.
     pub(crate) read_pending: bool,
-    /// Bytes read and thrown away since the connection started closing.
-    pub(crate) discarded: usize,
+    /// Bytes read and thrown away since the connection started closing
+    /// (bounded by `read.rs`'s `MAX_DISCARD`, far below `u32::MAX`).
+    pub(crate) discarded: u32,
     /// The place this accepted connection holds under
     /// [`Config::max_connections`](crate::Config::max_connections), given
     /// back when the connection is dropped.
@@ -141,11 +159,9 @@ impl Conn {
             peer,
             role,
             phase,
-            head_out: Vec::new(),
-            head_written: 0,
+            extras: None,
             interest,
             deadline: None,
-            protocol: None,
             eof: false,
             close_reported: false,
             dirty: false,
@@ -179,10 +195,46 @@ impl Conn {
         !self.close_reported && self.core().is_some_and(|core| core.state() == State::Open)
     }
 
+    /// Queues `bytes` as the HTTP head to write before any frame, in place
+    /// of any head not written yet.
+    pub(crate) fn set_head_out(&mut self, head: Vec<u8>) {
+        let extras = self.extras.get_or_insert_with(Default::default);
+        extras.head = head;
+        extras.written = 0;
+        self.release_extras();
+    }
+
+    /// Records the subprotocol agreed in the handshake.
+    pub(crate) fn set_protocol(&mut self, protocol: Option<Box<str>>) {
+        self.extras.get_or_insert_with(Default::default).protocol = protocol;
+        self.release_extras();
+    }
+
+    /// The subprotocol agreed in the handshake, if any.
+    pub(crate) fn protocol(&self) -> Option<&str> {
+        self.extras.as_ref()?.protocol.as_deref()
+    }
+
+    /// Drops [`Extras`] once it holds nothing.
+    fn release_extras(&mut self) {
+        if let Some(extras) = &self.extras {
+            if extras.head.is_empty() && extras.protocol.is_none() {
+                self.extras = None;
+            }
+        }
+    }
+
+    /// Bytes of the HTTP head not written yet.
+    fn head_pending(&self) -> usize {
+        self.extras
+            .as_ref()
+            .map_or(0, |extras| extras.head.len() - extras.written)
+    }
+
     /// Bytes waiting to be written: the HTTP head, the core's output, and
     /// what TLS holds of them ([`TlsSession::pending`]).
     pub(crate) fn pending_output(&self) -> usize {
-        let head = self.head_out.len() - self.head_written;
+        let head = self.head_pending();
         let tls = self.tls.as_ref().map_or(0, TlsSession::pending);
         head + self.core().map_or(0, Connection::buffered_amount) + tls
     }
@@ -235,8 +287,7 @@ impl Conn {
         let Self {
             socket: Some(socket),
             tls,
-            head_out,
-            head_written,
+            extras,
             phase,
             ..
         } = self
@@ -244,7 +295,9 @@ impl Conn {
             return Ok(()); // Resolving: nothing to write to yet.
         };
         loop {
-            let head_len = head_out.len() - *head_written;
+            let head_len = extras
+                .as_ref()
+                .map_or(0, |extras| extras.head.len() - extras.written);
             let core_len = match phase {
                 Phase::Open(core) => core.buffered_amount(),
                 _ => 0,
@@ -258,8 +311,8 @@ impl Conn {
             let written = {
                 let mut slices = [IoSlice::new(&[]); MAX_SLICES];
                 let mut count = 0;
-                if head_len > 0 {
-                    slices[0] = IoSlice::new(&head_out[*head_written..]);
+                if let Some(extras) = extras.as_ref().filter(|_| head_len > 0) {
+                    slices[0] = IoSlice::new(&extras.head[extras.written..]);
                     count = 1;
                 }
                 if let Phase::Open(core) = phase {
@@ -280,14 +333,40 @@ impl Conn {
                 }
             };
             let from_head = written.min(head_len);
-            *head_written += from_head;
-            if *head_written == head_out.len() {
-                *head_out = Vec::new();
-                *head_written = 0;
+            if let Some(head) = extras.as_mut().filter(|_| from_head > 0) {
+                head.written += from_head;
+                if head.written == head.head.len() {
+                    head.head = Vec::new();
+                    head.written = 0;
+                    if head.protocol.is_none() {
+                        *extras = None;
+                    }
+                }
             }
             if let Phase::Open(core) = phase {
                 core.advance_transmit(written - from_head);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What every connection of the loop costs while idle, beside its slab
+    /// slot and timer entry (issue 12): one allocation of this size, the
+    /// core inline. Everything that only some connections need is boxed;
+    /// this bound fails if a field grows it again. Today (with the default
+    /// features): the core ([`Connection`], its own bound in weir-proto),
+    /// the peer's address 32, and eight words and a few flags.
+    #[test]
+    fn conn_size() {
+        let size = std::mem::size_of::<Conn>();
+        eprintln!(
+            "size_of::<Conn>() = {size}, of Connection {}",
+            std::mem::size_of::<Connection>()
+        );
+        assert!(size <= 264, "Conn grew to {size} bytes");
     }
 }

@@ -162,7 +162,7 @@ impl EventLoop {
             shared: Shared {
                 registry,
                 slab: Slab::default(),
-                timers: Timers::default(),
+                timers: Timers::new(Instant::now()),
                 core_config: Arc::new(config.connection.clone()),
                 config,
                 now: Instant::now(),

@@ -33,7 +33,7 @@ use crate::{Error, Handler};
 /// Bytes discarded from a connection that is closing (lingering after an
 /// HTTP answer, or after the closing handshake) before it is dropped as a
 /// flood.
-const MAX_DISCARD: usize = 1 << 20;
+const MAX_DISCARD: u32 = 1 << 20;
 
 impl Shared {
     /// Handles readiness of slot `index`.
@@ -128,6 +128,7 @@ impl Shared {
             budget = budget.saturating_sub(n);
             let drained = short_read_drains && n < scratch.len() && conn.tls.is_none();
             if discarding {
+                let n = u32::try_from(n).unwrap_or(u32::MAX);
                 conn.discarded = conn.discarded.saturating_add(n);
                 if conn.discarded > MAX_DISCARD {
                     return self.remove(index);

@@ -94,8 +94,7 @@ impl Shared {
             conn.shutdown_write();
             conn.phase = Phase::Lingering;
             let when = now + self.config.linger_timeout();
-            conn.deadline = Some(when);
-            self.timers.push(when, index, conn.id);
+            conn.deadline = Some(self.timers.push(when, index));
         }
         let wanted = conn.wanted_interest();
         if let Some(socket) = conn.socket.as_mut().filter(|_| wanted != conn.interest) {
@@ -112,11 +111,8 @@ impl Shared {
             (None, _) => conn.deadline = None,
             // The armed entry fires no later: re-armed then, so that input
             // moving the keepalive deadline on pushes nothing.
-            (Some(when), Some(armed)) if armed <= when => {}
-            (Some(when), _) => {
-                conn.deadline = Some(when);
-                self.timers.push(when, index, conn.id);
-            }
+            (Some(when), Some(armed)) if armed <= self.timers.deadline(when) => {}
+            (Some(when), _) => conn.deadline = Some(self.timers.push(when, index)),
         }
     }
 
@@ -124,15 +120,15 @@ impl Shared {
     /// module docs), or a listener's retry of a failed accept
     /// (`accept.rs`). The caller settles afterwards.
     pub(crate) fn expire<H: Handler>(&mut self, handler: &mut H) {
-        while let Some((when, index, id)) = self.timers.pop_due(self.now) {
-            let Some(id) = id else {
+        while let Some((when, index, listener)) = self.timers.pop_due(self.now) {
+            if listener {
                 self.retry_accept(index, when, handler);
                 continue;
-            };
+            }
             let Some(conn) = self.slab.conn_mut(index) else {
                 continue;
             };
-            if conn.id != id || conn.deadline != Some(when) {
+            if conn.deadline != Some(when) {
                 continue; // Stale: the slot's connection has another deadline.
             }
             conn.deadline = None;

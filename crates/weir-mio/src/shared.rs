@@ -96,8 +96,7 @@ impl Shared {
                 .register(socket, Token(index), conn.interest)?;
         }
         let when = Instant::now() + self.config.handshake_timeout;
-        conn.deadline = Some(when);
-        self.timers.push(when, index, conn.id);
+        conn.deadline = Some(self.timers.push(when, index));
         Ok(self.slab.insert(Slot::Conn(Box::new(conn))))
     }
 

@@ -76,9 +76,15 @@ pub(crate) fn client_session(
         .map_err(|e| crate::Error::Tls(io::Error::new(io::ErrorKind::InvalidInput, e)))
 }
 
-/// One connection's TLS session.
+/// One connection's TLS session: one pointer, so that the connection's
+/// `Option<TlsSession>` costs a plain connection one word.
 pub(crate) struct TlsSession {
-    conn: Box<rustls::Connection>,
+    inner: Box<Session>,
+}
+
+/// What [`TlsSession`] points to.
+struct Session {
+    conn: rustls::Connection,
     /// Plaintext bytes handed to rustls whose records are not all on the
     /// socket yet.
     held: usize,
@@ -99,8 +105,7 @@ impl TlsSession {
 
     fn new(conn: rustls::Connection) -> Self {
         Self {
-            conn: Box::new(conn),
-            held: 0,
+            inner: Box::new(Session { conn, held: 0 }),
         }
     }
 
@@ -112,13 +117,13 @@ impl TlsSession {
     /// alert rustls queued for the peer goes out with the next write.
     pub(crate) fn read(&mut self, mut socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            match self.conn.reader().read(buf) {
+            match self.inner.conn.reader().read(buf) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
                 Err(e) => return Err(e),
             }
-            match self.conn.read_tls(&mut socket) {
+            match self.inner.conn.read_tls(&mut socket) {
                 Ok(0) => {
                     // TCP ended: whatever rustls still holds was read above.
                     return Ok(0);
@@ -126,7 +131,7 @@ impl TlsSession {
                 Ok(_) => {}
                 Err(e) => return Err(e),
             }
-            if let Err(error) = self.conn.process_new_packets() {
+            if let Err(error) = self.inner.conn.process_new_packets() {
                 // Best effort: tell the peer why.
                 let _ = self.write_records(socket);
                 return Err(io::Error::new(
@@ -147,13 +152,13 @@ impl TlsSession {
         slices: &[IoSlice<'_>],
     ) -> io::Result<usize> {
         self.write_records(socket)?;
-        if self.conn.wants_write() || self.conn.is_handshaking() {
+        if self.inner.conn.wants_write() || self.inner.conn.is_handshaking() {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         let mut batch = [IoSlice::new(&[]); 8];
         let count = first_bytes(slices, BATCH, &mut batch);
-        let taken = self.conn.writer().write_vectored(&batch[..count])?;
-        self.held = taken;
+        let taken = self.inner.conn.writer().write_vectored(&batch[..count])?;
+        self.inner.held = taken;
         self.write_records(socket)?;
         if taken == 0 && count > 0 {
             return Err(io::ErrorKind::WouldBlock.into());
@@ -164,8 +169,8 @@ impl TlsSession {
     /// Writes the records rustls holds (handshake messages, alerts,
     /// encrypted data) until there are none or the socket would block.
     pub(crate) fn write_records(&mut self, mut socket: &TcpStream) -> io::Result<()> {
-        while self.conn.wants_write() {
-            match self.conn.write_tls(&mut socket) {
+        while self.inner.conn.wants_write() {
+            match self.inner.conn.write_tls(&mut socket) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
@@ -173,7 +178,7 @@ impl TlsSession {
                 Err(e) => return Err(e),
             }
         }
-        self.held = 0;
+        self.inner.held = 0;
         Ok(())
     }
 
@@ -182,8 +187,8 @@ impl TlsSession {
     /// written, and at least 1 while any record (a handshake message, an
     /// alert) waits, so that the loop keeps watching for writability.
     pub(crate) fn pending(&self) -> usize {
-        if self.conn.wants_write() {
-            self.held.max(1)
+        if self.inner.conn.wants_write() {
+            self.inner.held.max(1)
         } else {
             0
         }
@@ -191,7 +196,7 @@ impl TlsSession {
 
     /// Queues `close_notify` and writes what it can of it, once.
     pub(crate) fn close_notify(&mut self, socket: &TcpStream) {
-        self.conn.send_close_notify();
+        self.inner.conn.send_close_notify();
         let _ = self.write_records(socket);
     }
 }

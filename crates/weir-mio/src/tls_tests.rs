@@ -84,7 +84,7 @@ fn plaintext_in_rustls_counts_as_pending_until_its_records_are_written() {
             other => panic!("no application data was sent: {other:?}"),
         }
         session.write_records(&socket).unwrap();
-        (!session.conn.is_handshaking()).then_some(())
+        (!session.inner.conn.is_handshaking()).then_some(())
     });
 
     // Send until the socket is full: the batch whose records did not all

@@ -153,7 +153,7 @@ impl<'a> Ws<'a> {
 
     /// The subprotocol agreed in the opening handshake, if any.
     pub fn protocol(&self) -> Option<&str> {
-        self.conn()?.protocol.as_deref()
+        self.conn()?.protocol()
     }
 
     /// The permessage-deflate parameters agreed in the opening handshake, if

@@ -61,50 +61,70 @@ pub enum State {
 /// bytes out, no I/O of its own.
 ///
 /// See the [crate documentation](crate) for a complete example.
+///
+/// Its layout is kept small for servers that hold many idle connections:
+/// what an idle connection needs is inline (the configuration pointer, two
+/// empty buffers, the stage, the clock), and what only a connection busy
+/// with a frame, a message, a pong owed, a masking generator (clients) or
+/// compression needs is boxed, allocated while needed. `size_of` is
+/// checked by a test (`idle_size` in `tests.rs`).
 #[derive(Debug)]
 pub struct Connection {
-    role: Role,
     /// Shared by every connection the adapter makes with the same
     /// configuration: one pointer per connection, not a copy.
     config: Arc<Config>,
     /// Received bytes not yet parsed or handed out.
     input: BytesMut,
-    /// The frame whose payload is arriving; `None` between frames.
-    frame: Option<IncomingFrame>,
-    /// The data message being assembled; `None` between messages.
-    message: Option<IncomingMessage>,
     output: Output,
+    /// The frame whose payload is arriving; `None` between frames.
+    frame: Option<Box<IncomingFrame>>,
+    /// The data message being assembled; `None` between messages.
+    message: Option<Box<IncomingMessage>>,
     /// The answer to the latest ping that arrived while the send queue was
     /// full, queued when the output is next drained.
-    pending_pong: Option<Bytes>,
-    /// The kind of the fragmented message being sent, if one is unfinished.
-    outgoing_fragmented: Option<MessageKind>,
-    /// Validates text sent in fragments.
-    outgoing_utf8: Utf8Validator,
-    /// This endpoint queued its Close frame.
-    close_sent: bool,
-    /// The peer's Close frame arrived, or the connection failed: input is
-    /// no longer parsed.
-    receive_closed: bool,
-    /// The peer broke the protocol.
-    failed: bool,
-    /// The transport delivers no more input ([`Connection::receive_eof`]).
-    eof: bool,
-    /// The connection ended without a closing handshake: input ended early
-    /// or a deadline passed. Nothing more is sent or received.
-    aborted: bool,
-    /// Deadlines, when the adapter passes the time in.
-    clock: timers::Clock,
+    pending_pong: Option<Box<Bytes>>,
     /// Masking keys; clients only. Boxed: the generator's buffered
     /// keystream is a few hundred bytes that a server never needs.
     mask_keys: Option<Box<MaskKeyGenerator>>,
     /// permessage-deflate, when negotiated: RSV1 on the first frame of a
     /// data message means compressed (RFC 7692 section 6).
     #[cfg(feature = "deflate")]
-    deflate: Option<Deflate>,
+    deflate: Option<Box<Deflate>>,
+    /// Deadlines, when the adapter passes the time in.
+    clock: timers::Clock,
+    role: Role,
+    /// Where the connection is in its life (what [`State`] tells, and more).
+    stage: Stage,
+    /// The kind of the fragmented message being sent, if one is unfinished.
+    outgoing_fragmented: Option<MessageKind>,
+    /// Validates text sent in fragments.
+    outgoing_utf8: Utf8Validator,
     /// The fragmented message being sent is compressed.
     #[cfg(feature = "deflate")]
     outgoing_compressed: bool,
+}
+
+/// Where a connection is in its life: the closing handshake, and how the
+/// connection ended. The public [`State`] is a view of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Neither Close frame has gone either way.
+    Open,
+    /// This endpoint queued its Close frame; the peer's has not arrived.
+    Closing,
+    /// This endpoint queued its Close frame and the peer's arrived, or the
+    /// peer broke the protocol (`failed`), which queued ours: input is no
+    /// longer parsed.
+    Closed {
+        /// The peer broke the protocol: this endpoint closes TCP first
+        /// whatever its role (RFC 6455 section 7.1.7).
+        failed: bool,
+        /// The transport delivers no more input ([`Connection::receive_eof`]).
+        eof: bool,
+    },
+    /// The connection ended without a closing handshake: input ended early
+    /// or a deadline passed. Nothing more is sent or received.
+    Aborted,
 }
 
 /// The frame whose payload is arriving.
@@ -197,24 +217,20 @@ impl Connection {
         mask_keys: Option<Box<MaskKeyGenerator>>,
     ) -> Self {
         Self {
-            role,
             config,
             input: BytesMut::new(),
+            output: Output::default(),
             frame: None,
             message: None,
-            output: Output::default(),
             pending_pong: None,
-            outgoing_fragmented: None,
-            outgoing_utf8: Utf8Validator::new(),
-            close_sent: false,
-            receive_closed: false,
-            failed: false,
-            eof: false,
-            aborted: false,
-            clock: timers::Clock::default(),
             mask_keys,
             #[cfg(feature = "deflate")]
             deflate: None,
+            clock: timers::Clock::default(),
+            role,
+            stage: Stage::Open,
+            outgoing_fragmented: None,
+            outgoing_utf8: Utf8Validator::new(),
             #[cfg(feature = "deflate")]
             outgoing_compressed: false,
         }
@@ -224,13 +240,13 @@ impl Connection {
     /// handoff calls this; nothing else should.
     #[cfg(feature = "deflate")]
     pub(crate) fn use_deflate(&mut self, params: DeflateParams, config: &DeflateConfig) {
-        self.deflate = Some(Deflate::new(self.role, params, config));
+        self.deflate = Some(Box::new(Deflate::new(self.role, params, config)));
     }
 
     /// The permessage-deflate parameters in use, if it was negotiated.
     #[cfg(feature = "deflate")]
     pub fn deflate(&self) -> Option<&DeflateParams> {
-        self.deflate.as_ref().map(Deflate::params)
+        self.deflate.as_ref().map(|deflate| deflate.params())
     }
 
     /// Whether this connection holds a compressor or an inflater right now.
@@ -239,7 +255,9 @@ impl Connection {
     /// borrowed per message from a per-thread pool.
     #[cfg(feature = "deflate")]
     pub fn holds_compression_state(&self) -> bool {
-        self.deflate.as_ref().is_some_and(Deflate::holds_state)
+        self.deflate
+            .as_ref()
+            .is_some_and(|deflate| deflate.holds_state())
     }
 
     /// This endpoint's role.
@@ -254,13 +272,10 @@ impl Connection {
 
     /// Where the connection is in the closing handshake.
     pub fn state(&self) -> State {
-        if self.aborted {
-            return State::Closed;
-        }
-        match (self.close_sent, self.receive_closed) {
-            (false, _) => State::Open,
-            (true, false) => State::Closing,
-            (true, true) => State::Closed,
+        match self.stage {
+            Stage::Open => State::Open,
+            Stage::Closing => State::Closing,
+            Stage::Closed { .. } | Stage::Aborted => State::Closed,
         }
     }
 
@@ -272,7 +287,7 @@ impl Connection {
             let mask_len = if self.mask_keys.is_some() { 4 } else { 0 };
             2 + mask_len + pong.len()
         };
-        self.output.len() + self.pending_pong.as_ref().map_or(0, pong_frame)
+        self.output.len() + self.pending_pong.as_deref().map_or(0, pong_frame)
     }
 
     /// Buffer capacity this connection holds right now, in bytes: its read
@@ -295,14 +310,23 @@ impl Connection {
     /// time in. After a protocol error either side closes at once (section
     /// 7.1.7).
     pub fn should_close_transport(&self) -> bool {
-        self.aborted
-            || (self.state() == State::Closed
-                && self.buffered_amount() == 0
-                && (self.closes_first() || self.eof))
+        match self.stage {
+            Stage::Aborted => true,
+            Stage::Closed { failed, eof } => {
+                self.buffered_amount() == 0 && (self.role == Role::Server || failed || eof)
+            }
+            Stage::Open | Stage::Closing => false,
+        }
     }
 
-    /// Whether this endpoint closes TCP without waiting for the peer to.
-    fn closes_first(&self) -> bool {
-        self.role == Role::Server || self.failed
+    /// Whether this endpoint queued its Close frame (and has not aborted).
+    fn close_sent(&self) -> bool {
+        matches!(self.stage, Stage::Closing | Stage::Closed { .. })
+    }
+
+    /// Whether input is no longer parsed: the peer's Close arrived, the
+    /// peer broke the protocol, or the connection aborted.
+    fn receive_closed(&self) -> bool {
+        matches!(self.stage, Stage::Closed { .. } | Stage::Aborted)
     }
 }

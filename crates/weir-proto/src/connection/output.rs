@@ -19,13 +19,24 @@ use crate::mask::apply_mask;
 const INLINE_PAYLOAD_MAX: usize = 2048;
 
 /// Encoded frames in send order.
+///
+/// Idle (nothing queued), it holds no allocation: the staging buffer is
+/// empty and the queue of chunks, boxed, is `None`. Most connections send
+/// only small frames and never need the queue.
 #[derive(Debug, Default)]
 pub(crate) struct Output {
-    /// Chunks ready to write, oldest first.
-    chunks: VecDeque<Bytes>,
     /// Bytes encoded after the last chunk, not yet cut into a chunk.
     staging: BytesMut,
-    /// Total bytes in `chunks` and `staging`.
+    /// Chunks ready to write, before the staged bytes; `None` when there
+    /// are none.
+    chunks: Option<Box<Chunks>>,
+}
+
+/// Chunks ready to write, oldest first.
+#[derive(Debug, Default)]
+struct Chunks {
+    queue: VecDeque<Bytes>,
+    /// Total bytes in `queue`.
     len: usize,
 }
 
@@ -43,7 +54,6 @@ impl Output {
         let start = self.staging.len();
         self.staging.extend_from_slice(payload);
         apply_mask(&mut self.staging[start..], key, 0);
-        self.len += head_len + payload.len();
     }
 
     /// Queues a frame whose header is already encoded (unmasked): small
@@ -57,21 +67,30 @@ impl Output {
         } else {
             self.staging.extend_from_slice(header);
             self.cut_staging();
-            self.chunks.push_back(payload.clone());
+            self.push_chunk(payload.clone());
         }
-        self.len += header.len() + payload.len();
     }
 
     /// Bytes waiting to be written.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.staging.len() + self.chunks.as_ref().map_or(0, |chunks| chunks.len)
     }
 
-    /// The oldest chunk, removed from the queue.
+    /// The oldest chunk (or the staged bytes, when no chunk is queued),
+    /// removed from the queue.
     pub(crate) fn pop(&mut self) -> Option<Bytes> {
-        self.cut_staging();
-        let chunk = self.chunks.pop_front()?;
-        self.len -= chunk.len();
+        let chunk = match &mut self.chunks {
+            Some(chunks) => {
+                let chunk = chunks.queue.pop_front()?;
+                chunks.len -= chunk.len();
+                if chunks.queue.is_empty() {
+                    self.chunks = None;
+                }
+                chunk
+            }
+            None if self.staging.is_empty() => return None,
+            None => self.staging.split().freeze(),
+        };
         self.release_if_drained();
         Some(chunk)
     }
@@ -82,7 +101,12 @@ impl Output {
     /// allocates nothing beyond its staging buffer.
     pub(crate) fn fill_slices<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize {
         let staged = (!self.staging.is_empty()).then_some(&self.staging[..]);
-        let queued = self.chunks.iter().map(|chunk| &chunk[..]).chain(staged);
+        let chunks = self.chunks.as_deref().map(|chunks| &chunks.queue);
+        let queued = chunks
+            .into_iter()
+            .flatten()
+            .map(|chunk| &chunk[..])
+            .chain(staged);
         let mut filled = 0;
         for (slot, bytes) in slices.iter_mut().zip(queued) {
             *slot = IoSlice::new(bytes);
@@ -95,21 +119,25 @@ impl Output {
     /// the chunks, oldest first, then from the staged bytes. Counts beyond
     /// what is queued are ignored.
     pub(crate) fn advance(&mut self, mut written: usize) {
-        while written > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                break;
-            };
-            let step = written.min(front.len());
-            front.advance(step);
-            self.len -= step;
-            written -= step;
-            if front.is_empty() {
-                self.chunks.pop_front();
+        if let Some(chunks) = &mut self.chunks {
+            while written > 0 {
+                let Some(front) = chunks.queue.front_mut() else {
+                    break;
+                };
+                let step = written.min(front.len());
+                front.advance(step);
+                chunks.len -= step;
+                written -= step;
+                if front.is_empty() {
+                    chunks.queue.pop_front();
+                }
+            }
+            if chunks.queue.is_empty() {
+                self.chunks = None;
             }
         }
         let step = written.min(self.staging.len());
         self.staging.advance(step);
-        self.len -= step;
         self.release_if_drained();
     }
 
@@ -123,17 +151,24 @@ impl Output {
     /// staging buffer may still share the allocation of the chunks split
     /// from it, so it is dropped whatever its capacity.
     fn release_if_drained(&mut self) {
-        if self.len == 0 {
+        if self.staging.is_empty() && self.chunks.is_none() {
             self.staging = BytesMut::new();
-            self.chunks = VecDeque::new();
         }
+    }
+
+    /// Queues `chunk` after the others.
+    fn push_chunk(&mut self, chunk: Bytes) {
+        let chunks = self.chunks.get_or_insert_with(Default::default);
+        chunks.len += chunk.len();
+        chunks.queue.push_back(chunk);
     }
 
     /// Moves the staged bytes into a chunk of their own. The staging buffer
     /// keeps the rest of its allocation for the frames that follow.
     fn cut_staging(&mut self) {
         if !self.staging.is_empty() {
-            self.chunks.push_back(self.staging.split().freeze());
+            let staged = self.staging.split().freeze();
+            self.push_chunk(staged);
         }
     }
 }

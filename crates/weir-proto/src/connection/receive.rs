@@ -18,7 +18,7 @@
 
 use bytes::{Buf, BytesMut};
 
-use super::{Connection, IncomingFrame, IncomingMessage};
+use super::{Connection, IncomingFrame, IncomingMessage, Stage};
 use crate::close::{close_payload, parse_close_payload};
 use crate::config::Role;
 use crate::error::ProtocolError;
@@ -34,7 +34,7 @@ impl Connection {
     /// connection failed, are discarded (RFC 6455 section 5.5.1: the Close is
     /// the last frame an endpoint sends).
     pub fn receive(&mut self, bytes: &[u8]) {
-        if !self.receive_closed && !bytes.is_empty() {
+        if !self.receive_closed() && !bytes.is_empty() {
             self.input.extend_from_slice(bytes);
             self.clock.input_arrived = true;
         }
@@ -47,7 +47,7 @@ impl Connection {
     /// queued a Close frame with [`ProtocolError::close_code`], stopped
     /// parsing, and released its receive buffers.
     pub fn poll_event(&mut self) -> Option<Result<Event, ProtocolError>> {
-        if self.receive_closed {
+        if self.receive_closed() {
             return None;
         }
         match self.next_event() {
@@ -71,7 +71,7 @@ impl Connection {
                 }
                 let frame = self.start_frame(header)?;
                 self.input.advance(header_len);
-                self.frame = Some(frame);
+                self.frame = Some(Box::new(frame));
             }
             if let Some(event) = self.advance_frame()? {
                 return Ok(Some(event));
@@ -144,7 +144,7 @@ impl Connection {
             self.check_data_frame_sequence(&header)?;
         }
         if let Some(kind) = data_kind(header.opcode) {
-            self.message = Some(IncomingMessage {
+            self.message = Some(Box::new(IncomingMessage {
                 kind,
                 size: 0,
                 utf8: Default::default(),
@@ -152,7 +152,7 @@ impl Connection {
                 delivered_any: false,
                 #[cfg(feature = "deflate")]
                 inflating: starts_compressed.then(Default::default),
-            });
+            }));
         }
         let _ = starts_compressed;
         let compressed = !header.opcode.is_control() && self.message_is_compressed();
@@ -304,7 +304,7 @@ impl Connection {
         let payload = self.input.split_to(len).freeze();
         match header.opcode {
             OpCode::Ping => {
-                if self.config.auto_pong && !self.close_sent {
+                if self.config.auto_pong && !self.close_sent() {
                     self.answer_ping(payload.clone());
                 }
                 Ok(Some(Event::Ping(payload)))
@@ -312,9 +312,13 @@ impl Connection {
             OpCode::Pong => Ok(Some(Event::Pong(payload))),
             OpCode::Close => {
                 let close = parse_close_payload(payload)?;
-                self.receive_closed = true;
+                let close_sent = self.close_sent();
+                self.stage = Stage::Closed {
+                    failed: false,
+                    eof: false,
+                };
                 self.release_receive_buffers();
-                if !self.close_sent {
+                if !close_sent {
                     // Section 5.5.1: the endpoint "MUST send a Close frame in
                     // response", typically echoing the status code.
                     let echo = close.as_ref().map(|frame| close_payload(frame.code, ""));
@@ -392,10 +396,13 @@ impl Connection {
     /// Fails the connection (RFC 6455 section 7.1.7): queue a Close frame
     /// with the error's code unless one was sent, and stop reading.
     fn fail(&mut self, error: &ProtocolError) {
-        self.failed = true;
-        self.receive_closed = true;
+        let close_sent = self.close_sent();
+        self.stage = Stage::Closed {
+            failed: true,
+            eof: false,
+        };
         self.release_receive_buffers();
-        if !self.close_sent {
+        if !close_sent {
             self.queue_close(close_payload(error.close_code(), &error.close_reason()));
         }
     }

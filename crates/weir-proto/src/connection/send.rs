@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 
-use super::Connection;
+use super::{Connection, Stage};
 use crate::close::{close_payload, CloseCode, MAX_CLOSE_REASON};
 #[cfg(feature = "deflate")]
 use crate::deflate::RSV1;
@@ -193,7 +193,7 @@ impl Connection {
     /// Accepted even when the send queue is full, so a connection can always
     /// be closed.
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), SendError> {
-        if self.close_sent || self.aborted {
+        if self.stage != Stage::Open {
             return Err(SendError::Closed);
         }
         if !code.is_valid_on_wire() {
@@ -232,7 +232,9 @@ impl Connection {
     pub(super) fn queue_close(&mut self, payload: Bytes) {
         self.flush_pending_pong();
         self.queue_frame(true, 0, OpCode::Close, &payload);
-        self.close_sent = true;
+        if self.stage == Stage::Open {
+            self.stage = Stage::Closing;
+        }
         self.outgoing_fragmented = None;
     }
 
@@ -246,7 +248,7 @@ impl Connection {
     }
 
     fn check_send_allowed(&self) -> Result<(), SendError> {
-        if self.close_sent || self.aborted {
+        if self.stage != Stage::Open {
             return Err(SendError::Closed);
         }
         let queued = self.buffered_amount();
@@ -267,7 +269,7 @@ impl Connection {
         if self.buffered_amount() < self.config.max_send_queue {
             self.queue_frame(true, 0, OpCode::Pong, &payload);
         } else {
-            self.pending_pong = Some(payload);
+            self.pending_pong = Some(Box::new(payload));
         }
     }
 

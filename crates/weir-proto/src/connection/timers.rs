@@ -24,8 +24,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::{Connection, Output};
+use super::{Connection, Output, Stage};
 use crate::close::CloseCode;
+use crate::config::Role;
 
 /// A deadline that passed without what it waited for. The connection is
 /// then [`State::Closed`](super::State::Closed), its queued output dropped,
@@ -44,18 +45,37 @@ pub enum TimedOut {
     Close,
 }
 
-/// What the connection knows of time.
+/// What the connection knows of time: one instant, whose meaning the
+/// `timer` tells, and a flag. Each deadline is that instant plus a timeout
+/// from the configuration (which never changes), so it is not stored: one
+/// `Option<Instant>` (16 bytes) stands for the last input, the keepalive
+/// ping's deadline and the closing handshake's.
 #[derive(Debug, Default)]
 pub(super) struct Clock {
+    /// `timer`'s instant; `None` until the connection is first told the
+    /// time.
+    at: Option<Instant>,
+    /// What `at` is.
+    timer: Timer,
     /// Bytes arrived since the latest tick.
     pub(super) input_arrived: bool,
-    /// When input last arrived, to the precision of the ticks; `None`
-    /// until the connection is first told the time.
-    last_input: Option<Instant>,
-    /// A keepalive ping went out: something must arrive by then.
-    keepalive_deadline: Option<Instant>,
-    /// The closing handshake must be over by then.
-    close_deadline: Option<Instant>,
+}
+
+/// What [`Clock::at`] is, and so which deadline runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Timer {
+    /// When input last arrived, to the precision of the ticks: a keepalive
+    /// ping is due [`Config::idle_timeout`](crate::Config::idle_timeout)
+    /// after it.
+    #[default]
+    Quiet,
+    /// When the keepalive ping went out: something must arrive within
+    /// [`Config::ping_timeout`](crate::Config::ping_timeout) of it.
+    PingSent,
+    /// The first tick after this endpoint's Close frame was queued: the
+    /// closing handshake must be over within
+    /// [`Config::close_timeout`](crate::Config::close_timeout) of it.
+    Closing,
 }
 
 impl Connection {
@@ -77,31 +97,41 @@ impl Connection {
     ///   if it does not, [`TimedOut::Close`].
     pub fn handle_timeout(&mut self, now: Instant) -> Option<TimedOut> {
         let clock = &mut self.clock;
-        if clock.input_arrived || clock.last_input.is_none() {
+        if clock.input_arrived || clock.at.is_none() {
             clock.input_arrived = false;
-            clock.last_input = Some(now);
-            clock.keepalive_deadline = None;
+            // Once the closing deadline runs, input no longer moves it.
+            if clock.timer != Timer::Closing {
+                clock.at = Some(now);
+                clock.timer = Timer::Quiet;
+            }
         }
-        if self.aborted || self.closing_done() {
+        if self.stage == Stage::Aborted || self.closing_done() {
             return None;
         }
-        if self.close_sent {
+        if self.close_sent() {
             let timeout = self.config.close_timeout?;
-            let deadline = *self.clock.close_deadline.get_or_insert(now + timeout);
+            if self.clock.timer != Timer::Closing {
+                self.clock.timer = Timer::Closing;
+                self.clock.at = Some(now);
+            }
+            let deadline = self.clock.at.unwrap_or(now) + timeout;
             return (now >= deadline).then(|| self.abort(TimedOut::Close));
         }
         let idle = self.config.idle_timeout?;
-        match self.clock.keepalive_deadline {
-            Some(deadline) if now >= deadline => Some(self.abort(TimedOut::Keepalive)),
-            Some(_) => None,
-            None => {
-                let quiet_since = self.clock.last_input.unwrap_or(now);
-                if now >= quiet_since + idle {
+        let at = self.clock.at.unwrap_or(now);
+        match self.clock.timer {
+            Timer::PingSent if now >= at + self.config.ping_timeout => {
+                Some(self.abort(TimedOut::Keepalive))
+            }
+            Timer::PingSent | Timer::Closing => None,
+            Timer::Quiet => {
+                if now >= at + idle {
                     // A full queue refuses the ping; the deadline applies all
                     // the same: a peer that reads nothing for that long is as
                     // good as gone.
                     let _ = self.ping(Bytes::new());
-                    self.clock.keepalive_deadline = Some(now + self.config.ping_timeout);
+                    self.clock.timer = Timer::PingSent;
+                    self.clock.at = Some(now);
                 }
                 None
             }
@@ -113,20 +143,27 @@ impl Connection {
     /// connection is over. A time in the past means "tick now" (a Close was
     /// queued since the last tick, or input arrived).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        // Never later than the latest tick: "due" whenever it is used below.
-        let last_input = self.clock.last_input?;
-        if self.aborted || self.closing_done() {
+        // Never later than the latest tick: "due" whenever it is returned
+        // as it is below.
+        let at = self.clock.at?;
+        if self.stage == Stage::Aborted || self.closing_done() {
             return None;
         }
-        if self.close_sent {
-            self.config.close_timeout?;
-            return Some(self.clock.close_deadline.unwrap_or(last_input));
+        if self.close_sent() {
+            let timeout = self.config.close_timeout?;
+            return Some(match self.clock.timer {
+                Timer::Closing => at + timeout,
+                Timer::Quiet | Timer::PingSent => at,
+            });
         }
         let idle = self.config.idle_timeout?;
         if self.clock.input_arrived {
-            return Some(last_input);
+            return Some(at);
         }
-        Some(self.clock.keepalive_deadline.unwrap_or(last_input + idle))
+        Some(match self.clock.timer {
+            Timer::PingSent => at + self.config.ping_timeout,
+            Timer::Quiet | Timer::Closing => at + idle,
+        })
     }
 
     /// The transport will deliver no more bytes (a read returned 0, or the
@@ -143,9 +180,13 @@ impl Connection {
     /// adapter to report, as no [`Event::Close`](crate::Event::Close) or
     /// error will.
     pub fn receive_eof(&mut self) -> Option<CloseCode> {
-        self.eof = true;
-        if self.receive_closed || self.aborted {
-            return None;
+        match &mut self.stage {
+            Stage::Closed { eof, .. } => {
+                *eof = true;
+                return None;
+            }
+            Stage::Aborted => return None,
+            Stage::Open | Stage::Closing => {}
         }
         self.end_abruptly();
         Some(CloseCode::ABNORMAL)
@@ -154,7 +195,12 @@ impl Connection {
     /// The closing handshake is over from this side: nothing is left that a
     /// deadline could wait for but the adapter's closing of the transport.
     fn closing_done(&self) -> bool {
-        self.receive_closed && self.buffered_amount() == 0 && (self.eof || self.closes_first())
+        match self.stage {
+            Stage::Closed { failed, eof } => {
+                self.buffered_amount() == 0 && (eof || failed || self.role == Role::Server)
+            }
+            Stage::Open | Stage::Closing | Stage::Aborted => false,
+        }
     }
 
     /// Ends the connection on an expired deadline.
@@ -166,8 +212,7 @@ impl Connection {
     /// Ends the connection without a closing handshake: nothing more is
     /// received or sent, and what was buffered either way is dropped.
     fn end_abruptly(&mut self) {
-        self.aborted = true;
-        self.receive_closed = true;
+        self.stage = Stage::Aborted;
         self.release_receive_buffers();
         self.output = Output::default();
     }
