@@ -161,6 +161,9 @@ next_free_port() {
 launch_server() {
     local tries="$1"
     shift
+    # Emptied first: the background job may open (and truncate) it only
+    # after wait_listening has read the previous server's "listening".
+    : >"$work/server.log"
     "${pin_server[@]}" "$@" >"$work/server.log" 2>&1 &
     server_pid=$!
     wait_listening "$work/server.log" "$server_pid" "$tries" || exit 1
