@@ -12,6 +12,11 @@
 //! tokio-tungstenite and fastwebsockets serve `wss://` instead (see [`tls`]).
 //!
 //! `bash benches/echo.sh` builds and runs the whole comparison.
+//!
+//! The broadcast workload (`bash benches/broadcast.sh`) has its own
+//! generator, `broadcast-gen`, and servers, `broadcast-*`: each takes a PORT
+//! argument, puts every connection in one group and sends each message it
+//! receives to every member of the group, the sender included.
 
 pub mod cpu;
 pub mod tls;
