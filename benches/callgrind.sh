@@ -60,28 +60,10 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2
 [ -z "$keep" ] || mkdir -p "$keep"
 
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 cd "$here"
-echo "building benches/echo (release)..." >&2
-cargo build --release -q -p weir-bench-echo
-target_dir="$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
-    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-bin="${target_dir:-$here/target}/release"
-
-pin_server=()
-pin_load=()
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    pin_server=(taskset -c 0)
-    pin_load=(taskset -c 1)
-fi
-
-work="$(mktemp -d)"
-server_pid=""
-cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-port=$((20000 + RANDOM % 20000))
+set_up
 
 # instructions SERVER C S K N: runs SERVER under callgrind while the load
 # generator opens C connections and echoes N S-byte messages, K in flight
@@ -89,14 +71,9 @@ port=$((20000 + RANDOM % 20000))
 instructions() {
     local server="$1" conns="$2" size="$3" k="$4" n="$5"
     local out="$work/callgrind.out"
-    port=$((port + 1))
-    "${pin_server[@]}" valgrind --tool=callgrind --callgrind-out-file="$out" \
-        "$bin/echo-$server" "$port" >"$work/server.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 600); do
-        grep -q listening "$work/server.log" && break
-        sleep 0.1
-    done
+    next_free_port
+    launch_server 600 valgrind --tool=callgrind --callgrind-out-file="$out" \
+        "$bin/echo-$server" "$port"
     if ! "${pin_load[@]}" "$bin/loadgen" --url "ws://127.0.0.1:$port/" \
         --connections "$conns" --size "$size" --inflight "$k" --messages "$n" \
         --label "$server" >/dev/null 2>"$work/loadgen.err"; then
@@ -104,9 +81,7 @@ instructions() {
         cat "$work/loadgen.err" "$work/server.log" >&2
         exit 1
     fi
-    kill "$server_pid"
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
+    stop_server
     [ -z "$keep" ] || cp "$out" "$keep/callgrind.$server.$conns-$size-$k.$n"
     sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out"
 }

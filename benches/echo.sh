@@ -161,71 +161,20 @@ done
 hs_seconds="${hs_seconds:-$seconds}"
 
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 cd "$here"
-echo "building benches/echo (release)..." >&2
-cargo build --release -q -p weir-bench-echo
-target_dir="$(cargo metadata --format-version 1 --no-deps 2>/dev/null \
-    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
-bin="${target_dir:-$here/target}/release"
+set_up
 
 # Node's ws, for the deflate workload: installed from benches/node's lock
 # file the first time.
 node_note=""
-if [ "$deflate_idle" = 1 ]; then
-    if ! command -v node >/dev/null; then
-        node_note="node-ws skipped: node is not installed"
-    elif [ ! -d "$here/node/node_modules/ws" ]; then
-        echo "installing Node's ws (npm ci in benches/node)..." >&2
-        if ! (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error >&2); then
-            node_note="node-ws skipped: npm ci failed in benches/node"
-        fi
-    fi
-    if [ -n "$node_note" ]; then
-        echo "$node_note" >&2
-        deflate_servers=(weir-mio weir-mio-takeover yawc yawc-takeover)
-    fi
-fi
-
-if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    pin_server=(taskset -c 0)
-    pin_load=(taskset -c 1)
-    pinning="server on CPU 0, load generator on CPU 1"
-else
-    pin_server=()
-    pin_load=()
-    pinning="none (fewer than 2 CPUs or no taskset)"
+if [ "$deflate_idle" = 1 ] && ! install_node_ws; then
+    deflate_servers=(weir-mio weir-mio-takeover yawc yawc-takeover)
 fi
 
 # System call counting (see --syscall-seconds).
-syscall_counting=0
-syscall_note="not counted (--syscall-seconds 0)"
-if [ "$syscall_seconds" != 0 ]; then
-    if ! command -v perf >/dev/null && command -v apt-get >/dev/null; then
-        echo "installing linux-perf (apt-get), to count system calls..." >&2
-        as_root=()
-        [ "$(id -u)" = 0 ] || as_root=(sudo -n)
-        "${as_root[@]}" apt-get install -y -qq linux-perf >&2 \
-            || { "${as_root[@]}" apt-get update -qq >&2 \
-                && "${as_root[@]}" apt-get install -y -qq linux-perf >&2; } || true
-    fi
-    if perf stat -x, -e raw_syscalls:sys_enter -o /dev/null -- true 2>/dev/null; then
-        syscall_counting=1
-        syscall_note="perf stat -e raw_syscalls:sys_enter, in a separate $syscall_seconds s run per server and workload"
-    else
-        syscall_note="not counted: perf cannot count the raw_syscalls:sys_enter tracepoint here"
-    fi
-fi
-
-work="$(mktemp -d)"
-server_pid=""
-loadgen_pid=""
-cleanup() {
-    [ -n "$loadgen_pid" ] && kill "$loadgen_pid" 2>/dev/null || true
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
-    exec 3>&- 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+set_up_syscall_counting "$syscall_seconds" "server and workload"
 
 # The TLS workload's certificate and key: made now, in the temporary
 # directory (removed at exit).
@@ -234,7 +183,6 @@ if [ "$tls" = 1 ]; then
 fi
 tls_args=(tls "$work/cert.pem" "$work/key.pem")
 
-port=$((20000 + RANDOM % 20000))
 failed=0
 
 # start_server NAME [ARG...]: starts it on a fresh port, with the ARGs
@@ -244,7 +192,7 @@ failed=0
 start_server() {
     local name="$1" arg=""
     shift
-    port=$((port + 1))
+    next_free_port
     case "$name" in
         *-takeover) name="${name%-takeover}"; arg=takeover ;;
         weir-mio-off) name=weir-mio ;;
@@ -257,21 +205,7 @@ start_server() {
     fi
     [ -n "$arg" ] && cmd+=("$arg")
     cmd+=("$@")
-    "${pin_server[@]}" "${cmd[@]}" >"$work/server.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 200); do
-        grep -q listening "$work/server.log" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "$name did not start:" >&2
-    cat "$work/server.log" >&2
-    exit 1
-}
-
-stop_server() {
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=""
+    launch_server 100 "${cmd[@]}"
 }
 
 # status_kib FIELD: a field of the server's /proc/PID/status, in KiB.
@@ -279,59 +213,10 @@ status_kib() {
     awk -v f="$1:" '$1 == f { print $2 }' "/proc/$server_pid/status"
 }
 
-# field LINE KEY: the value of KEY=value in a RESULT line.
-field() {
-    tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"
-}
-
-# busy_ticks: CPU time used by the whole machine so far, in clock ticks.
-busy_ticks() {
-    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
-}
-
-# busy_processes: processes that used over 10 % of a CPU in the last second.
-busy_processes() {
-    snapshot() {
-        for stat in /proc/[0-9]*/stat; do
-            cat "$stat" 2>/dev/null
-            echo
-        done | awk 'NF {
-            lp = index($0, "("); rp = 0
-            for (i = length($0); i > 0; i--) if (substr($0, i, 1) == ")") { rp = i; break }
-            comm = substr($0, lp + 1, rp - lp - 1); gsub(/ /, "_", comm)
-            split(substr($0, rp + 2), f, " ")
-            print $1, comm, f[12] + f[13] }'
-    }
-    snapshot >"$work/cpu-a"
-    sleep 1
-    snapshot >"$work/cpu-b"
-    awk -v hz="$(getconf CLK_TCK)" -v me="$$" '
-        NR == FNR { before[$1] = $3; next }
-        ($1 in before) && $1 != me && ($3 - before[$1]) * 100 / hz > 10 {
-            printf "%s (pid %s, %d%% CPU) ", $2, $1, ($3 - before[$1]) * 100 / hz }
-    ' "$work/cpu-a" "$work/cpu-b"
-}
-
-# wait_quiet: waits (at most 30 s) until no other process uses over 10 % of
-# a CPU, so that runs do not overlap other work on the machine.
-wait_quiet() {
-    [ "$quick" = 1 ] && return 0
-    for _ in $(seq 30); do
-        [ -z "$(busy_processes)" ] && return 0
-        sleep 1
-    done
-    echo "  (machine still busy; measuring anyway)" >&2
-}
-
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
-    "kernel $(uname -r)"
+machine_header
 echo "pinning: $pinning; $seconds s per run; $rounds round(s), interleaved"
 echo "system calls: $syscall_note"
-if command -v node >/dev/null; then
-    echo "node $(node --version)$( [ -f "$here/node/node_modules/ws/package.json" ] \
-        && sed -n 's/^ *"version": "\([^"]*\)".*/, ws \1/p' "$here/node/node_modules/ws/package.json")"
-fi
+node_versions
 [ -n "$node_note" ] && echo "$node_note"
 busy="$(busy_processes)"
 if [ -n "$busy" ]; then
@@ -339,31 +224,13 @@ if [ -n "$busy" ]; then
 fi
 echo
 
-# other_pct BUSY_BEFORE BUSY_AFTER START END LINE: the CPU % the rest of
-# the machine used during a run (all CPUs, minus the server and the load
-# generator of the RESULT line LINE).
-other_pct() {
-    awk -v a="$1" -v b="$2" -v s="$3" -v e="$4" -v hz="$(getconf CLK_TCK)" \
-        -v srv="$(field "$5" server_cpu_pct)" -v lg="$(field "$5" loadgen_cpu_pct)" \
-        'BEGIN { o = (b - a) * 100 / hz / (e - s) - srv - lg; printf "%.0f", o < 0 ? 0 : o }'
-}
-
 # count_syscalls LOADGEN_ARG...: runs the load generator for
 # syscall_seconds against the running server with perf counting the
 # server's system calls; prints calls per echoed message, or "na".
 count_syscalls() {
     [ "$syscall_counting" = 1 ] || { echo na; return 0; }
-    rm -f "$work/perf.out"
-    perf stat -x, -e raw_syscalls:sys_enter -p "$server_pid" -o "$work/perf.out" &
-    local perf_pid=$! line=""
-    sleep 0.2 # perf attaches to the server's threads
-    line="$("${pin_load[@]}" "$bin/loadgen" "$@" --seconds "$syscall_seconds" \
-        2>>"$work/loadgen.err" | grep '^RESULT')" || true
-    kill -INT "$perf_pid" 2>/dev/null || true
-    wait "$perf_pid" 2>/dev/null || true
-    awk -F, -v m="$(field "$line" messages)" '
-        $3 ~ /raw_syscalls:sys_enter/ && m > 0 { printf "%.2f\n", $1 / m; found = 1 }
-        END { if (!found) print "na" }' "$work/perf.out" 2>/dev/null || echo na
+    syscalls_per messages "$(count_syscalls_of "$server_pid" "${pin_load[@]}" "$bin/loadgen" \
+        "$@" --seconds "$syscall_seconds" 2>>"$work/loadgen.err")"
 }
 
 # run_load ROUND WORKLOAD SERVER: one load run, then (with
@@ -483,7 +350,8 @@ run_idle() {
     mkfifo "$work/fifo"
     "${pin_load[@]}" "$bin/loadgen" --url "ws://127.0.0.1:$port/" --idle "$idle" \
         --seconds 120 "${flags[@]}" <"$work/fifo" >"$work/idle.out" 2>"$work/loadgen.err" &
-    loadgen_pid=$!
+    local loadgen_pid=$!
+    extra_pids=("$loadgen_pid")
     exec 3>"$work/fifo"
     for _ in $(seq 600); do
         if grep -q IDLE_READY "$work/idle.out" 2>/dev/null; then
@@ -496,7 +364,7 @@ run_idle() {
     done
     exec 3>&- # end of stdin: the load generator closes and exits
     wait "$loadgen_pid" 2>/dev/null || true
-    loadgen_pid=""
+    extra_pids=()
     threads="$(awk '$1 == "Threads:" { print $2 }' "/proc/$server_pid/status")"
     stop_server
     if [ -z "$after" ]; then
@@ -507,43 +375,6 @@ run_idle() {
     fi
     agreed="$(tr ' ' '\n' <"$work/idle.out" | sed -n 's/^deflate=//p' | head -1)"
     echo "$server ${agreed:-off} $before $after $threads $warmup" >>"$work/idle-$kind"
-}
-
-# The median and range of columns, per server, over the rounds: reads rows
-# "SERVER TEXT NUM NUM ...", prints "SERVER TEXT MEDIANS... RUNS MIN MAX"
-# where MIN and MAX are those of column RANGE_COL (1-based, numeric
-# columns counted from 3), in the order servers first appear. Text fields
-# are taken from the first row.
-medians() {
-    awk -v range_col="$1" '
-        function median(list,    n, v, i, j, t) {
-            n = split(list, v, " ")
-            for (i = 2; i <= n; i++) {
-                t = v[i] + 0
-                for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]
-                v[j + 1] = t
-            }
-            if (n % 2) return v[(n + 1) / 2]
-            return (v[n / 2] + v[n / 2 + 1]) / 2
-        }
-        {
-            if (!($1 in runs)) { order[++count] = $1; text[$1] = $2; width = NF }
-            runs[$1]++
-            for (c = 3; c <= NF; c++) values[$1, c] = values[$1, c] " " $c
-            v = $(range_col + 2) + 0
-            if (runs[$1] == 1 || v < lo[$1]) lo[$1] = v
-            if (runs[$1] == 1 || v > hi[$1]) hi[$1] = v
-            if ($NF + 0 > worst[$1] + 0) worst[$1] = $NF
-        }
-        END {
-            for (k = 1; k <= count; k++) {
-                s = order[k]
-                line = s " " text[s]
-                for (c = 3; c < width; c++) line = line " " median(values[s, c])
-                line = line " " (worst[s] + 0) " " runs[s] " " lo[s] " " hi[s]
-                print line
-            }
-        }'
 }
 
 for round in $(seq "$rounds"); do

@@ -56,6 +56,7 @@ bash fuzz/run.sh 20
 echo "== benchmark smoke: every codec bench once, and a short echo load test against weir and the peers"
 (cd benches && cargo bench -p weir-bench-codec -- --test)
 bash benches/echo.sh --quick
+bash benches/broadcast.sh --quick
 
 echo "== waiting for the Autobahn testsuite"
 status=0

@@ -3,9 +3,18 @@
 //! committed) with the same rustls configuration, weir-tls's
 //! [`ServerTls`]: the `ring` provider, TLS 1.3 or 1.2, ALPN `http/1.1`.
 //! The load generator trusts that certificate alone.
+//!
+//! The tokio servers (tokio-tungstenite, fastwebsockets) share their
+//! main loop, [`serve_tokio`], which does the TLS handshake with tokio-rustls
+//! before serving when asked to.
 
+use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 use weir_tls::rustls::client::Resumption;
 use weir_tls::rustls::ClientConfig;
@@ -28,6 +37,46 @@ pub fn server_tls_arg() -> Option<ServerTls> {
         Err(e) => {
             eprintln!("{}: {e}", args[0]);
             std::process::exit(2)
+        }
+    }
+}
+
+/// How a tokio server serves one accepted connection, over whatever stream
+/// it is given (TCP, or TLS over TCP): [`serve_tokio`] calls it on a task
+/// of its own.
+pub trait ServeStream: Copy + Send + 'static {
+    /// Serves the connection until it ends.
+    fn serve<S>(self, stream: S) -> impl Future<Output = ()> + Send + 'static
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+}
+
+/// A tokio server's main loop: takes the port and the TLS arguments
+/// ([`server_tls_arg`]) from the command line, listens on 127.0.0.1,
+/// announces itself as `name`, and gives every accepted connection
+/// TCP_NODELAY and a task of its own, which completes the TLS handshake
+/// first when TLS was asked for, then runs `server`. Ends only on an error
+/// of the listener.
+pub async fn serve_tokio(name: &str, server: impl ServeStream) -> std::io::Result<()> {
+    let port = crate::port_arg();
+    let tls = server_tls_arg().map(|tls| TlsAcceptor::from(Arc::clone(tls.config())));
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    crate::announce(name, port);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        match &tls {
+            Some(acceptor) => {
+                let accept = acceptor.accept(stream);
+                tokio::spawn(async move {
+                    if let Ok(stream) = accept.await {
+                        server.serve(stream).await;
+                    }
+                });
+            }
+            None => {
+                tokio::spawn(server.serve(stream));
+            }
         }
     }
 }

@@ -11,8 +11,6 @@
 //! `tokio-rustls` (on weir-tls's rustls configuration, as the other TLS
 //! servers), then hyper serves over the TLS stream.
 
-use std::sync::Arc;
-
 use fastwebsockets::{upgrade, FragmentCollector, OpCode, WebSocketError};
 use http_body_util::Empty;
 use hyper::body::{Bytes, Incoming};
@@ -20,8 +18,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
+use weir_bench_echo::tls::{serve_tokio, ServeStream};
 
 async fn handle_client(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
     let mut ws = FragmentCollector::new(fut.await?);
@@ -47,40 +44,25 @@ async fn server_upgrade(
 }
 
 fn main() -> std::io::Result<()> {
-    let port = weir_bench_echo::port_arg();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_io()
-        .build()?;
-    let tls = weir_bench_echo::tls::server_tls_arg()
-        .map(|tls| TlsAcceptor::from(Arc::clone(tls.config())));
-    runtime.block_on(async move {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-        weir_bench_echo::announce("fastwebsockets", port);
-        loop {
-            let (stream, _) = listener.accept().await?;
-            let _ = stream.set_nodelay(true);
-            match &tls {
-                Some(acceptor) => {
-                    let accept = acceptor.accept(stream);
-                    tokio::spawn(async move {
-                        if let Ok(stream) = accept.await {
-                            serve(stream).await;
-                        }
-                    });
-                }
-                None => {
-                    tokio::spawn(serve(stream));
-                }
-            }
-        }
-    })
+        .build()?
+        .block_on(serve_tokio("fastwebsockets", Http))
 }
 
-/// Serves HTTP/1.1, with upgrades, on one connection.
-async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(stream: S) {
-    let io = hyper_util::rt::TokioIo::new(stream);
-    let _ = http1::Builder::new()
-        .serve_connection(io, service_fn(server_upgrade))
-        .with_upgrades()
-        .await;
+/// HTTP/1.1, with upgrades, on each connection.
+#[derive(Clone, Copy)]
+struct Http;
+
+impl ServeStream for Http {
+    async fn serve<S>(self, stream: S)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let _ = http1::Builder::new()
+            .serve_connection(io, service_fn(server_upgrade))
+            .with_upgrades()
+            .await;
+    }
 }

@@ -12,37 +12,28 @@
 //! `tokio-rustls` (on weir-tls's rustls configuration, as the other TLS
 //! servers), then echoes over the TLS stream.
 
-use std::sync::Arc;
+use std::future::Future;
 
 use futures_util::{future, StreamExt, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
+use weir_bench_echo::tls::{serve_tokio, ServeStream};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port = weir_bench_echo::port_arg();
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
-    let tls = weir_bench_echo::tls::server_tls_arg()
-        .map(|tls| TlsAcceptor::from(Arc::clone(tls.config())));
-    weir_bench_echo::announce("tokio-tungstenite", port);
-    while let Ok((stream, _)) = listener.accept().await {
-        let _ = stream.set_nodelay(true);
-        match &tls {
-            Some(acceptor) => {
-                let accept = acceptor.accept(stream);
-                tokio::spawn(async move {
-                    if let Ok(stream) = accept.await {
-                        echo(stream).await;
-                    }
-                });
-            }
-            None => {
-                tokio::spawn(echo(stream));
-            }
-        }
+    serve_tokio("tokio-tungstenite", Echo).await
+}
+
+/// The echo of each connection.
+#[derive(Clone, Copy)]
+struct Echo;
+
+impl ServeStream for Echo {
+    fn serve<S>(self, stream: S) -> impl Future<Output = ()> + Send + 'static
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        echo(stream)
     }
-    Ok(())
 }
 
 async fn echo<S: AsyncRead + AsyncWrite + Unpin>(stream: S) {

@@ -73,8 +73,8 @@
 //! (answering pings) for `--seconds` or until stdin reaches end of file, and
 //! exits: for measuring a server's memory per idle connection.
 //!
-//! Output: a human-readable report on stderr and one line on stdout:
-//! `RESULT key=value ...` (see `print_result`).
+//! Output: one line on stdout, `RESULT key=value ...` (see `print_result`
+//! and `run_handshakes`), printed once; stderr carries only what went wrong.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -87,6 +87,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use weir_bench_echo::cpu::{clock_ticks_per_second, cpu_ticks, Cpu};
+use weir_bench_echo::{or_na, write_transmit, Flags};
 use weir_proto::deflate::{DeflateConfig, DeflateParams};
 use weir_proto::handshake::{ClientHandshake, ClientOptions};
 use weir_proto::{Config, Connection, Event, Message};
@@ -155,28 +157,23 @@ fn parse_args() -> Args {
         tls: None,
         handshakes: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().unwrap_or_else(|| usage());
-        fn num<T: std::str::FromStr>(s: String) -> T {
-            s.parse().unwrap_or_else(|_| usage())
-        }
+    let mut flags = Flags::new(usage);
+    while let Some(flag) = flags.next_flag() {
         match flag.as_str() {
-            "--url" => args.url = value(),
-            "--connections" | "-c" => args.connections = num(value()),
-            "--size" | "-s" => args.size = num(value()),
-            "--inflight" | "-k" => args.inflight = num(value()),
-            "--seconds" | "-t" => args.seconds = num(value()),
-            "--messages" | "-n" => args.messages = Some(num(value())),
-            "--server-pid" => args.server_pid = Some(num(value())),
-            "--label" => args.label = value(),
-            "--idle" => args.idle = Some(num(value())),
-            "--idle-messages" => args.idle_messages = num(value()),
+            "--url" => args.url = flags.value(),
+            "--connections" | "-c" => args.connections = flags.num(),
+            "--size" | "-s" => args.size = flags.num(),
+            "--inflight" | "-k" => args.inflight = flags.num(),
+            "--seconds" | "-t" => args.seconds = flags.num(),
+            "--messages" | "-n" => args.messages = Some(flags.num()),
+            "--server-pid" => args.server_pid = Some(flags.num()),
+            "--label" => args.label = flags.value(),
+            "--idle" => args.idle = Some(flags.num()),
+            "--idle-messages" => args.idle_messages = flags.num(),
             "--json" => args.json = true,
             "--deflate" => args.deflate = true,
-            "--tls" => args.tls = Some(value()),
+            "--tls" => args.tls = Some(flags.value()),
             "--handshakes" => args.handshakes = true,
-            "--help" | "-h" => usage(),
             _ => usage(),
         }
     }
@@ -572,29 +569,6 @@ fn fail_run(message: impl std::fmt::Display) -> ! {
     exit(1)
 }
 
-/// utime and stime of a process (all its threads), in clock ticks.
-fn cpu_ticks(pid: &str) -> Option<(u64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // rest[0] is field 3 (state); utime is field 14, stime field 15.
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some((utime, stime))
-}
-
-/// Clock ticks per second of /proc/PID/stat (USER_HZ), from `getconf`.
-fn clock_ticks_per_second() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
 struct Loadgen {
     poll: Poll,
     clients: Vec<Client>,
@@ -963,21 +937,9 @@ impl Loadgen {
             let Phase::Open(core) = &mut client.phase else {
                 continue;
             };
-            loop {
-                let mut slices = [IoSlice::new(&[]); 64];
-                let count = core.transmit_slices(&mut slices);
-                if count == 0 {
-                    break;
-                }
-                match (&client.socket).write_vectored(&slices[..count]) {
-                    Ok(n) => {
-                        core.advance_transmit(n);
-                        self.wire_written += n as u64;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => fail_run(format!("connection {index}: write: {e}")),
-                }
+            match write_transmit(core, &client.socket) {
+                Ok(n) => self.wire_written += n,
+                Err(e) => fail_run(format!("connection {index}: write: {e}")),
             }
         }
     }
@@ -1195,29 +1157,6 @@ fn main() {
     }
 }
 
-/// CPU seconds, user and system.
-#[derive(Clone, Copy)]
-struct Cpu {
-    user: f64,
-    system: f64,
-}
-
-impl Cpu {
-    /// The CPU time between two readings of [`cpu_ticks`], if both were
-    /// made.
-    fn between(before: Option<(u64, u64)>, after: Option<(u64, u64)>, hz: f64) -> Option<Self> {
-        let (b, a) = (before?, after?);
-        Some(Self {
-            user: (a.0 - b.0) as f64 / hz,
-            system: (a.1 - b.1) as f64 / hz,
-        })
-    }
-
-    fn total(self) -> f64 {
-        self.user + self.system
-    }
-}
-
 /// Bytes written (up) and read (down) at the sockets during the run.
 struct Wire {
     up: u64,
@@ -1258,97 +1197,51 @@ fn print_result(args: &Args, run: &Run<'_>) {
     let stats = run.stats;
     let secs = run.elapsed.as_secs_f64();
     let rate = stats.echoed as f64 / secs;
-    let mbps = rate * args.size as f64 / 1e6;
-    let us = |nanos: u64| nanos as f64 / 1000.0;
-    let p50 = us(stats.latency.quantile(0.50));
-    let p99 = us(stats.latency.quantile(0.99));
-    let max = us(stats.latency.max);
+    let us = |nanos: u64| format!("{:.1}", nanos as f64 / 1000.0);
     let messages = stats.echoed.max(1) as f64;
-    let per_msg = |seconds: f64| seconds * 1e6 / messages;
-    let fmt = |v: Option<f64>, digits: usize| match v {
-        Some(v) => format!("{v:.digits$}"),
-        None => "na".into(),
-    };
-    let server_us = run.server_cpu.map(|c| per_msg(c.total()));
-    let server_user_us = run.server_cpu.map(|c| per_msg(c.user));
-    let server_sys_us = run.server_cpu.map(|c| per_msg(c.system));
-    let client_us = run.self_cpu.map(|c| per_msg(c.total()));
-    let server_pct = run.server_cpu.map(|c| c.total() * 100.0 / secs);
-    let client_pct = run.self_cpu.map(|c| c.total() * 100.0 / secs);
+    let server = |f: fn(Cpu) -> f64| or_na(run.server_cpu.map(|c| f(c) * 1e6 / messages), 3);
+    let pct = |cpu: Option<Cpu>| or_na(cpu.map(|c| c.total() * 100.0 / secs), 1);
     // Every message sent during the run was echoed (else errors > 0), so
     // both directions carried `echoed` messages.
     let up_per_msg = run.wire.up as f64 / messages;
     let down_per_msg = run.wire.down as f64 / messages;
     let ratio = |wire: f64| {
-        if wire > 0.0 {
+        let ratio = if wire > 0.0 {
             args.size as f64 / wire
         } else {
             0.0
-        }
+        };
+        format!("{ratio:.3}")
     };
-    eprintln!(
-        "{}: {} connections x {} B {}, deflate {}, {} in flight each, {:.2} s: {} echoes, \
-         {:.0} msg/s, {:.2} MB/s; latency p50 {:.0} us, p99 {:.0} us, max {:.0} us; server CPU \
-         {} us/msg (user {}, system {}; {} %), loadgen CPU {} us/msg ({} %); wire {:.1} B/msg \
-         up ({:.2}x), {:.1} B/msg down ({:.2}x); {} errors",
-        args.label,
-        args.connections,
-        args.size,
-        run.payload,
-        run.deflate,
-        args.inflight,
-        secs,
-        stats.echoed,
-        rate,
-        mbps,
-        p50,
-        p99,
-        max,
-        fmt(server_us, 2),
-        fmt(server_user_us, 2),
-        fmt(server_sys_us, 2),
-        fmt(server_pct, 0),
-        fmt(client_us, 2),
-        fmt(client_pct, 0),
-        up_per_msg,
-        ratio(up_per_msg),
-        down_per_msg,
-        ratio(down_per_msg),
-        stats.errors
-    );
-    println!(
-        "RESULT label={} connections={} size={} payload={} deflate={} inflight={} seconds={:.3} \
-         messages={} msgs_per_s={:.0} mb_per_s={:.3} p50_us={:.1} p99_us={:.1} max_us={:.1} \
-         server_cpu_us_per_msg={} server_user_us_per_msg={} server_sys_us_per_msg={} \
-         server_cpu_pct={} loadgen_cpu_us_per_msg={} loadgen_cpu_pct={} \
-         up_wire_bytes_per_msg={:.1} down_wire_bytes_per_msg={:.1} up_ratio={:.3} \
-         down_ratio={:.3} errors={}",
-        args.label,
-        args.connections,
-        args.size,
-        run.payload,
-        run.deflate,
-        args.inflight,
-        secs,
-        stats.echoed,
-        rate,
-        mbps,
-        p50,
-        p99,
-        max,
-        fmt(server_us, 3),
-        fmt(server_user_us, 3),
-        fmt(server_sys_us, 3),
-        fmt(server_pct, 1),
-        fmt(client_us, 3),
-        fmt(client_pct, 1),
-        up_per_msg,
-        down_per_msg,
-        ratio(up_per_msg),
-        ratio(down_per_msg),
-        stats.errors
-    );
-    let _ = io::stdout().flush();
+    weir_bench_echo::print_result(&[
+        ("label", args.label.clone()),
+        ("connections", args.connections.to_string()),
+        ("size", args.size.to_string()),
+        ("payload", run.payload.into()),
+        ("deflate", run.deflate.clone()),
+        ("inflight", args.inflight.to_string()),
+        ("seconds", format!("{secs:.3}")),
+        ("messages", stats.echoed.to_string()),
+        ("msgs_per_s", format!("{rate:.0}")),
+        ("mb_per_s", format!("{:.3}", rate * args.size as f64 / 1e6)),
+        ("p50_us", us(stats.latency.quantile(0.50))),
+        ("p99_us", us(stats.latency.quantile(0.99))),
+        ("max_us", us(stats.latency.max)),
+        ("server_cpu_us_per_msg", server(Cpu::total)),
+        ("server_user_us_per_msg", server(|c| c.user)),
+        ("server_sys_us_per_msg", server(|c| c.system)),
+        ("server_cpu_pct", pct(run.server_cpu)),
+        (
+            "loadgen_cpu_us_per_msg",
+            or_na(run.self_cpu.map(|c| c.total() * 1e6 / messages), 3),
+        ),
+        ("loadgen_cpu_pct", pct(run.self_cpu)),
+        ("up_wire_bytes_per_msg", format!("{up_per_msg:.1}")),
+        ("down_wire_bytes_per_msg", format!("{down_per_msg:.1}")),
+        ("up_ratio", ratio(up_per_msg)),
+        ("down_ratio", ratio(down_per_msg)),
+        ("errors", stats.errors.to_string()),
+    ]);
 }
 
 /// `--handshakes`: `--connections` slots each loop on connect, handshakes
@@ -1376,47 +1269,29 @@ fn run_handshakes(args: &Args, lg: &mut Loadgen, events: &mut Events) {
     let stats = &lg.stats;
     let secs = elapsed.as_secs_f64();
     let count = stats.echoed.max(1) as f64;
-    let fmt = |v: Option<f64>| v.map_or("na".into(), |v| format!("{v:.3}"));
-    let per = |f: fn(Cpu) -> f64| fmt(server_cpu.map(|c| f(c) * 1e6 / count));
-    let pct = |cpu: Option<Cpu>| fmt(cpu.map(|c| c.total() * 100.0 / secs));
-    let rate = stats.echoed as f64 / secs;
-    let tls = if args.tls.is_some() { "TLS + " } else { "" };
-    let (p50, p99) = (stats.latency.quantile(0.50), stats.latency.quantile(0.99));
-    eprintln!(
-        "{}: {} slots of connect, {tls}WebSocket handshake, close, {secs:.2} s: {} handshakes, \
-         {rate:.0}/s; p50 {:.0} us, p99 {:.0} us; server CPU {} us/handshake (user {}, system \
-         {}; {} %), loadgen CPU {} %; {} errors",
-        args.label,
-        args.connections,
-        stats.echoed,
-        p50 as f64 / 1000.0,
-        p99 as f64 / 1000.0,
-        per(Cpu::total),
-        per(|c| c.user),
-        per(|c| c.system),
-        pct(server_cpu),
-        pct(self_cpu),
-        stats.errors
-    );
-    println!(
-        "RESULT mode=handshakes label={} connections={} tls={} seconds={secs:.3} handshakes={} \
-         handshakes_per_s={rate:.1} p50_us={:.1} p99_us={:.1} server_cpu_us_per_handshake={} \
-         server_user_us_per_handshake={} server_sys_us_per_handshake={} server_cpu_pct={} \
-         loadgen_cpu_pct={} errors={}",
-        args.label,
-        args.connections,
-        args.tls.is_some(),
-        stats.echoed,
-        p50 as f64 / 1000.0,
-        p99 as f64 / 1000.0,
-        per(Cpu::total),
-        per(|c| c.user),
-        per(|c| c.system),
-        pct(server_cpu),
-        pct(self_cpu),
-        stats.errors
-    );
-    let _ = io::stdout().flush();
+    let per = |f: fn(Cpu) -> f64| or_na(server_cpu.map(|c| f(c) * 1e6 / count), 3);
+    let pct = |cpu: Option<Cpu>| or_na(cpu.map(|c| c.total() * 100.0 / secs), 3);
+    let us = |q: f64| format!("{:.1}", stats.latency.quantile(q) as f64 / 1000.0);
+    weir_bench_echo::print_result(&[
+        ("mode", "handshakes".into()),
+        ("label", args.label.clone()),
+        ("connections", args.connections.to_string()),
+        ("tls", args.tls.is_some().to_string()),
+        ("seconds", format!("{secs:.3}")),
+        ("handshakes", stats.echoed.to_string()),
+        (
+            "handshakes_per_s",
+            format!("{:.1}", stats.echoed as f64 / secs),
+        ),
+        ("p50_us", us(0.50)),
+        ("p99_us", us(0.99)),
+        ("server_cpu_us_per_handshake", per(Cpu::total)),
+        ("server_user_us_per_handshake", per(|c| c.user)),
+        ("server_sys_us_per_handshake", per(|c| c.system)),
+        ("server_cpu_pct", pct(server_cpu)),
+        ("loadgen_cpu_pct", pct(self_cpu)),
+        ("errors", stats.errors.to_string()),
+    ]);
     if stats.errors > 0 {
         exit(1);
     }
