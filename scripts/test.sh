@@ -24,13 +24,15 @@ trap stop_autobahn EXIT
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy -D warnings (workspace; weir-proto also without deflate)"
+echo "== cargo clippy -D warnings (workspace; weir-proto also without deflate, and with every feature)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p weir-proto --all-targets -- -D warnings
+cargo clippy -p weir-proto --all-targets --all-features -- -D warnings
 
-echo "== cargo test (workspace; weir-proto also without deflate)"
+echo "== cargo test (workspace; weir-proto also without deflate, and its unit tests with every feature)"
 cargo test --workspace
 cargo test -p weir-proto
+cargo test -p weir-proto --all-features --lib
 
 mkdir -p target
 autobahn_log=target/autobahn.log

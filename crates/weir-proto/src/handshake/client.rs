@@ -215,8 +215,19 @@ impl ClientHandshake {
         self.check(head, leftover).map(Some)
     }
 
-    /// The RFC 6455 4.1 response checks, in order.
-    fn check(&self, head: ResponseHead, leftover: Bytes) -> Result<Response, HandshakeError> {
+    /// The request bytes [`ClientHandshake::new`] returned, written again.
+    pub(super) fn request_bytes(&self) -> Vec<u8> {
+        build_request(&self.uri, &self.key, &self.options)
+    }
+
+    /// The RFC 6455 4.1 response checks, in order. Responses parsed from
+    /// bytes and responses given as `http` types (`interop.rs`) both come
+    /// through here.
+    pub(super) fn check(
+        &self,
+        head: ResponseHead,
+        leftover: Bytes,
+    ) -> Result<Response, HandshakeError> {
         let headers = head.headers;
         // Step 1: "If the status code received from the server is not 101,
         // the client handles the response per HTTP [RFC2616] procedures."
@@ -334,11 +345,12 @@ fn build_request(uri: &WsUri, key: &str, options: &ClientOptions) -> Vec<u8> {
 }
 
 /// A parsed response head, before the checks.
-struct ResponseHead {
-    version: u8,
-    status: u16,
-    reason: String,
-    headers: HeaderList,
+pub(super) struct ResponseHead {
+    /// The HTTP minor version (HTTP/1.x).
+    pub(super) version: u8,
+    pub(super) status: u16,
+    pub(super) reason: String,
+    pub(super) headers: HeaderList,
 }
 
 fn parse_response(buf: &[u8]) -> Result<Head<ResponseHead>, HandshakeError> {

@@ -20,6 +20,9 @@
 //! right after a `101`, a request body, pipelined requests) are never dropped:
 //! they are handed back as `leftover`.
 //!
+//! - `interop.rs` (cargo feature `http`) takes requests and responses as
+//!   the `http` crate's types, for hyper, axum and other HTTP stacks, and
+//!   gives the answers back in them: the same checks, the same answers.
 //! - `handoff.rs` turns a finished handshake into a ready
 //!   [`Connection`](crate::Connection): negotiated extensions installed,
 //!   leftover bytes fed.
@@ -36,6 +39,8 @@ mod client;
 mod extensions;
 mod handoff;
 mod http;
+#[cfg(feature = "http")]
+mod interop;
 mod server;
 mod uri;
 

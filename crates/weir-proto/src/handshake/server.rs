@@ -104,16 +104,12 @@ fn parse_request(buf: &[u8]) -> Result<Head<HttpRequest>, HandshakeError> {
     match req.parse(buf).map_err(http::parse_error)? {
         httparse::Status::Partial => Ok(Head::Partial),
         httparse::Status::Complete(len) => {
-            let target = req.path.unwrap_or_default();
-            let (path, query) = match target.split_once('?') {
-                Some((p, q)) => (p, Some(q.to_owned())),
-                None => (target, None),
-            };
+            let (path, query) = split_target(req.path.unwrap_or_default());
             Ok(Head::Complete(
                 len,
                 HttpRequest {
                     method: req.method.unwrap_or_default().to_owned(),
-                    path: path.to_owned(),
+                    path,
                     query,
                     version: req.version.unwrap_or_default(),
                     headers: http::owned_headers(req.headers),
@@ -124,9 +120,18 @@ fn parse_request(buf: &[u8]) -> Result<Head<HttpRequest>, HandshakeError> {
     }
 }
 
+/// Splits a request target at its first `?` into path and query.
+pub(super) fn split_target(target: &str) -> (String, Option<String>) {
+    match target.split_once('?') {
+        Some((path, query)) => (path.to_owned(), Some(query.to_owned())),
+        None => (target.to_owned(), None),
+    }
+}
+
 /// Decides whether a complete request is a WebSocket upgrade, and checks it
-/// if so (RFC 6455 4.2.1).
-fn classify(request: HttpRequest) -> Result<Incoming, HandshakeError> {
+/// if so (RFC 6455 4.2.1). Requests parsed from bytes and requests built
+/// from `http` types (`interop.rs`) both come through here.
+pub(super) fn classify(request: HttpRequest) -> Result<Incoming, HandshakeError> {
     // 4.2.1 step 3: "An |Upgrade| header field containing the value
     // "websocket", treated as an ASCII case-insensitive value." Without it
     // this is not a WebSocket handshake at all, but plain HTTP.
@@ -246,12 +251,13 @@ pub enum Incoming {
 /// A parsed HTTP/1.x request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
-    method: String,
-    path: String,
-    query: Option<String>,
-    version: u8,
-    headers: HeaderList,
-    leftover: Bytes,
+    pub(super) method: String,
+    pub(super) path: String,
+    pub(super) query: Option<String>,
+    /// The HTTP minor version (HTTP/1.x).
+    pub(super) version: u8,
+    pub(super) headers: HeaderList,
+    pub(super) leftover: Bytes,
 }
 
 impl HttpRequest {
