@@ -3,8 +3,7 @@
 use std::io::{self, Read, Write};
 
 use weir_proto::handshake::{
-    internal_error, upgrade_required, AcceptOptions, Incoming, Rejection, ServerHandshake,
-    UpgradeRequest,
+    decide, AcceptOptions, Decision, Refusal, Rejection, ServerHandshake, UpgradeRequest,
 };
 use weir_proto::Config;
 
@@ -54,35 +53,20 @@ where
             )));
         }
         match handshake.receive(&buf[..n]) {
-            Ok(Some(incoming)) => break incoming,
             Ok(None) => {}
-            Err(error) => {
-                if let Some(answer) = error.response() {
-                    let _ = write_all(&mut stream, &answer);
-                }
-                return Err(Error::Handshake(error));
-            }
+            Ok(Some(incoming)) => break Ok(incoming),
+            Err(error) => break Err(error),
         }
     };
-    let upgrade = match incoming {
-        Incoming::Upgrade(upgrade) => upgrade,
-        Incoming::Http(request) => {
-            let _ = write_all(&mut stream, &upgrade_required());
-            return Err(Error::NotWebSocket(Box::new(request)));
-        }
-    };
-    let options = match callback(&upgrade) {
-        Ok(options) => options,
-        Err(rejection) => {
-            let _ = write_all(&mut stream, &rejection.response());
-            return Err(Error::Rejected(rejection.status()));
-        }
-    };
-    let accepted = match upgrade.accept(&options, config) {
-        Ok(accepted) => accepted,
-        Err(error) => {
-            let _ = write_all(&mut stream, &internal_error());
-            return Err(Error::Handshake(error));
+    let accepted = match decide(incoming, config, callback) {
+        Decision::Accept(accepted) => accepted,
+        Decision::Refuse { response, refusal } => {
+            let _ = write_all(&mut stream, &response);
+            return Err(match refusal {
+                Refusal::NotWebSocket(request) => Error::NotWebSocket(request),
+                Refusal::Invalid(error) => Error::Handshake(error),
+                Refusal::Rejected(status) => Error::Rejected(status),
+            });
         }
     };
     write_all(&mut stream, &accepted.response)?;

@@ -216,6 +216,7 @@ impl ClientHandshake {
     }
 
     /// The request bytes [`ClientHandshake::new`] returned, written again.
+    #[cfg(feature = "http")]
     pub(super) fn request_bytes(&self) -> Vec<u8> {
         build_request(&self.uri, &self.key, &self.options)
     }

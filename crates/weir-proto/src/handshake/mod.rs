@@ -47,7 +47,7 @@ mod uri;
 pub use answers::{internal_error, upgrade_required, Rejection};
 pub use client::{ClientHandshake, ClientOptions, Response};
 pub use extensions::{format_extensions, parse_extensions, ExtensionOffer};
-pub use handoff::Accepted;
+pub use handoff::{decide, Accepted, Decision, Refusal};
 pub use http::{http_response, split_header_list};
 pub use server::{AcceptOptions, HttpRequest, Incoming, ServerHandshake, UpgradeRequest};
 pub use uri::WsUri;

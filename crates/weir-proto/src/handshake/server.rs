@@ -463,6 +463,7 @@ impl UpgradeRequest {
         let connection = agreed.set_up(Connection::server(config.into()), self.leftover());
         Ok(Accepted {
             response: out,
+            protocol: options.protocol.clone(),
             connection,
         })
     }
