@@ -108,7 +108,7 @@ impl Accepted {
     /// that writes responses itself (hyper: return it from the service,
     /// then take the upgraded I/O).
     pub fn http_response(&self) -> http::Response<()> {
-        let (parts, _) = response_parts(&self.response).into_parts();
+        let (parts, _) = response_to_http(&self.response).into_parts();
         http::Response::from_parts(parts, ())
     }
 }
@@ -117,14 +117,14 @@ impl HandshakeError {
     /// [`HandshakeError::response`] as an `http::Response` with its body, for
     /// a server on an HTTP stack; `None` where that is `None`.
     pub fn http_response(&self) -> Option<http::Response<Vec<u8>>> {
-        self.response().map(|bytes| response_parts(&bytes))
+        self.response().map(|bytes| response_to_http(&bytes))
     }
 }
 
 impl Rejection {
     /// [`Rejection::response`] as an `http::Response` with its body.
     pub fn http_response(&self) -> http::Response<Vec<u8>> {
-        response_parts(&self.response())
+        response_to_http(&self.response())
     }
 }
 
@@ -164,11 +164,17 @@ impl ClientHandshake {
     }
 }
 
-/// Reads a response this crate wrote back into an `http::Response` with its
-/// body. The writers (`http.rs`, `answers.rs`, `UpgradeRequest::accept`)
-/// only emit well-formed heads with checked names and values, so every step
-/// here succeeds; were one not to, the answer would be a bare `500`.
-fn response_parts(bytes: &[u8]) -> http::Response<Vec<u8>> {
+/// An answer this crate wrote as bytes (the `response` of a
+/// [`Decision::Refuse`](super::Decision::Refuse), [`upgrade_required`],
+/// [`http_response`](super::http_response)'s output) as an
+/// `http::Response` with its body, for a server on an HTTP stack.
+///
+/// The writers only emit well-formed heads with checked names and values,
+/// so every step here succeeds for them; for bytes that are not a complete
+/// response, the answer is a bare `500`.
+///
+/// [`upgrade_required`]: super::upgrade_required
+pub fn response_to_http(bytes: &[u8]) -> http::Response<Vec<u8>> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut parsed = httparse::Response::new(&mut headers);
     let head_len = match parsed.parse(bytes) {

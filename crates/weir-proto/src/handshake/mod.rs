@@ -41,6 +41,8 @@ mod handoff;
 mod http;
 #[cfg(feature = "http")]
 mod interop;
+#[cfg(feature = "http")]
+pub use interop::response_to_http;
 mod server;
 mod uri;
 

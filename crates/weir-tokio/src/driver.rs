@@ -1,0 +1,257 @@
+//! [`Driver`]: a core [`Connection`] over an async transport, and what
+//! every poll does with them.
+//!
+//! - Reading ([`Driver::poll_message`]): hand the core the events it has,
+//!   write what it queued in answer (pongs, the reply to a Close, keepalive
+//!   pings), run its deadlines, read more. Every byte read goes to the core
+//!   at once, so a poll that ends `Pending` (or a dropped `next()` future)
+//!   loses nothing: no message is taken from the core unless it is
+//!   returned.
+//! - Writing ([`Driver::poll_ready`], [`Driver::send`],
+//!   [`Driver::poll_flush`], [`Driver::poll_close`]): the core queues
+//!   frames; a send waits while the queue holds
+//!   [`Config::max_send_queue`](weir_proto::Config::max_send_queue) bytes
+//!   or more, so nothing is buffered without bound.
+//! - Time: the core says when its next deadline is
+//!   ([`Connection::poll_timeout`]); a tokio timer waits for it and the
+//!   core is told the time after every read and when the timer fires.
+//!   Deadlines run while the stream is polled, as a reading task does.
+//!
+//! The time is tokio's ([`tokio::time::Instant`]), so tests can pause it.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::Sleep;
+use weir_proto::{CloseCode, Connection, Event, Message, State};
+
+use crate::error::Error;
+
+/// Bytes read at most per read; allocated once per connection.
+const READ_BUF_SIZE: usize = 16 * 1024;
+
+/// The most slices handed to one vectored write.
+const MAX_SLICES: usize = 16;
+
+/// A connection, its transport, and its timer.
+pub(crate) struct Driver<S> {
+    io: S,
+    core: Connection,
+    read_buf: Box<[u8]>,
+    /// Waits for the core's next deadline, `armed_for`.
+    timer: Pin<Box<Sleep>>,
+    armed_for: Option<Instant>,
+    /// How the stream ends, once it is known: delivered after the output
+    /// is written (the reply to a Close, the Close after a protocol error).
+    ending: Option<Ending>,
+    /// The stream has ended; reads return `None`, sends
+    /// [`Error::AlreadyClosed`].
+    ended: bool,
+    /// A read returned end of file: no more reads.
+    input_ended: bool,
+}
+
+/// How a stream ends.
+enum Ending {
+    /// The closing handshake finished: the stream ends without an error.
+    Closed,
+    /// With this error, then the end.
+    Failed(Error),
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    /// Drives `core` over `io`.
+    pub(crate) fn new(io: S, core: Connection) -> Self {
+        Self {
+            io,
+            core,
+            read_buf: vec![0; READ_BUF_SIZE].into_boxed_slice(),
+            timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            armed_for: None,
+            ending: None,
+            ended: false,
+            input_ended: false,
+        }
+    }
+
+    /// The core connection.
+    pub(crate) fn core(&self) -> &Connection {
+        &self.core
+    }
+
+    /// The transport.
+    pub(crate) fn io(&self) -> &S {
+        &self.io
+    }
+
+    /// The next message; `None` once the stream has ended (after the
+    /// closing handshake, or after the error that ended it).
+    pub(crate) fn poll_message(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, Error>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        if self.core.config().streaming {
+            return self.end(Error::StreamingMode);
+        }
+        loop {
+            while let Some(event) = self.core.poll_event() {
+                match event {
+                    Ok(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
+                    // The pong is queued, written below.
+                    Ok(Event::Ping(_) | Event::Pong(_) | Event::Fragment(_)) => {}
+                    // The reply is queued; the stream ends once it is out.
+                    Ok(Event::Close(_)) => self.ending = Some(Ending::Closed),
+                    // The Close with the error's code is queued.
+                    Err(error) => self.ending = Some(Ending::Failed(Error::Protocol(error))),
+                }
+            }
+            if let Some(timed_out) = self.tick() {
+                // A client waiting for the server's TCP close after a
+                // finished closing handshake ends cleanly all the same.
+                if !matches!(self.ending, Some(Ending::Closed)) {
+                    let error = Error::timed_out(timed_out, self.core.config());
+                    self.ending = Some(Ending::Failed(error));
+                }
+            }
+            let written = self.poll_write_out(cx);
+            if let Poll::Ready(Err(error)) = written {
+                return self.end(Error::Io(error));
+            }
+            let over = self.core.should_close_transport()
+                || matches!(self.ending, Some(Ending::Failed(_)));
+            if over && written.is_ready() {
+                return self.finish(cx);
+            }
+            if self.poll_timer(cx).is_ready() {
+                continue;
+            }
+            if self.input_ended {
+                return Poll::Pending;
+            }
+            let mut buf = ReadBuf::new(&mut self.read_buf);
+            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(error)) => return self.end(Error::Io(error)),
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+                    self.input_ended = true;
+                    // Every event of earlier input was handled above.
+                    if self.core.receive_eof().is_some() {
+                        return self.end(Error::ConnectionReset);
+                    }
+                }
+                Poll::Ready(Ok(())) => {
+                    let filled = buf.filled().len();
+                    self.core.receive(&self.read_buf[..filled]);
+                }
+            }
+        }
+    }
+
+    /// Ends the stream now with `error`.
+    fn end(&mut self, error: Error) -> Poll<Option<Result<Message, Error>>> {
+        self.ended = true;
+        Poll::Ready(Some(Err(error)))
+    }
+
+    /// The output is written and the connection is over (the core says
+    /// to close the transport, or an error ended it): shut the transport
+    /// down, then end the stream as `ending` says.
+    fn finish(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        // A failed shutdown changes nothing: the connection is over.
+        ready!(Pin::new(&mut self.io).poll_shutdown(cx)).ok();
+        self.ended = true;
+        match self.ending.take() {
+            Some(Ending::Failed(error)) => Poll::Ready(Some(Err(error))),
+            Some(Ending::Closed) | None => Poll::Ready(None),
+        }
+    }
+
+    /// Tells the core the time; returns what expired.
+    fn tick(&mut self) -> Option<weir_proto::TimedOut> {
+        self.core
+            .handle_timeout(tokio::time::Instant::now().into_std())
+    }
+
+    /// Arms the timer for the core's next deadline and polls it: `Ready`
+    /// when it has passed (tick again).
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(deadline) = self.core.poll_timeout() else {
+            self.armed_for = None;
+            return Poll::Pending;
+        };
+        if self.armed_for != Some(deadline) {
+            self.armed_for = Some(deadline);
+            self.timer.as_mut().reset(deadline.into());
+        }
+        self.timer.as_mut().poll(cx)
+    }
+
+    /// Whether a message may be sent now: `Ready(Ok)` while the send queue
+    /// is under [`Config::max_send_queue`](weir_proto::Config::max_send_queue),
+    /// after writing some of it if not.
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.ended || self.core.state() != State::Open {
+            return Poll::Ready(Err(Error::AlreadyClosed));
+        }
+        while self.core.buffered_amount() >= self.core.config().max_send_queue {
+            ready!(self.poll_write_some(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Queues `message`.
+    pub(crate) fn send(&mut self, message: Message) -> Result<(), Error> {
+        if self.ended {
+            return Err(Error::AlreadyClosed);
+        }
+        Ok(self.core.send(message)?)
+    }
+
+    /// Writes everything queued and flushes the transport.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        ready!(self.poll_write_out(cx))?;
+        Poll::Ready(Ok(ready!(Pin::new(&mut self.io).poll_flush(cx))?))
+    }
+
+    /// Sends this endpoint's Close (`code`, `reason`) if it has not gone
+    /// yet, and writes it out. The stream then ends when the peer answers
+    /// (or the close timeout passes).
+    pub(crate) fn poll_close(
+        &mut self,
+        cx: &mut Context<'_>,
+        code: CloseCode,
+        reason: &str,
+    ) -> Poll<Result<(), Error>> {
+        if self.core.state() == State::Open {
+            self.core.close(code, reason)?;
+        }
+        self.poll_flush(cx)
+    }
+
+    /// Writes until the core's output is empty.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.core.buffered_amount() > 0 {
+            ready!(self.poll_write_some(cx))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// One vectored write of the core's output.
+    fn poll_write_some(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let count = self.core.transmit_slices(&mut slices);
+        let written = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, &slices[..count]))?;
+        if written == 0 {
+            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+        }
+        self.core.advance_transmit(written);
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,241 @@
+//! [`WebSocketStream`] and its halves, [`ReadHalf`] and [`WriteHalf`].
+//!
+//! All three hold the same [`Shared`]: the [`Driver`] behind a mutex, held
+//! only for the length of one poll, and the [`Wakers`] that let each half
+//! wait on the one transport. So the halves can live in two tasks (one
+//! reading, one writing) and a whole stream is the same machinery with
+//! both halves in one value.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio::io::{AsyncRead, AsyncWrite};
+use weir_proto::{CloseCode, Connection, Message};
+
+use crate::driver::Driver;
+use crate::error::Error;
+use crate::wakers::{Half, Wakers};
+
+/// What the stream and its halves share.
+struct Shared<S> {
+    driver: Mutex<Driver<S>>,
+    wakers: Arc<Wakers>,
+    /// `wakers`' joint waker, made once.
+    joint: Waker,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
+    fn new(io: S, core: Connection) -> Arc<Self> {
+        let wakers = Arc::new(Wakers::default());
+        Arc::new(Self {
+            driver: Mutex::new(Driver::new(io, core)),
+            joint: wakers.joint(),
+            wakers,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Driver<S>> {
+        // A panic in another half's poll leaves the driver consistent: it
+        // never panics midway through changing the core.
+        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `poll` on the driver for `half`, with the joint waker.
+    fn poll<T>(
+        &self,
+        half: Half,
+        cx: &Context<'_>,
+        poll: impl FnOnce(&mut Driver<S>, &mut Context<'_>) -> Poll<T>,
+    ) -> Poll<T> {
+        self.wakers.register(half, cx.waker());
+        let mut joint = Context::from_waker(&self.joint);
+        poll(&mut self.lock(), &mut joint)
+    }
+
+    fn poll_next(&self, cx: &Context<'_>) -> Poll<Option<Result<Message, Error>>> {
+        self.poll(Half::Reader, cx, Driver::poll_message)
+    }
+
+    fn poll_ready(&self, cx: &Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll(Half::Writer, cx, Driver::poll_ready)
+    }
+
+    fn start_send(&self, message: Message) -> Result<(), Error> {
+        self.lock().send(message)
+    }
+
+    fn poll_flush(&self, cx: &Context<'_>) -> Poll<Result<(), Error>> {
+        self.poll(Half::Writer, cx, Driver::poll_flush)
+    }
+
+    fn poll_close(
+        &self,
+        cx: &Context<'_>,
+        code: CloseCode,
+        reason: &str,
+    ) -> Poll<Result<(), Error>> {
+        self.poll(Half::Writer, cx, |driver, cx| {
+            driver.poll_close(cx, code, reason)
+        })
+    }
+
+    /// Sends a Close with `code` and `reason` and writes it out.
+    async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        std::future::poll_fn(|cx| self.poll_close(cx, code, reason)).await
+    }
+}
+
+/// A WebSocket connection over `S`: a [`Stream`] of received messages and
+/// a [`Sink`] of messages to send.
+///
+/// - The stream yields whole messages (text or binary). Pings are answered
+///   underneath and pongs skipped. It ends (`None`) after the closing
+///   handshake, or after an `Err` that ended the connection:
+///   [`Error::Protocol`] (the peer broke RFC 6455; the Close with its code
+///   was written first), [`Error::ConnectionReset`] (the transport ended
+///   without a Close), [`Error::IdleTimeout`], [`Error::CloseTimeout`] or
+///   [`Error::Io`].
+/// - The sink takes [`Message`]s. `poll_ready` waits while
+///   [`Config::max_send_queue`](weir_proto::Config::max_send_queue) bytes
+///   or more are queued; `poll_close` sends a Close (1000) and writes it
+///   out, after which the stream ends when the peer answers.
+/// - Deadlines ([`Config`](weir_proto::Config)'s keepalive and close
+///   timeouts) run while the stream is polled.
+/// - [`WebSocketStream::split`] gives a [`ReadHalf`] and a [`WriteHalf`]
+///   for two tasks.
+///
+/// Polling the stream is cancel-safe: a message is taken from the
+/// connection only when it is returned, so dropping a pending `next()`
+/// (in a `select!`, say) loses nothing.
+pub struct WebSocketStream<S> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
+    /// Wraps a transport whose opening handshake is done, with the core
+    /// connection that continues it (from the handshake's handoff, which
+    /// has fed it any bytes read past the handshake).
+    ///
+    /// This is how a server on hyper or axum mounts weir: answer the
+    /// upgrade with the core's `101`, then wrap the upgraded I/O with the
+    /// connection from the same `Accepted`.
+    pub fn from_connection(io: S, connection: Connection) -> Self {
+        Self {
+            shared: Shared::new(io, connection),
+        }
+    }
+
+    /// Splits into a reading and a writing half, for two tasks. They share
+    /// the connection; [`ReadHalf::reunite`] puts them back together.
+    pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+        let read = ReadHalf {
+            shared: Arc::clone(&self.shared),
+        };
+        (
+            read,
+            WriteHalf {
+                shared: self.shared,
+            },
+        )
+    }
+
+    /// Sends a Close with `code` and `reason` and writes it out; the stream
+    /// then ends once the peer answers (or the close timeout passes).
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.shared.close(code, reason).await
+    }
+
+    /// Calls `f` with the core connection: its state, role, negotiated
+    /// extensions, bytes queued.
+    pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        f(self.shared.lock().core())
+    }
+
+    /// Calls `f` with the transport, e.g. for its peer address.
+    pub fn with_io<T>(&self, f: impl FnOnce(&S) -> T) -> T {
+        f(self.shared.lock().io())
+    }
+}
+
+/// The receiving half of a [`WebSocketStream`]: a [`Stream`] of messages,
+/// cancel-safe like the whole stream's. It also runs the connection's
+/// deadlines and writes the answers to pings and to the peer's Close, so
+/// keep it polled.
+pub struct ReadHalf<S> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
+    /// Puts the halves of one stream back together; gives them back if
+    /// they are of two different streams.
+    pub fn reunite(self, write: WriteHalf<S>) -> Result<WebSocketStream<S>, (Self, WriteHalf<S>)> {
+        if Arc::ptr_eq(&self.shared, &write.shared) {
+            drop(write);
+            Ok(WebSocketStream {
+                shared: self.shared,
+            })
+        } else {
+            Err((self, write))
+        }
+    }
+}
+
+/// The sending half of a [`WebSocketStream`]: a [`Sink`] of messages.
+pub struct WriteHalf<S> {
+    shared: Arc<Shared<S>>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
+    /// Sends a Close with `code` and `reason` and writes it out; the read
+    /// half's stream ends once the peer answers.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
+        self.shared.close(code, reason).await
+    }
+}
+
+/// `Stream` for a type holding `shared`: the whole stream and the read half.
+macro_rules! receives {
+    ($type:ident) => {
+        impl<S: AsyncRead + AsyncWrite + Unpin> Stream for $type<S> {
+            type Item = Result<Message, Error>;
+
+            fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+                self.shared.poll_next(cx)
+            }
+        }
+    };
+}
+
+/// `Sink<Message>` for a type holding `shared`: the whole stream and the
+/// write half. Closing sends a Close with 1000.
+macro_rules! sends {
+    ($type:ident) => {
+        impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for $type<S> {
+            type Error = Error;
+
+            fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                self.shared.poll_ready(cx)
+            }
+
+            fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+                self.shared.start_send(message)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                self.shared.poll_flush(cx)
+            }
+
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+                self.shared.poll_close(cx, CloseCode::NORMAL, "")
+            }
+        }
+    };
+}
+
+receives!(WebSocketStream);
+receives!(ReadHalf);
+sends!(WebSocketStream);
+sends!(WriteHalf);

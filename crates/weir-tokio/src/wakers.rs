@@ -1,0 +1,91 @@
+//! One waker for a transport that two tasks wait on.
+//!
+//! A tokio transport keeps one waker per direction, so when the reading
+//! half must write (a pong, the answer to a Close) and the writing half
+//! waits to write too, one registration would replace the other and a task
+//! would never wake. So every poll of the transport, timer included, is
+//! made with [`Wakers`]' waker, which wakes whichever half is waiting:
+//! each half leaves its own waker in its slot before polling. A wake-up
+//! can reach a half with nothing to do; it then polls and waits again.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Wake, Waker};
+
+/// The two halves' wakers, woken together.
+#[derive(Debug, Default)]
+pub(crate) struct Wakers {
+    reader: Mutex<Option<Waker>>,
+    writer: Mutex<Option<Waker>>,
+}
+
+/// Which half polls.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Half {
+    Reader,
+    Writer,
+}
+
+impl Wakers {
+    /// A waker that wakes both halves, to poll the transport with.
+    pub(crate) fn joint(self: &Arc<Self>) -> Waker {
+        Waker::from(Arc::clone(self))
+    }
+
+    /// Leaves `waker` as `half`'s, to be woken by the joint waker.
+    pub(crate) fn register(&self, half: Half, waker: &Waker) {
+        let slot = match half {
+            Half::Reader => &self.reader,
+            Half::Writer => &self.writer,
+        };
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if !slot
+            .as_ref()
+            .is_some_and(|current| current.will_wake(waker))
+        {
+            *slot = Some(waker.clone());
+        }
+    }
+}
+
+impl Wake for Wakers {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        for slot in [&self.reader, &self.writer] {
+            let waker = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_joint_waker_wakes_both_halves_once() {
+        let wakers = Arc::new(Wakers::default());
+        let reader = Arc::new(Count(AtomicUsize::new(0)));
+        let writer = Arc::new(Count(AtomicUsize::new(0)));
+        wakers.register(Half::Reader, &Waker::from(Arc::clone(&reader)));
+        wakers.register(Half::Writer, &Waker::from(Arc::clone(&writer)));
+        let joint = wakers.joint();
+        joint.wake_by_ref();
+        joint.wake_by_ref(); // nobody registered again: nobody to wake
+        assert_eq!(reader.0.load(Ordering::SeqCst), 1);
+        assert_eq!(writer.0.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,241 @@
+//! weir-tokio over real loopback sockets and in-memory pipes: messages both
+//! ways, the closing handshake, split halves in two tasks, cancelled
+//! receives, backpressure, keepalive on tokio's paused clock, and the
+//! Close before the end after a protocol error.
+
+use std::time::Duration;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+use tokio::net::{TcpListener, TcpStream};
+use weir_proto::handshake::{ClientHandshake, ClientOptions};
+use weir_tokio::{
+    accept_async, accept_with, connect_async, Config, Error, Message, WebSocketStream,
+};
+
+/// A server on a loopback port that echoes every message of every
+/// connection; its address.
+async fn echo_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (tcp, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut ws = accept_async(tcp).await.unwrap();
+                while let Some(Ok(message)) = ws.next().await {
+                    if ws.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    format!("ws://{address}/")
+}
+
+#[tokio::test]
+async fn messages_both_ways_then_the_closing_handshake() {
+    let url = echo_server().await;
+    let (mut ws, response) = connect_async(&url).await.unwrap();
+    assert_eq!(response.status(), 101);
+    #[cfg(feature = "deflate")]
+    assert!(
+        response.deflate().is_some(),
+        "compression is negotiated by default"
+    );
+    for message in [
+        Message::from("hello"),
+        Message::from(vec![0u8, 1, 2, 255]),
+        Message::from("x".repeat(100_000)),
+    ] {
+        ws.send(message.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), message);
+    }
+    ws.close(weir_tokio::CloseCode::NORMAL, "bye")
+        .await
+        .unwrap();
+    // The server answers the Close and closes TCP: the stream ends cleanly.
+    assert!(ws.next().await.is_none());
+    assert!(matches!(
+        ws.send(Message::from("late")).await,
+        Err(Error::AlreadyClosed)
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_halves_work_from_two_tasks() {
+    let url = echo_server().await;
+    let (ws, _) = connect_async(&url).await.unwrap();
+    let (mut read, mut write) = ws.split();
+    const COUNT: usize = 2_000;
+    let writer = tokio::spawn(async move {
+        for i in 0..COUNT {
+            write
+                .send(Message::from(format!("message {i}")))
+                .await
+                .unwrap();
+        }
+        write
+    });
+    let reader = tokio::spawn(async move {
+        for i in 0..COUNT {
+            let message = read.next().await.unwrap().unwrap();
+            assert_eq!(message, Message::from(format!("message {i}")));
+        }
+        read
+    });
+    let (write, read) = (writer.await.unwrap(), reader.await.unwrap());
+    let mut ws = read.reunite(write).ok().expect("halves of one stream");
+    ws.send(Message::from("again whole")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::from("again whole")
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_receive_loses_no_message() {
+    let url = echo_server().await;
+    let (mut ws, _) = connect_async(&url).await.unwrap();
+    const COUNT: usize = 500;
+    for i in 0..COUNT {
+        ws.feed(Message::from(format!("{i}"))).await.unwrap();
+    }
+    ws.flush().await.unwrap();
+    let mut received = Vec::new();
+    let mut cancelled = 0;
+    while received.len() < COUNT {
+        // Poll `next()` once and drop it if it is not ready: a cancelled
+        // receive, as in a `select!` that another branch won.
+        match ws.next().now_or_never() {
+            Some(message) => received.push(message.unwrap().unwrap()),
+            None => {
+                cancelled += 1;
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    let expected: Vec<Message> = (0..COUNT).map(|i| Message::from(format!("{i}"))).collect();
+    assert_eq!(received, expected);
+    assert!(
+        cancelled > 0,
+        "no receive was ever cancelled: the test proved nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_reader_holds_the_sender_back() {
+    const QUEUE: usize = 64 * 1024;
+    const SIZE: usize = 16 * 1024;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = Config::default().with_max_send_queue(QUEUE);
+        accept_with(tcp, config, |_| Ok(Default::default()))
+            .await
+            .unwrap()
+    });
+    let (mut client, _) = connect_async(&url).await.unwrap();
+    let mut server = server.await.unwrap();
+    // The client reads nothing: the server sends until a send must wait.
+    let message = Message::from(vec![7u8; SIZE]);
+    let mut sent = 0;
+    loop {
+        assert!(sent < 100_000, "the sender was never held back");
+        match server.send(message.clone()).now_or_never() {
+            Some(result) => {
+                result.unwrap();
+                sent += 1;
+            }
+            None => break,
+        }
+        let queued = server.with_connection(|core| core.buffered_amount());
+        assert!(queued <= QUEUE + SIZE + 16, "{queued} bytes queued");
+    }
+    // Once the client reads, everything arrives, in order.
+    let drain = tokio::spawn(async move {
+        for _ in 0..sent {
+            assert_eq!(client.next().await.unwrap().unwrap().len(), SIZE);
+        }
+        client
+    });
+    server.flush().await.unwrap();
+    drain.await.unwrap();
+}
+
+/// A server stream over an in-memory pipe, and the raw client end, after
+/// a handshake made by hand (the raw end speaks frames itself).
+async fn server_and_raw_client(config: Config) -> (WebSocketStream<DuplexStream>, DuplexStream) {
+    let (server_io, mut raw) = tokio::io::duplex(64 * 1024);
+    let server = tokio::spawn(accept_with(server_io, config, |_| Ok(Default::default())));
+    let (mut handshake, request) =
+        ClientHandshake::new("ws://test/", ClientOptions::default()).unwrap();
+    raw.write_all(&request).await.unwrap();
+    let mut buf = vec![0; 4096];
+    loop {
+        let n = raw.read(&mut buf).await.unwrap();
+        if handshake.receive(&buf[..n]).unwrap().is_some() {
+            break;
+        }
+    }
+    (server.await.unwrap().unwrap(), raw)
+}
+
+#[tokio::test(start_paused = true)]
+async fn keepalive_pings_then_gives_up_on_a_silent_peer() {
+    let config = Config::default()
+        .with_idle_timeout(Some(Duration::from_secs(30)))
+        .with_ping_timeout(Duration::from_secs(10));
+    let (mut server, mut raw) = server_and_raw_client(config).await;
+    let started = tokio::time::Instant::now();
+    // The peer says nothing: a ping after 30 s, the end 10 s later.
+    match server.next().await {
+        Some(Err(Error::IdleTimeout(limit))) => assert_eq!(limit, Duration::from_secs(10)),
+        other => panic!("expected the keepalive timeout, got {other:?}"),
+    }
+    assert_eq!(started.elapsed(), Duration::from_secs(40));
+    let mut received = Vec::new();
+    raw.read_to_end(&mut received).await.unwrap();
+    assert_eq!(received, [0x89, 0x00], "one empty ping, then the end");
+    assert!(server.next().await.is_none());
+}
+
+#[tokio::test]
+async fn a_protocol_error_sends_the_close_before_the_end() {
+    let (mut server, mut raw) = server_and_raw_client(Config::default()).await;
+    // A client frame without a mask: 1002 (RFC 6455 section 5.1).
+    raw.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
+    match server.next().await {
+        Some(Err(Error::Protocol(error))) => {
+            assert_eq!(error.close_code(), weir_tokio::CloseCode::PROTOCOL_ERROR)
+        }
+        other => panic!("expected a protocol error, got {other:?}"),
+    }
+    assert!(server.next().await.is_none());
+    let mut received = Vec::new();
+    raw.read_to_end(&mut received).await.unwrap();
+    assert_eq!(&received[..4], [0x88, received[1], 0x03, 0xEA]);
+}
+
+#[tokio::test]
+async fn plain_http_gets_426() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        accept_async(tcp).await
+    });
+    let mut tcp = TcpStream::connect(address).await.unwrap();
+    tcp.write_all(b"GET /page HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 426 "), "{answer}");
+    match server.await.unwrap() {
+        Err(Error::NotWebSocket(request)) => assert_eq!(request.path(), "/page"),
+        other => panic!("expected NotWebSocket, got {:?}", other.map(|_| ())),
+    }
+}
