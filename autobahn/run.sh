@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Autobahn testsuite (RFC 6455 conformance) for weir's servers and clients.
 #
-#   bash autobahn/run.sh [--role server|client|both] [--testee std|mio|wss|all]
+#   bash autobahn/run.sh [--role server|client|both] [--testee std|mio|tokio|wss|all]
 #                        [--quick | --all] [--cases 'PATTERN ...'] [--timeout SECS]
 #
-# Builds the testees (examples autobahn-server / autobahn-client of weir-std
-# and weir-mio; the weir-mio server once more over TLS, agent weir-mio-wss,
+# Builds the testees (examples autobahn-server / autobahn-client of weir-std,
+# weir-mio and weir-tokio; the weir-mio server once more over TLS, agent weir-mio-wss,
 # with a certificate made for the run), runs `wstest -m fuzzingclient`
 # against the servers and the
 # `wstest -m fuzzingserver` (loopback only) against the clients, the two
@@ -17,8 +17,8 @@
 # Sections 12 and 13 (permessage-deflate, 216 cases) are slow: wstest itself
 # is the bottleneck (about 17 minutes per testee here). By default (what CI
 # runs) the weir-mio server and the weir-std client run all 517 cases, and
-# the weir-std server, the weir-mio server over TLS and the weir-mio client
-# run sections 1-10 and a sample of 31 compression cases covering every
+# the weir-std server, the weir-mio server over TLS, the weir-mio client and
+# the weir-tokio server and client run sections 1-10 and a sample of 31 compression cases covering every
 # parameter combination (SAMPLE in check.py). --all runs every case for
 # every testee.
 #
@@ -43,7 +43,7 @@ set -euo pipefail
 EXCLUDE=()
 # SAMPLED: the built-in testees that run sections 12 and 13 only in sample,
 # unless --all.
-SAMPLED=(weir-std weir-mio-wss weir-mio-client)
+SAMPLED=(weir-std weir-mio-wss weir-mio-client weir-tokio weir-tokio-client)
 # ---------------------------------------------------------------------------
 
 usage() {
@@ -51,14 +51,16 @@ usage() {
 Usage: bash autobahn/run.sh [options]
 
   --role server|client|both   which side to test (default: both)
-  --testee std|mio|wss|all    which weir testees (default: all): std, mio = that
-                              adapter's server and client; wss = the weir-mio
+  --testee std|mio|tokio|wss|all
+                              which weir testees (default: all): std, mio,
+                              tokio = that adapter's server and client;
+                              wss = the weir-mio
                               server over TLS (agent weir-mio-wss; server role)
   --quick                     exclude sections 12 and 13 (permessage-deflate);
                               also AUTOBAHN_QUICK=1. A fast local check.
   (neither)                   what CI runs: every case for the weir-mio server
                               and the weir-std client; sections 1-10 and a
-                              sample of 12 and 13 for the other three
+                              sample of 12 and 13 for the other five
   --all                       run every case for every testee, ignoring
                               EXCLUDE (about an hour here, estimated)
   --cases 'PATTERN ...'       only these cases, e.g. --cases '1.* 2.*' or
@@ -106,9 +108,9 @@ done
 
 case $ROLE in server|client|both) ;; *) echo "run.sh: --role must be server, client or both" >&2; exit 2 ;; esac
 case $TESTEE in
-    std|mio|wss) TESTEES=("$TESTEE") ;;
-    all) TESTEES=(std mio wss) ;;
-    *) echo "run.sh: --testee must be std, mio, wss or all" >&2; exit 2 ;;
+    std|mio|tokio|wss) TESTEES=("$TESTEE") ;;
+    all) TESTEES=(std mio tokio wss) ;;
+    *) echo "run.sh: --testee must be std, mio, tokio, wss or all" >&2; exit 2 ;;
 esac
 if [[ $TESTEE == wss ]]; then
     # A server testee only: weir's clients are not run over TLS (yet).

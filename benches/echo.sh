@@ -35,7 +35,7 @@
 #                 10:16384@1, 10:16384@8, 100:1024:deflate and
 #                 100:1024:tls). MODE:
 #                   (none)   binary messages, no compression offered; servers
-#                            weir-mio, weir-std, tungstenite,
+#                            weir-mio, weir-std, weir-tokio, tungstenite,
 #                            tokio-tungstenite, fastwebsockets,
 #                            weir-std-batched
 #                   json     S bytes of JSON text, no compression offered;
@@ -53,8 +53,9 @@
 #                            benches/node the first time)
 #                   tls      binary messages over TLS (wss://), no
 #                            compression offered; servers weir-mio
-#                            (`EventLoop::listen_tls`), tokio-tungstenite
-#                            and fastwebsockets (on tokio-rustls), all with
+#                            (`EventLoop::listen_tls`), weir-tokio,
+#                            tokio-tungstenite and fastwebsockets (on
+#                            tokio-rustls), all with
 #                            the same rustls configuration (weir-tls's:
 #                            ring provider, ALPN http/1.1) and a
 #                            self-signed ECDSA P-256 certificate made at
@@ -123,11 +124,11 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-plain_servers=(weir-mio weir-std tungstenite tokio-tungstenite fastwebsockets weir-std-batched)
+plain_servers=(weir-mio weir-std weir-tokio tungstenite tokio-tungstenite fastwebsockets weir-std-batched)
 # weir-std-batched is a variant of weir-std (`write` instead of `send`: the
 # echoes of one read leave in one write), listed last, outside the comparison.
 deflate_servers=(weir-mio weir-mio-takeover yawc yawc-takeover node-ws node-ws-takeover)
-tls_servers=(weir-mio tokio-tungstenite fastwebsockets)
+tls_servers=(weir-mio weir-tokio tokio-tungstenite fastwebsockets)
 # selected SERVER: whether --servers (if given) names it.
 selected() {
     [ -z "$server_filter" ] || [[ "$server_filter" == *",$1,"* ]]

@@ -39,7 +39,7 @@ autobahn_log=target/autobahn.log
 echo "== Autobahn testsuite, both roles, in the background (log: $autobahn_log)"
 echo "   all 517 cases for the weir-mio server and the weir-std client; sections 1-10"
 echo "   and a sample of 12 and 13 for the weir-std server, the weir-mio server over"
-echo "   TLS (wss://) and the weir-mio client"
+echo "   TLS (wss://), the weir-mio client, and the weir-tokio server and client"
 bash autobahn/run.sh >"$autobahn_log" 2>&1 &
 autobahn_pid=$!
 
