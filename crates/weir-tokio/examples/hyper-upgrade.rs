@@ -7,12 +7,11 @@
 //! # then open http://127.0.0.1:8080/ in a browser
 //! ```
 //!
-//! The steps on `/ws`: `Incoming::from_http` checks the request hyper
-//! parsed (the same RFC 6455 rules as weir's own parser); `decide` accepts
-//! it (or gives the refusal's answer); the service returns the `101` as an
-//! `http::Response`; once hyper has written it, `hyper::upgrade::on` gives
-//! the connection's I/O, which `WebSocketStream::from_connection` runs with
-//! the connection from the same decision.
+//! On `/ws`, `weir_tokio::upgrade` checks the request hyper parsed (the
+//! same RFC 6455 rules as weir's own parser), returns the `101` (or the
+//! refusal's answer) for the service to send, and runs the echo once hyper
+//! hands the connection over (`hyper::upgrade::on`; the connection is
+//! served `with_upgrades()`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -26,10 +25,8 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use weir_tokio::weir_proto::handshake::{
-    decide, response_to_http, AcceptOptions, Decision, Incoming,
-};
-use weir_tokio::{Config, WebSocketStream};
+use weir_tokio::weir_proto::handshake::AcceptOptions;
+use weir_tokio::Config;
 
 const PAGE: &str = r#"<!doctype html>
 <title>weir on hyper</title>
@@ -72,34 +69,18 @@ async fn route(mut request: Request<Body>) -> Result<Response<Full<Bytes>>, Infa
     Ok(response)
 }
 
-/// Answers an upgrade request on `/ws`, and runs the echo once hyper hands
-/// over the connection.
+/// Answers an upgrade request on `/ws`; once hyper hands the connection
+/// over, echoes every message.
 fn upgrade(request: &mut Request<Body>) -> Response<Full<Bytes>> {
-    let incoming = Incoming::from_http(request);
-    let accepted = match decide(
-        incoming,
-        Config::default(),
-        |_| Ok(AcceptOptions::default()),
-    ) {
-        Decision::Accept(accepted) => accepted,
-        // Not an upgrade, or an invalid one: the core's answer (426, 400...).
-        Decision::Refuse { response, .. } => return response_to_http(&response).map(Full::from),
-    };
-    let response = accepted.http_response().map(|()| Full::default());
-    let on_upgrade = hyper::upgrade::on(request);
-    tokio::spawn(async move {
-        let io = match on_upgrade.await {
-            Ok(upgraded) => TokioIo::new(upgraded),
-            Err(error) => return eprintln!("upgrade: {error}"),
-        };
-        let mut ws = WebSocketStream::from_connection(io, accepted.connection);
+    let options = |_: &_| Ok(AcceptOptions::default());
+    weir_tokio::upgrade(request, Config::default(), options, |mut ws| async move {
         while let Some(Ok(message)) = ws.next().await {
             if ws.send(message).await.is_err() {
                 break;
             }
         }
-    });
-    response
+    })
+    .map(Full::from)
 }
 
 #[tokio::main]

@@ -16,13 +16,13 @@
 //! - [`accept_async`], [`accept_with`] (`server.rs`) and [`client_async`],
 //!   [`connect_async`] (`client.rs`): the opening handshake, decided by the
 //!   core ([`weir_proto::handshake::decide`]).
+//! - `upgrade` (feature `hyper`, on by default): WebSocket endpoints in
+//!   hyper and axum services, `upgrade(&mut request, config, options,
+//!   serve)`; the `hyper-upgrade` and `axum-upgrade` examples use it.
+//!   Underneath, the handshake works on `http` types (`weir_proto::
+//!   handshake`'s `Incoming::from_http`, `Accepted::http_response`), which
+//!   any other HTTP stack can use the same way.
 //! - [`Error`] (`error.rs`).
-//!
-//! For hyper and axum, the handshake works on `http` types directly (see
-//! `weir_proto::handshake`'s `Incoming::from_http` and
-//! `Accepted::http_response`): answer the upgrade request with the `101`,
-//! then wrap the upgraded I/O with [`WebSocketStream::from_connection`].
-//! The `hyper-upgrade` example shows it whole.
 //!
 //! ```no_run
 //! use futures_util::{SinkExt, StreamExt};
@@ -52,11 +52,15 @@ mod server;
 mod stream;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "hyper")]
+mod upgrade;
 mod wakers;
 
 pub use client::{client_async, connect_async, connect_async_with, MaybeTlsStream};
 pub use error::Error;
 pub use server::{accept_async, accept_with};
 pub use stream::{ReadHalf, WebSocketStream, WriteHalf};
+#[cfg(feature = "hyper")]
+pub use upgrade::{upgrade, Upgraded};
 pub use weir_proto;
 pub use weir_proto::{CloseCode, CloseFrame, Config, Connection, Message, Utf8Bytes};
