@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::json::{parse_object, write_object, Value};
+use crate::protocol::{Event, Request};
 use weir_mio::server::{HttpResponse, Socket, WsHandler};
 use weir_mio::HttpRequest;
 use weir_mio::{CloseCode, ConnId, Message, MessageKind};
@@ -28,18 +28,28 @@ impl Chat {
         self.names.lock().unwrap().get(&id)?.get(room).cloned()
     }
 
-    /// `{"type":kind,"room":..,"name":..,"id":..,"count":..}` to the room.
-    fn announce(&self, ws: &Socket, kind: &str, room: &str, name: &str) {
+    /// `joined` (or `left`) to the room, with its member count.
+    fn announce(&self, ws: &Socket, joined: bool, room: &str, name: &str) {
         let server = ws.server();
         let room_handle = server.room(room);
-        let event = write_object(&[
-            ("type", Value::Str(kind.into())),
-            ("room", Value::Str(room.into())),
-            ("name", Value::Str(name.into())),
-            ("id", Value::Int(ws.id().as_u64() as i64)),
-            ("count", Value::Int(room_handle.count() as i64)),
-        ]);
-        if kind == "left" && ws.is_open() {
+        let (id, count) = (ws.id().as_u64(), room_handle.count());
+        let event = if joined {
+            Event::Joined {
+                room,
+                name,
+                id,
+                count,
+            }
+        } else {
+            Event::Left {
+                room,
+                name,
+                id,
+                count,
+            }
+        }
+        .to_json();
+        if !joined && ws.is_open() {
             // The sender is no member any more, but hears it too.
             let _ = ws.send(event.as_str());
         }
@@ -48,18 +58,17 @@ impl Chat {
     }
 
     fn handle(&self, ws: &Socket, text: &str) -> Result<(), String> {
-        let object = parse_object(text)?;
-        let field = |key: &str| match object.get(key) {
-            Some(Value::Str(value)) => Ok(value.as_str()),
-            _ => Err(format!("missing string field \"{key}\"")),
+        let request: Request = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        let room = match &request {
+            Request::Join { room, .. }
+            | Request::Message { room, .. }
+            | Request::Leave { room } => room.as_str(),
         };
-        let room = field("room")?;
         if room.is_empty() || room.len() > MAX_NAME {
             return Err(format!("a room name has 1 to {MAX_NAME} bytes"));
         }
-        match field("type")? {
-            "join" => {
-                let name = field("name")?;
+        match &request {
+            Request::Join { name, .. } => {
                 if name.is_empty() || name.len() > MAX_NAME {
                     return Err(format!("a name has 1 to {MAX_NAME} bytes"));
                 }
@@ -71,30 +80,30 @@ impl Chat {
                     .unwrap()
                     .entry(ws.id())
                     .or_default()
-                    .insert(room.into(), name.into());
-                self.announce(ws, "joined", room, name);
+                    .insert(room.into(), name.clone());
+                self.announce(ws, true, room, name);
             }
-            "message" => {
-                let text = field("text")?;
+            Request::Message { text, .. } => {
                 if text.len() > MAX_TEXT {
                     return Err(format!("a message has at most {MAX_TEXT} bytes"));
                 }
                 let name = self
                     .name(ws.id(), room)
                     .ok_or_else(|| format!("not in room {room}"))?;
-                let event = write_object(&[
-                    ("type", Value::Str("message".into())),
-                    ("room", Value::Str(room.into())),
-                    ("name", Value::Str(name)),
-                    ("id", Value::Int(ws.id().as_u64() as i64)),
-                    ("text", Value::Str(text.into())),
-                ]);
+                let id = ws.id().as_u64();
+                let event = Event::Message {
+                    room,
+                    name: &name,
+                    id,
+                    text,
+                }
+                .to_json();
                 ws.server()
                     .room(room)
                     .broadcast(event)
                     .map_err(|refused| format!("the server is busy, try again: {refused}"))?;
             }
-            "leave" => {
+            Request::Leave { .. } => {
                 let name = self
                     .names
                     .lock()
@@ -103,9 +112,8 @@ impl Chat {
                     .and_then(|rooms| rooms.remove(room))
                     .ok_or_else(|| format!("not in room {room}"))?;
                 ws.leave(room);
-                self.announce(ws, "left", room, &name);
+                self.announce(ws, false, room, &name);
             }
-            other => return Err(format!("unknown type \"{other}\"")),
         }
         Ok(())
     }
@@ -117,11 +125,7 @@ impl WsHandler for Chat {
             return; // Not reached: message_kind() makes binary close with 1003.
         };
         if let Err(error) = self.handle(ws, text.as_str()) {
-            let reply = write_object(&[
-                ("type", Value::Str("error".into())),
-                ("text", Value::Str(error)),
-            ]);
-            let _ = ws.send(reply);
+            let _ = ws.send(Event::Error { text: &error }.to_json());
         }
     }
 
@@ -129,7 +133,7 @@ impl WsHandler for Chat {
         let rooms = self.names.lock().unwrap().remove(&ws.id());
         for (room, name) in rooms.unwrap_or_default() {
             ws.leave(&room);
-            self.announce(ws, "left", &room, &name);
+            self.announce(ws, false, &room, &name);
         }
     }
 

@@ -17,9 +17,9 @@
 //! messages close the connection with 1003.
 
 mod handler;
-mod json;
 #[path = "../common/listen.rs"]
 mod listen;
+mod protocol;
 
 fn main() -> std::io::Result<()> {
     let (builder, tls) = listen::from_args()?;
