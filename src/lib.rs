@@ -9,6 +9,9 @@
 //!   ([`weir_std`]) over any `Read + Write` stream.
 //! - [`event_loop`] (feature `mio`, on by default): the event-loop adapter
 //!   ([`weir_mio`]), many connections on one `mio::Poll`.
+//! - [`asynchronous`] (feature `tokio`): the tokio adapter
+//!   ([`weir_tokio`]), a `Stream` + `Sink` over any `AsyncRead +
+//!   AsyncWrite`, with `upgrade` for hyper and axum services.
 //!
 //! Feature `deflate` (on by default) adds permessage-deflate (RFC 7692) to
 //! the core and to every adapter: clients offer it and servers accept it
@@ -22,3 +25,6 @@ pub use weir_std as blocking;
 
 #[cfg(feature = "mio")]
 pub use weir_mio as event_loop;
+
+#[cfg(feature = "tokio")]
+pub use weir_tokio as asynchronous;
