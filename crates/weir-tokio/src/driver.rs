@@ -12,9 +12,9 @@
 //!   frames; a send waits while the queue holds
 //!   [`Config::max_send_queue`](weir_proto::Config::max_send_queue) bytes
 //!   or more, so nothing is buffered without bound.
-//! - Time: the core says when its next deadline is
-//!   ([`Connection::poll_timeout`]); a tokio timer waits for it and the
-//!   core is told the time after every read and when the timer fires.
+//! - Time: the core is told the time after every read that brought input,
+//!   after this endpoint's Close, and when a tokio timer armed for the
+//!   core's next deadline ([`Connection::poll_timeout`]) goes off.
 //!   Deadlines run while the stream is polled, as a reading task does.
 //!
 //! The time is tokio's ([`tokio::time::Instant`]), so tests can pause it.
@@ -53,6 +53,9 @@ pub(crate) struct Driver<S> {
     ended: bool,
     /// A read returned end of file: no more reads.
     input_ended: bool,
+    /// Input arrived, or a Close was queued, since the core was last told
+    /// the time ([`Connection::handle_timeout`] is due).
+    must_tick: bool,
 }
 
 /// How a stream ends.
@@ -75,6 +78,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             ending: None,
             ended: false,
             input_ended: false,
+            must_tick: true,
         }
     }
 
@@ -112,12 +116,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     Err(error) => self.ending = Some(Ending::Failed(Error::Protocol(error))),
                 }
             }
-            if let Some(timed_out) = self.tick() {
-                // A client waiting for the server's TCP close after a
-                // finished closing handshake ends cleanly all the same.
-                if !matches!(self.ending, Some(Ending::Closed)) {
-                    let error = Error::timed_out(timed_out, self.core.config());
-                    self.ending = Some(Ending::Failed(error));
+            if self.must_tick || self.timer_due() {
+                self.must_tick = false;
+                if let Some(timed_out) = self.tick() {
+                    // A client waiting for the server's TCP close after a
+                    // finished closing handshake ends cleanly all the same.
+                    if !matches!(self.ending, Some(Ending::Closed)) {
+                        let error = Error::timed_out(timed_out, self.core.config());
+                        self.ending = Some(Ending::Failed(error));
+                    }
+                }
+                if self.arm_timer(cx) {
+                    self.must_tick = true;
+                    continue;
                 }
             }
             let written = self.poll_write_out(cx);
@@ -129,9 +140,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if over && written.is_ready() {
                 return self.finish(cx);
             }
-            if self.poll_timer(cx).is_ready() {
-                continue;
-            }
             if self.input_ended {
                 return Poll::Pending;
             }
@@ -141,6 +149,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 Poll::Ready(Err(error)) => return self.end(Error::Io(error)),
                 Poll::Ready(Ok(())) if buf.filled().is_empty() => {
                     self.input_ended = true;
+                    self.must_tick = true;
                     // Every event of earlier input was handled above.
                     if self.core.receive_eof().is_some() {
                         return self.end(Error::ConnectionReset);
@@ -149,6 +158,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 Poll::Ready(Ok(())) => {
                     let filled = buf.filled().len();
                     self.core.receive(&self.read_buf[..filled]);
+                    self.must_tick = true;
                 }
             }
         }
@@ -179,18 +189,33 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             .handle_timeout(tokio::time::Instant::now().into_std())
     }
 
-    /// Arms the timer for the core's next deadline and polls it: `Ready`
-    /// when it has passed (tick again).
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Whether the armed timer has gone off: time to tick.
+    fn timer_due(&self) -> bool {
+        self.armed_for.is_some() && self.timer.is_elapsed()
+    }
+
+    /// Arms the timer for the core's next deadline, after a tick; returns
+    /// whether that deadline has passed already (tick again).
+    ///
+    /// Deadlines move later as input arrives (keepalive), so a timer armed
+    /// for an earlier time is left as it is: it goes off early, the tick
+    /// then finds nothing due, and the timer is armed anew. That costs one
+    /// wake-up per keepalive period, where re-arming on every message
+    /// would cost a timer reset per message.
+    fn arm_timer(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(deadline) = self.core.poll_timeout() else {
             self.armed_for = None;
-            return Poll::Pending;
+            return false;
         };
-        if self.armed_for != Some(deadline) {
-            self.armed_for = Some(deadline);
-            self.timer.as_mut().reset(deadline.into());
+        let armed_earlier = self.armed_for.is_some_and(|armed| armed <= deadline);
+        if armed_earlier && !self.timer.is_elapsed() {
+            return false;
         }
-        self.timer.as_mut().poll(cx)
+        self.armed_for = Some(deadline);
+        self.timer.as_mut().reset(deadline.into());
+        // Registers the joint waker with the timer, which keeps it until
+        // the next reset.
+        self.timer.as_mut().poll(cx).is_ready()
     }
 
     /// Whether a message may be sent now: `Ready(Ok)` while the send queue
@@ -231,6 +256,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     ) -> Poll<Result<(), Error>> {
         if self.core.state() == State::Open {
             self.core.close(code, reason)?;
+            // The close timeout runs from the next tick.
+            self.must_tick = true;
         }
         self.poll_flush(cx)
     }

@@ -202,6 +202,33 @@ async fn keepalive_pings_then_gives_up_on_a_silent_peer() {
     assert!(server.next().await.is_none());
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_talks_is_never_pinged() {
+    let config = Config::default()
+        .with_idle_timeout(Some(Duration::from_secs(30)))
+        .with_ping_timeout(Duration::from_secs(10));
+    let (mut server, mut raw) = server_and_raw_client(config).await;
+    // A masked one-byte text frame every 20 s, for 200 s: the keepalive
+    // deadline keeps moving, so no ping ever goes out.
+    let talker = tokio::spawn(async move {
+        for _ in 0..10 {
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            raw.write_all(&[0x81, 0x81, 0, 0, 0, 0, b'x'])
+                .await
+                .unwrap();
+        }
+        raw
+    });
+    for _ in 0..10 {
+        assert_eq!(server.next().await.unwrap().unwrap(), Message::from("x"));
+    }
+    let mut raw = talker.await.unwrap();
+    drop(server);
+    let mut received = Vec::new();
+    raw.read_to_end(&mut received).await.unwrap();
+    assert_eq!(received, [0u8; 0], "no ping");
+}
+
 #[tokio::test]
 async fn a_protocol_error_sends_the_close_before_the_end() {
     let (mut server, mut raw) = server_and_raw_client(Config::default()).await;
