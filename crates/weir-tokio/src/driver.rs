@@ -31,8 +31,14 @@ use weir_proto::{CloseCode, Connection, Event, Message, State};
 
 use crate::error::Error;
 
-/// Bytes read at most per read; allocated once per connection.
+/// Bytes read at most per read.
 const READ_BUF_SIZE: usize = 16 * 1024;
+
+thread_local! {
+    /// The buffer every connection polled on this thread reads into.
+    static READ_BUF: std::cell::RefCell<Box<[u8]>> =
+        std::cell::RefCell::new(vec![0; READ_BUF_SIZE].into_boxed_slice());
+}
 
 /// The most slices handed to one vectored write.
 const MAX_SLICES: usize = 16;
@@ -41,7 +47,6 @@ const MAX_SLICES: usize = 16;
 pub(crate) struct Driver<S> {
     io: S,
     core: Connection,
-    read_buf: Box<[u8]>,
     /// Waits for the core's next deadline, `armed_for`.
     timer: Pin<Box<Sleep>>,
     armed_for: Option<Instant>,
@@ -72,7 +77,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         Self {
             io,
             core,
-            read_buf: vec![0; READ_BUF_SIZE].into_boxed_slice(),
             timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
             armed_for: None,
             ending: None,
@@ -143,11 +147,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.input_ended {
                 return Poll::Pending;
             }
-            let mut buf = ReadBuf::new(&mut self.read_buf);
-            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(error)) => return self.end(Error::Io(error)),
-                Poll::Ready(Ok(())) if buf.filled().is_empty() => {
+            match ready!(self.poll_read(cx)) {
+                Err(error) => return self.end(Error::Io(error)),
+                Ok(0) => {
                     self.input_ended = true;
                     self.must_tick = true;
                     // Every event of earlier input was handled above.
@@ -155,13 +157,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         return self.end(Error::ConnectionReset);
                     }
                 }
-                Poll::Ready(Ok(())) => {
-                    let filled = buf.filled().len();
-                    self.core.receive(&self.read_buf[..filled]);
-                    self.must_tick = true;
-                }
+                Ok(_) => self.must_tick = true,
             }
         }
+    }
+
+    /// One read, handed to the core; the bytes read, 0 at the end of input.
+    ///
+    /// The read goes through this thread's buffer: the core copies what it
+    /// keeps, so a buffer per connection would only cost memory (16 KiB for
+    /// each idle connection). The buffer is used within this call only, so
+    /// connections moving between a runtime's threads do not matter.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        READ_BUF.with_borrow_mut(|read_buf| {
+            let mut buf = ReadBuf::new(read_buf);
+            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
+            self.core.receive(buf.filled());
+            Poll::Ready(Ok(buf.filled().len()))
+        })
     }
 
     /// Ends the stream now with `error`.
