@@ -81,7 +81,7 @@ impl Shared {
     /// connection, unless accepting is failing and a retry is scheduled
     /// (then the retry's timer accepts).
     pub(crate) fn accept_ready<H: Handler>(&mut self, index: usize, handler: &mut H) {
-        if let Some(Slot::Listener(listener)) = self.slab.get_mut(index) {
+        if let Some(Slot::Listener { listener, .. }) = self.slab.get_mut(index) {
             if listener.retry.is_none() {
                 self.accept(index, handler);
             }
@@ -96,7 +96,7 @@ impl Shared {
         when: Deadline,
         handler: &mut H,
     ) {
-        if let Some(Slot::Listener(listener)) = self.slab.get_mut(index) {
+        if let Some(Slot::Listener { listener, .. }) = self.slab.get_mut(index) {
             if listener
                 .retry
                 .is_some_and(|(_, due)| self.timers.deadline(due) == when)
@@ -119,7 +119,7 @@ impl Shared {
     /// [`Handler::on_accept_resumed`] of the recovery.
     fn accept<H: Handler>(&mut self, index: usize, handler: &mut H) {
         loop {
-            let Some(Slot::Listener(listener)) = self.slab.get_mut(index) else {
+            let Some(Slot::Listener { listener, .. }) = self.slab.get_mut(index) else {
                 return;
             };
             let accepted = match listener.socket.accept() {
@@ -133,21 +133,21 @@ impl Shared {
             if listener.retry.take().is_some() {
                 handler.on_accept_resumed(listener.addr);
             }
-            let Ok((socket, peer)) = accepted else {
+            let Ok((socket, _peer)) = accepted else {
                 return; // WouldBlock: the backlog is empty.
             };
             let tls = match listener.tls.as_ref().map(TlsSession::accept).transpose() {
                 Ok(tls) => tls,
                 Err(_) => continue, // rustls refused its own configuration: drop it.
             };
-            self.admit(socket, peer, tls);
+            self.admit(socket, tls);
         }
     }
 
     /// Schedules the next try of listener `index`, whose accept failed with
     /// `error`, and reports the first failure of a spell.
     fn back_off<H: Handler>(&mut self, index: usize, error: &io::Error, handler: &mut H) {
-        let Some(Slot::Listener(listener)) = self.slab.get_mut(index) else {
+        let Some(Slot::Listener { listener, .. }) = self.slab.get_mut(index) else {
             return;
         };
         let first = self.config.accept_backoff.max(MIN_ACCEPT_BACKOFF);
@@ -166,28 +166,28 @@ impl Shared {
     /// Registers a newly accepted connection, or answers it `503` at once
     /// if [`Config::max_connections`](crate::Config::max_connections) are
     /// held already.
-    fn admit(&mut self, socket: TcpStream, peer: SocketAddr, tls: Option<TlsSession>) {
+    fn admit(&mut self, socket: TcpStream, tls: Option<TlsSession>) {
         // Small frames (pongs, short messages) should leave at once.
         let _ = socket.set_nodelay(true);
         let handshake = ServerHandshake::with_max_header_bytes(self.config.max_header_bytes);
-        let id = self.next_id();
-        let admission = self.admissions.try_admit();
-        let full = admission.is_none();
+        let admitted = self.admissions.try_admit();
+        let full = !admitted;
         let mut conn = Conn::new(
-            id,
             Some(socket),
-            peer,
             Role::Server,
             Phase::AwaitingRequest(handshake),
             Interest::READABLE,
         );
-        conn.admission = admission;
+        conn.admitted = admitted;
         conn.tls = tls;
-        // A socket that cannot be registered is dropped (closed).
-        if let Ok(index) = self.insert_conn(conn) {
-            if full {
-                self.answer(index, service_unavailable());
-            }
+        // A socket that cannot be registered (or stored: the loop holds
+        // all the slots it can) is dropped (closed), and its place given
+        // back.
+        match self.insert_conn(conn) {
+            Ok(index) if full => self.answer(index, service_unavailable()),
+            Ok(_) => {}
+            Err(_) if admitted => self.admissions.release(1),
+            Err(_) => {}
         }
     }
 
@@ -202,13 +202,8 @@ impl Shared {
             Ok(None) => {}
             Ok(Some(Incoming::Upgrade(request))) => self.upgrade(index, request, handler),
             Ok(Some(Incoming::Http(request))) => {
-                let Some(conn) = self.slab.conn(index) else {
+                let Some(info) = self.conn_info(index) else {
                     return;
-                };
-                let info = ConnInfo {
-                    id: conn.id,
-                    peer_addr: conn.peer,
-                    slot: index,
                 };
                 let answer = handler.on_http(&request, &info);
                 self.answer(index, answer);
@@ -223,13 +218,8 @@ impl Shared {
 
     /// Asks the handler about an upgrade request, then accepts or rejects.
     fn upgrade<H: Handler>(&mut self, index: usize, request: UpgradeRequest, handler: &mut H) {
-        let Some(conn) = self.slab.conn(index) else {
+        let Some(info) = self.conn_info(index) else {
             return;
-        };
-        let info = ConnInfo {
-            id: conn.id,
-            peer_addr: conn.peer,
-            slot: index,
         };
         let options = match handler.on_upgrade(&request, &info) {
             Ok(options) => options,
@@ -253,6 +243,14 @@ impl Shared {
         self.with_ws(index, |ws| handler.on_open(ws, Opened::Accepted(&request)));
         self.drain_events(index, handler);
         self.slab.mark_dirty(index);
+    }
+
+    /// What the handler is told of connection `index` before it opens.
+    fn conn_info(&self, index: usize) -> Option<ConnInfo> {
+        Some(ConnInfo {
+            id: self.slab.id_at(index)?,
+            peer_addr: self.slab.conn(index)?.peer_addr(),
+        })
     }
 
     /// Queues `answer` as the last bytes connection `index` writes, and

@@ -5,10 +5,12 @@
 //! A place is reserved with one atomic read-modify-write that only counts
 //! up below the limit, so concurrent accepts on several threads can never
 //! take more places than there are (a separate check and increment could:
-//! two loops see `limit - 1`, both add). The place is an [`Admission`], a
-//! guard held by the connection, and it goes back when the guard is
-//! dropped, with the connection: exactly once, whichever way the
-//! connection ends.
+//! two loops see `limit - 1`, both add). The connection that took a place
+//! only has a flag set (`Conn::admitted`: a guard holding the counter's
+//! `Arc` would cost every connection a word), and its loop gives the place
+//! back when it removes the connection, or when it is dropped with the
+//! connection still in it: exactly once, whichever way the connection
+//! ends.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,12 +23,6 @@ pub(crate) struct Admissions {
     limit: usize,
 }
 
-/// One place taken in [`Admissions`], given back on drop.
-#[derive(Debug)]
-pub(crate) struct Admission {
-    taken: Arc<AtomicUsize>,
-}
-
 impl Admissions {
     /// `limit` places, none taken.
     pub(crate) fn new(limit: usize) -> Self {
@@ -36,16 +32,18 @@ impl Admissions {
         }
     }
 
-    /// Takes a place, or `None` if all `limit` are taken.
-    pub(crate) fn try_admit(&self) -> Option<Admission> {
+    /// Takes a place; `false` if all `limit` are taken.
+    pub(crate) fn try_admit(&self) -> bool {
         self.taken
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |taken| {
                 (taken < self.limit).then_some(taken + 1)
             })
-            .ok()
-            .map(|_| Admission {
-                taken: Arc::clone(&self.taken),
-            })
+            .is_ok()
+    }
+
+    /// Gives back `places` places taken by [`Admissions::try_admit`].
+    pub(crate) fn release(&self, places: usize) {
+        self.taken.fetch_sub(places, Ordering::AcqRel);
     }
 
     /// How many places are taken.
@@ -55,32 +53,26 @@ impl Admissions {
     }
 }
 
-impl Drop for Admission {
-    fn drop(&mut self) {
-        self.taken.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn places_run_out_at_the_limit_and_come_back_on_drop() {
+    fn places_run_out_at_the_limit_and_come_back_when_released() {
         let admissions = Admissions::new(2);
-        let first = admissions.try_admit().expect("a place");
-        let second = admissions.clone().try_admit().expect("a place");
-        assert!(admissions.try_admit().is_none());
-        drop(first);
-        let third = admissions.try_admit().expect("the place given back");
-        assert!(admissions.try_admit().is_none());
-        drop((second, third));
+        assert!(admissions.try_admit(), "a place");
+        assert!(admissions.clone().try_admit(), "a place");
+        assert!(!admissions.try_admit());
+        admissions.release(1);
+        assert!(admissions.try_admit(), "the place given back");
+        assert!(!admissions.try_admit());
+        admissions.release(2);
         assert_eq!(admissions.taken(), 0);
     }
 
     #[test]
     fn a_limit_of_zero_admits_nobody() {
-        assert!(Admissions::new(0).try_admit().is_none());
+        assert!(!Admissions::new(0).try_admit());
     }
 
     /// Threads race for few places, each holding a place only while it
@@ -102,11 +94,11 @@ mod tests {
                 let most_inside = Arc::clone(&most_inside);
                 std::thread::spawn(move || {
                     for _ in 0..ROUNDS {
-                        if let Some(admission) = admissions.try_admit() {
+                        if admissions.try_admit() {
                             let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
                             most_inside.fetch_max(now, Ordering::SeqCst);
                             inside.fetch_sub(1, Ordering::SeqCst);
-                            drop(admission);
+                            admissions.release(1);
                         }
                     }
                 })

@@ -60,31 +60,21 @@ impl Shared {
         };
         let (host, port) = (target.host.clone(), target.port);
         let literal = host.parse::<IpAddr>().ok();
-        let dialing = Box::new(Dialing {
+        let mut dialing = Box::new(Dialing {
             handshake,
             untried: Vec::new().into_iter(),
+            trying: SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
         });
-        let id = self.next_id();
+        let id = self.next_id()?;
+        let interest = Interest::READABLE | Interest::WRITABLE;
         let mut conn = match literal {
             Some(ip) => {
                 let (socket, peer) = connect_first([SocketAddr::new(ip, port)])?;
-                Conn::new(
-                    id,
-                    Some(socket),
-                    peer,
-                    Role::Client,
-                    Phase::Connecting(dialing),
-                    Interest::READABLE | Interest::WRITABLE,
-                )
+                dialing.trying = peer;
+                let phase = Phase::Connecting(dialing);
+                Conn::new(Some(socket), Role::Client, phase, interest)
             }
-            None => Conn::new(
-                id,
-                None,
-                SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), port),
-                Role::Client,
-                Phase::Resolving(dialing),
-                Interest::READABLE | Interest::WRITABLE,
-            ),
+            None => Conn::new(None, Role::Client, Phase::Resolving(dialing), interest),
         };
         conn.set_head_out(request);
         conn.tls = tls;
@@ -138,10 +128,10 @@ impl Shared {
         if let Err(e) = self.registry.register(&mut socket, Token(index), interest) {
             return self.fail(index, Error::Io(e), handler);
         }
+        dialing.trying = peer;
         if let Some(mut earlier) = conn.socket.replace(socket) {
             let _ = self.registry.deregister(&mut earlier);
         }
-        conn.peer = peer;
         conn.interest = interest;
         conn.phase = match std::mem::replace(&mut conn.phase, Phase::Lingering) {
             Phase::Resolving(dialing) => Phase::Connecting(dialing),

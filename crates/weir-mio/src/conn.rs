@@ -9,9 +9,11 @@
 //!                        └──> Answering ──> Lingering   (an HTTP answer, then close)
 //! ```
 //!
-//! What a connection holds while idle is one allocation, its [`Conn`]: the
-//! socket, the core [`Connection`] inline (or the handshake reader) and a
-//! few words of bookkeeping. Reads go through the loop's one shared buffer,
+//! What a connection holds while idle is its [`Conn`], stored inline in the
+//! loop's table (`slab.rs`), with no allocation of its own: the socket, the
+//! core [`Connection`] inline (or the handshake reader) and a few words of
+//! bookkeeping. The peer's address is not kept: it is asked of the socket
+//! when wanted ([`Conn::peer_addr`]). Reads go through the loop's one shared buffer,
 //! and the only bytes kept are those the core or the handshake still needs,
 //! plus the HTTP head being written (in [`Extras`], boxed), freed as soon
 //! as it is sent. What only some connections have is boxed too: a TLS
@@ -27,18 +29,14 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
 
 use mio::net::TcpStream;
 use mio::Interest;
 use weir_proto::handshake::{ClientHandshake, ServerHandshake};
 use weir_proto::{Connection, Role, State};
 
-use crate::admission::Admission;
 use crate::timers::Deadline;
 use crate::tls::TlsSession;
-use crate::ConnId;
 
 /// The most slices handed to one vectored write. Small frames share one
 /// slice (the core stages them together), so a few are plenty; more would
@@ -48,11 +46,10 @@ const MAX_SLICES: usize = 16;
 /// Where a connection is in its life.
 pub(crate) enum Phase {
     /// Client: the host name is being resolved off the loop's thread
-    /// (`resolve.rs`); there is no socket yet, and `peer` is the
-    /// unspecified address with the URI's port.
+    /// (`resolve.rs`); there is no socket yet.
     Resolving(Box<Dialing>),
-    /// Client: the TCP connect to `peer` is in progress; the request waits
-    /// in `head_out`.
+    /// Client: the TCP connect to [`Dialing::trying`] is in progress; the
+    /// request waits in `head_out`.
     Connecting(Box<Dialing>),
     /// Client: connected; the request is being written and the response read.
     AwaitingResponse(Box<ClientHandshake>),
@@ -82,11 +79,13 @@ pub(crate) enum Phase {
 pub(crate) struct Dialing {
     pub(crate) handshake: ClientHandshake,
     pub(crate) untried: std::vec::IntoIter<SocketAddr>,
+    /// The address being connected to (meaningless while resolving).
+    pub(crate) trying: SocketAddr,
 }
 
 /// What only some connections have, or have only for a while, boxed
-/// apart: the HTTP head to write and the subprotocol. Dropped once the
-/// head is written if there is no subprotocol.
+/// apart: the HTTP head to write, the subprotocol, and the count of bytes
+/// discarded while closing. Dropped once it holds none of them.
 #[derive(Default)]
 pub(crate) struct Extras {
     /// HTTP bytes to write before any frame: the client's request, the
@@ -97,16 +96,27 @@ pub(crate) struct Extras {
     written: usize,
     /// The subprotocol agreed in the handshake.
     protocol: Option<Box<str>>,
+    /// Bytes read and thrown away since the connection started closing
+    /// (bounded by `read.rs`'s `MAX_DISCARD`).
+    discarded: usize,
+}
+
+impl Extras {
+    /// Whether it holds nothing, and may be dropped.
+    fn is_empty(&self) -> bool {
+        self.head.is_empty() && self.protocol.is_none() && self.discarded == 0
+    }
 }
 
 /// One connection.
 pub(crate) struct Conn {
-    pub(crate) id: ConnId,
+    /// The generation of the slot this connection holds, part of its
+    /// [`ConnId`](crate::ConnId); set by the slab.
+    pub(crate) generation: u32,
     /// The socket; `None` only while [`Phase::Resolving`].
     pub(crate) socket: Option<TcpStream>,
     /// The TLS session over the socket, for `wss://` (`tls.rs`).
     pub(crate) tls: Option<TlsSession>,
-    pub(crate) peer: SocketAddr,
     pub(crate) role: Role,
     pub(crate) phase: Phase,
     /// The HTTP head to write before any frame and the subprotocol: `None`
@@ -127,36 +137,24 @@ pub(crate) struct Conn {
     /// In the loop's list of pending reads: the last read used up its
     /// budget with input possibly left.
     pub(crate) read_pending: bool,
-    /// Bytes read and thrown away since the connection started closing
-    /// (bounded by `read.rs`'s `MAX_DISCARD`, far below `u32::MAX`).
-    pub(crate) discarded: u32,
-    /// The place this accepted connection holds under
+    /// This accepted connection holds a place under
     /// [`Config::max_connections`](crate::Config::max_connections), given
-    /// back when the connection is dropped.
-    pub(crate) admission: Option<Admission>,
-    /// Close with 1008 when a send finds the queue full
-    /// ([`SlowConsumer::Close`](crate::SlowConsumer::Close)).
-    pub(crate) close_when_full: bool,
-    /// A copy of [`Conn::pending_output`] kept up to date at every settle,
-    /// for handles on other threads (the server API).
-    pub(crate) buffered_mirror: Option<Arc<AtomicUsize>>,
+    /// back when it is removed (`Shared::remove`), or with the loop.
+    pub(crate) admitted: bool,
 }
 
 impl Conn {
     /// A connection in `phase`, to be registered with `interest`.
     pub(crate) fn new(
-        id: ConnId,
         socket: Option<TcpStream>,
-        peer: SocketAddr,
         role: Role,
         phase: Phase,
         interest: Interest,
     ) -> Self {
         Self {
-            id,
+            generation: 0,
             socket,
             tls: None,
-            peer,
             role,
             phase,
             extras: None,
@@ -166,10 +164,7 @@ impl Conn {
             close_reported: false,
             dirty: false,
             read_pending: false,
-            discarded: 0,
-            admission: None,
-            close_when_full: true,
-            buffered_mirror: None,
+            admitted: false,
         }
     }
 
@@ -186,6 +181,18 @@ impl Conn {
         match &mut self.phase {
             Phase::Open(core) => Some(core),
             _ => None,
+        }
+    }
+
+    /// The remote address: the one being connected to while a client
+    /// connects, otherwise asked of the socket (a system call, so that
+    /// idle connections do not keep it). `None` while a client resolves
+    /// its host name, and once the socket has lost its peer.
+    pub(crate) fn peer_addr(&self) -> Option<SocketAddr> {
+        match &self.phase {
+            Phase::Resolving(_) => None,
+            Phase::Connecting(dialing) => Some(dialing.trying),
+            _ => self.socket.as_ref()?.peer_addr().ok(),
         }
     }
 
@@ -217,11 +224,18 @@ impl Conn {
 
     /// Drops [`Extras`] once it holds nothing.
     fn release_extras(&mut self) {
-        if let Some(extras) = &self.extras {
-            if extras.head.is_empty() && extras.protocol.is_none() {
-                self.extras = None;
-            }
+        if self.extras.as_ref().is_some_and(|extras| extras.is_empty()) {
+            self.extras = None;
         }
+    }
+
+    /// Counts `bytes` more read and thrown away while closing, and returns
+    /// the total so far. Only closing connections count: the count is
+    /// kept in [`Extras`], not in every connection.
+    pub(crate) fn discard(&mut self, bytes: usize) -> usize {
+        let extras = self.extras.get_or_insert_with(Default::default);
+        extras.discarded = extras.discarded.saturating_add(bytes);
+        extras.discarded
     }
 
     /// Bytes of the HTTP head not written yet.
@@ -338,7 +352,7 @@ impl Conn {
                 if head.written == head.head.len() {
                     head.head = Vec::new();
                     head.written = 0;
-                    if head.protocol.is_none() {
+                    if head.is_empty() {
                         *extras = None;
                     }
                 }
@@ -354,12 +368,15 @@ impl Conn {
 mod tests {
     use super::*;
 
-    /// What every connection of the loop costs while idle, beside its slab
-    /// slot and timer entry (issue 12): one allocation of this size, the
-    /// core inline. Everything that only some connections need is boxed;
-    /// this bound fails if a field grows it again. Today (with the default
-    /// features): the core ([`Connection`], its own bound in weir-proto),
-    /// the peer's address 32, and eight words and a few flags.
+    /// What every connection of the loop costs while idle, beside its timer
+    /// entry (issue 12): its slot in the loop's table, which is this size
+    /// (the table stores connections inline). Everything that only some
+    /// connections need is boxed or kept apart; this bound fails if a
+    /// field grows it again. Today (with the default features, in a release
+    /// build): 192 bytes, the core ([`Connection`], 152, its own bound in
+    /// weir-proto), three words (deadline, extras, TLS) and 16 bytes of
+    /// socket, generation and flags; a debug build adds 16 for mio's
+    /// registration check in the socket.
     #[test]
     fn conn_size() {
         let size = std::mem::size_of::<Conn>();
@@ -367,6 +384,7 @@ mod tests {
             "size_of::<Conn>() = {size}, of Connection {}",
             std::mem::size_of::<Connection>()
         );
-        assert!(size <= 264, "Conn grew to {size} bytes");
+        let bound = if cfg!(debug_assertions) { 208 } else { 192 };
+        assert!(size <= bound, "Conn grew to {size} bytes");
     }
 }

@@ -43,7 +43,7 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -56,7 +56,7 @@ use crate::accept::Listener;
 use crate::admission::Admissions;
 use crate::resolve::Resolver;
 use crate::shared::Shared;
-use crate::slab::{Slab, Slot};
+use crate::slab::Slab;
 use crate::timers::Timers;
 use crate::tls::ServerTlsConfig;
 use crate::ws::Conns;
@@ -161,12 +161,11 @@ impl EventLoop {
             poll,
             shared: Shared {
                 registry,
-                slab: Slab::default(),
+                slab: Slab::new(0, config.slow_consumer == crate::SlowConsumer::Close),
                 timers: Timers::new(Instant::now()),
                 core_config: Arc::new(config.connection.clone()),
                 config,
                 now: Instant::now(),
-                ids: Arc::new(AtomicU64::new(1)),
                 admissions,
                 resolver: Resolver::new(Arc::clone(&waker)),
             },
@@ -241,13 +240,12 @@ impl EventLoop {
     ) -> io::Result<SocketAddr> {
         let local = listener.local_addr()?;
         let shared = &mut self.shared;
-        let index = shared.slab.peek_index();
+        let index = shared.slab.vacancy()?;
         shared
             .registry
             .register(&mut listener, Token(index), Interest::READABLE)?;
-        shared.slab.insert(Slot::Listener(Box::new(Listener::new(
-            listener, local, tls,
-        ))));
+        let listener = Box::new(Listener::new(listener, local, tls));
+        shared.slab.insert_listener(listener)?;
         Ok(local)
     }
 
@@ -354,11 +352,12 @@ impl EventLoop {
         Conns::new(&mut self.shared)
     }
 
-    /// Shares connection ids and the places for accepted connections with
-    /// other loops (the server's workers), so that ids stay unique across
-    /// them and one limit bounds them all together.
-    pub(crate) fn share_counters(&mut self, ids: Arc<AtomicU64>, admissions: Admissions) {
-        self.shared.ids = ids;
+    /// Makes this loop worker `worker` of a server, before it has any
+    /// connection: its ids carry that index, so that they are unique
+    /// across the workers, and it shares the places for accepted
+    /// connections with the others, so that one limit bounds them all.
+    pub(crate) fn join_server(&mut self, worker: usize, admissions: Admissions) {
+        self.shared.slab.set_worker(worker);
         self.shared.admissions = admissions;
     }
 

@@ -153,9 +153,7 @@ pub trait Handler {
 #[derive(Clone, Debug)]
 pub struct ConnInfo {
     pub(crate) id: ConnId,
-    pub(crate) peer_addr: SocketAddr,
-    /// The connection's slot in the loop (see `Ws::slot`).
-    pub(crate) slot: usize,
+    pub(crate) peer_addr: Option<SocketAddr>,
 }
 
 impl ConnInfo {
@@ -164,8 +162,9 @@ impl ConnInfo {
         self.id
     }
 
-    /// The remote address.
-    pub fn peer_addr(&self) -> SocketAddr {
+    /// The remote address, asked of the socket when the request came;
+    /// `None` if the peer was gone by then (reset).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
         self.peer_addr
     }
 }

@@ -37,8 +37,10 @@
 //!
 //! # Design
 //! - One thread, one `mio::Poll`, connections indexed by token in a table
-//!   with a free list. Every connection has a [`ConnId`] from a counter,
-//!   never reused, which is what the application sees.
+//!   with a free list, stored inline. Every connection has a [`ConnId`],
+//!   never reused, which is what the application sees: it carries the
+//!   slot and the slot's generation, so finding a connection by id is an
+//!   index and a check.
 //! - One read buffer for the whole loop; an idle connection holds only its
 //!   socket, the core's state and a few words.
 //! - Writes are vectored, straight from the core's queue; `WRITABLE`

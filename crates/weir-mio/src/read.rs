@@ -33,7 +33,7 @@ use crate::{Error, Handler};
 /// Bytes discarded from a connection that is closing (lingering after an
 /// HTTP answer, or after the closing handshake) before it is dropped as a
 /// flood.
-const MAX_DISCARD: u32 = 1 << 20;
+const MAX_DISCARD: usize = 1 << 20;
 
 impl Shared {
     /// Handles readiness of slot `index`.
@@ -46,8 +46,9 @@ impl Shared {
     ) {
         let connecting = match self.slab.get_mut(index) {
             None => return,
-            Some(Slot::Listener(_)) => return self.accept_ready(index, handler),
+            Some(Slot::Listener { .. }) => return self.accept_ready(index, handler),
             Some(Slot::Conn(conn)) => matches!(conn.phase, Phase::Connecting(_)),
+            Some(Slot::Vacant { .. }) => return,
         };
         if connecting {
             self.finish_connect(index, handler);
@@ -128,9 +129,7 @@ impl Shared {
             budget = budget.saturating_sub(n);
             let drained = short_read_drains && n < scratch.len() && conn.tls.is_none();
             if discarding {
-                let n = u32::try_from(n).unwrap_or(u32::MAX);
-                conn.discarded = conn.discarded.saturating_add(n);
-                if conn.discarded > MAX_DISCARD {
+                if conn.discard(n) > MAX_DISCARD {
                     return self.remove(index);
                 }
                 if drained {

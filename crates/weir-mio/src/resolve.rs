@@ -103,7 +103,10 @@ mod tests {
     impl Handler for Heard {
         fn on_open(&mut self, ws: &mut Ws<'_>, _opened: Opened<'_>) {
             if ws.role() == Role::Client {
-                self.opened.push((ws.id(), ws.peer_addr()));
+                self.opened.push((
+                    ws.id(),
+                    ws.peer_addr().expect("an open connection has a peer"),
+                ));
             }
         }
 

@@ -50,7 +50,7 @@ impl Shared {
     /// timer up to date.
     fn settle<H: Handler>(&mut self, index: usize, handler: &mut H) {
         let now = self.now;
-        let Some(conn) = self.slab.conn_mut(index) else {
+        let Some((conn, mirror)) = self.slab.conn_and_mirror(index) else {
             return;
         };
         if let Phase::Open(core) = &mut conn.phase {
@@ -63,7 +63,7 @@ impl Shared {
         if let Err(e) = conn.flush() {
             return self.fail(index, Error::Io(e), handler);
         }
-        if let Some(mirror) = &conn.buffered_mirror {
+        if let Some(mirror) = mirror {
             mirror.store(conn.pending_output(), Ordering::Relaxed);
         }
         if matches!(conn.phase, Phase::Answering) && conn.pending_output() == 0 {

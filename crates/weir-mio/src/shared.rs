@@ -1,6 +1,6 @@
 //! [`Shared`]: the part of an event loop that reading, settling, accepting
 //! and the application's callbacks all reach (registration, the slab of
-//! connections, timers, ids, admissions), and the bookkeeping every one of
+//! connections, timers, admissions), and the bookkeeping every one of
 //! them needs: inserting and removing connections, and reporting a failed
 //! or closed connection to the [`Handler`] exactly once.
 //!
@@ -8,7 +8,6 @@
 //! `event_loop.rs`; it owns a `Shared` beside the poller and read buffer.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -37,8 +36,6 @@ pub(crate) struct Shared {
     /// rather than per read: what the cores are told (`settle.rs`), to
     /// the precision their deadlines of seconds need.
     pub(crate) now: Instant,
-    /// The next connection id; shared by the loops of one server.
-    pub(crate) ids: Arc<AtomicU64>,
     /// The places for accepted connections ([`Config::max_connections`]);
     /// shared by the loops of one server.
     pub(crate) admissions: Admissions,
@@ -47,9 +44,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// A fresh connection id.
-    pub(crate) fn next_id(&mut self) -> ConnId {
-        ConnId(self.ids.fetch_add(1, Ordering::Relaxed))
+    /// The id of the connection inserted next ([`Shared::insert_conn`]).
+    pub(crate) fn next_id(&mut self) -> io::Result<ConnId> {
+        self.slab.next_id()
     }
 
     /// Stops listening, starts the closing handshake with `code` on every
@@ -58,8 +55,8 @@ impl Shared {
     pub(crate) fn shutdown(&mut self, code: CloseCode, reason: &str) {
         for index in self.slab.indices() {
             match self.slab.get_mut(index) {
-                Some(Slot::Listener(_)) => {
-                    if let Some(Slot::Listener(mut listener)) = self.slab.remove(index) {
+                Some(Slot::Listener { .. }) => {
+                    if let Some(Slot::Listener { mut listener, .. }) = self.slab.remove(index) {
                         let _ = self.registry.deregister(&mut listener.socket);
                     }
                 }
@@ -79,7 +76,7 @@ impl Shared {
                     | Phase::Connecting(_)
                     | Phase::AwaitingResponse(_) => self.remove(index),
                 },
-                None => {}
+                Some(Slot::Vacant { .. }) | None => {}
             }
         }
     }
@@ -87,8 +84,7 @@ impl Shared {
     /// Registers a new connection (with `conn.interest`), starts its
     /// handshake deadline and returns its slot.
     pub(crate) fn insert_conn(&mut self, mut conn: Conn) -> io::Result<usize> {
-        let index = self.slab.peek_index();
-        conn.close_when_full = self.config.slow_consumer == crate::SlowConsumer::Close;
+        let index = self.slab.vacancy()?;
         // A connection that cannot be registered is dropped, and gives back
         // its place under the connection limit with it.
         if let Some(socket) = &mut conn.socket {
@@ -97,18 +93,18 @@ impl Shared {
         }
         let when = Instant::now() + self.config.handshake_timeout;
         conn.deadline = Some(self.timers.push(when, index));
-        Ok(self.slab.insert(Slot::Conn(Box::new(conn))))
+        self.slab.insert_conn(conn)
     }
 
     /// Deregisters and drops connection `index`, closing its socket.
     pub(crate) fn remove(&mut self, index: usize) {
         if let Some(Slot::Conn(mut conn)) = self.slab.remove(index) {
+            if conn.admitted {
+                self.admissions.release(1);
+            }
             conn.say_goodbye();
             if let Some(socket) = &mut conn.socket {
                 let _ = self.registry.deregister(socket);
-            }
-            if let Some(mirror) = &conn.buffered_mirror {
-                mirror.store(0, Ordering::Relaxed);
             }
         }
     }
@@ -157,5 +153,20 @@ impl Shared {
             }
         }
         self.remove(index);
+    }
+}
+
+impl Drop for Shared {
+    /// Gives back the places under
+    /// [`Config::max_connections`] that the loop's connections still hold,
+    /// as removing each would.
+    fn drop(&mut self) {
+        let admitted = self
+            .slab
+            .indices()
+            .into_iter()
+            .filter(|&index| self.slab.conn(index).is_some_and(|conn| conn.admitted))
+            .count();
+        self.admissions.release(admitted);
     }
 }

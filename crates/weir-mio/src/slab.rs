@@ -1,10 +1,20 @@
 //! The table of everything registered with the poller: listeners and
 //! connections, indexed by their `mio::Token`.
 //!
-//! A `Vec<Option<Slot>>` with a free list: a token is the index of its slot
-//! and is reused once the slot is freed. Because tokens are reused, the
-//! application never sees them; it sees [`ConnId`]s, which come from a
-//! counter and are never reused, and which `ids` maps back to slots.
+//! Connections are stored inline, not boxed: an idle connection costs its
+//! slot and no allocation of its own. The table grows by chunks of
+//! [`CHUNK`] slots, allocated once and never moved, so growing copies
+//! nothing and the table holds at most one chunk it does not use. Free
+//! slots are linked into a free list through the slots themselves, and the
+//! lowest freed slot is taken first.
+//!
+//! A token is the index of its slot and is reused once the slot is freed,
+//! so the application never sees tokens; it sees [`ConnId`]s, which carry
+//! the slot, the loop's worker index and the slot's generation (how many
+//! connections it has held). Finding a connection by id is an index and a
+//! generation check, with no map. When a slot's generation runs out, the
+//! slot is retired (never linked into the free list again), so that no id
+//! is ever handed out twice by one loop.
 //!
 //! The table also keeps the "dirty" list: connections whose state changed
 //! (bytes read, a message sent from a callback, a timeout) and that the loop
@@ -12,115 +22,291 @@
 //! code that touches a connection, including sends to other connections
 //! than the one whose callback runs, only has to mark it dirty.
 //!
+//! Beside the slots, by the same index, the mirrors of the connections'
+//! send queues that the server API reads from other threads (`settle.rs`
+//! keeps them up to date): kept apart, so that a loop used on its own
+//! spends nothing on them.
+//!
 //! And the list of pending reads: connections whose last read stopped at
 //! its budget rather than at `WouldBlock`, to be read again next turn
 //! (`read.rs`).
 
-use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use crate::accept::Listener;
 use crate::conn::Conn;
 use crate::ConnId;
 
-/// One registered source.
+/// Slots per chunk of the table.
+const CHUNK: usize = 64;
+
+/// The end of the free list.
+const NO_SLOT: u32 = u32::MAX;
+
+/// One slot of the table.
 pub(crate) enum Slot {
-    /// A listening socket. Boxed, like connections, so that every slot
-    /// takes two words.
-    Listener(Box<Listener>),
-    /// A connection, in any phase. Boxed so that free slots stay small.
-    Conn(Box<Conn>),
+    /// Free: its generation is the one its next connection takes;
+    /// `next_free` links the free list ([`NO_SLOT`] ends it, and is also
+    /// the link of a retired slot).
+    Vacant { generation: u32, next_free: u32 },
+    /// A listening socket. Boxed: there are few, and connections set the
+    /// size of a slot.
+    Listener {
+        generation: u32,
+        listener: Box<Listener>,
+    },
+    /// A connection, in any phase (its generation is [`Conn::generation`]).
+    Conn(Conn),
+}
+
+impl Slot {
+    fn generation(&self) -> u32 {
+        match self {
+            Slot::Vacant { generation, .. } | Slot::Listener { generation, .. } => *generation,
+            Slot::Conn(conn) => conn.generation,
+        }
+    }
 }
 
 /// Listeners and connections by token index.
-#[derive(Default)]
 pub(crate) struct Slab {
-    slots: Vec<Option<Slot>>,
-    free: Vec<usize>,
-    /// Connection id to slot index.
-    ids: HashMap<ConnId, usize>,
+    /// The slots, [`CHUNK`] to a chunk.
+    chunks: Vec<Box<[Slot]>>,
+    /// The first free slot, or [`NO_SLOT`].
+    free: u32,
+    /// The loop's index among a server's workers, part of every id.
+    worker: usize,
+    /// By slot: where to mirror a connection's bytes queued, for handles
+    /// on other threads (the server API); empty for a loop used on its own.
+    mirrors: Vec<Option<Arc<AtomicUsize>>>,
     /// Slots to settle before the next poll.
     dirty: Vec<usize>,
     /// Slots to read from again next turn.
     read_pending: Vec<usize>,
     listeners: usize,
+    connections: usize,
+    /// The loop's slow-consumer policy, which [`Ws`](crate::Ws) applies:
+    /// close with 1008 when a send finds the queue full
+    /// ([`SlowConsumer::Close`](crate::SlowConsumer::Close)).
+    pub(crate) close_when_full: bool,
 }
 
 impl Slab {
-    /// The index the next [`Slab::insert`] will use, so that a source can
-    /// be registered under its token before it is stored.
-    pub(crate) fn peek_index(&self) -> usize {
-        self.free.last().copied().unwrap_or(self.slots.len())
-    }
-
-    /// Stores `slot` and returns its index, [`Slab::peek_index`].
-    pub(crate) fn insert(&mut self, slot: Slot) -> usize {
-        match &slot {
-            Slot::Listener(_) => self.listeners += 1,
-            Slot::Conn(conn) => {
-                self.ids.insert(conn.id, self.peek_index());
-            }
-        }
-        match self.free.pop() {
-            Some(index) => {
-                self.slots[index] = Some(slot);
-                index
-            }
-            None => {
-                self.slots.push(Some(slot));
-                self.slots.len() - 1
-            }
+    /// An empty table for worker `worker`'s loop, with the slow-consumer
+    /// policy `close_when_full`.
+    pub(crate) fn new(worker: usize, close_when_full: bool) -> Self {
+        Self {
+            chunks: Vec::new(),
+            free: NO_SLOT,
+            worker,
+            mirrors: Vec::new(),
+            dirty: Vec::new(),
+            read_pending: Vec::new(),
+            listeners: 0,
+            connections: 0,
+            close_when_full,
         }
     }
 
-    /// Frees slot `index` and returns what it held.
+    /// Makes this table's ids those of worker `worker`; before any
+    /// connection exists.
+    pub(crate) fn set_worker(&mut self, worker: usize) {
+        self.worker = worker;
+    }
+
+    /// The slot the next insert will use, so that a source can be
+    /// registered under its token before it is stored; adds a chunk of
+    /// slots if none is free. Fails once the table holds as many slots as
+    /// a [`ConnId`] has room for.
+    pub(crate) fn vacancy(&mut self) -> io::Result<usize> {
+        if self.free == NO_SLOT {
+            let base = self.chunks.len() * CHUNK;
+            if base + CHUNK > ConnId::MAX_SLOTS {
+                return Err(io::Error::other("the loop holds all the slots it can"));
+            }
+            // Linked lowest first, so that the lowest is taken first.
+            let chunk = (0..CHUNK)
+                .map(|offset| Slot::Vacant {
+                    generation: 1,
+                    next_free: match offset + 1 {
+                        CHUNK => NO_SLOT,
+                        next => (base + next) as u32,
+                    },
+                })
+                .collect();
+            self.chunks.push(chunk);
+            self.free = base as u32;
+        }
+        Ok(self.free as usize)
+    }
+
+    /// The id the connection inserted next will have; see
+    /// [`Slab::vacancy`].
+    pub(crate) fn next_id(&mut self) -> io::Result<ConnId> {
+        let index = self.vacancy()?;
+        let generation = self.slot(index).map_or(1, Slot::generation);
+        Ok(ConnId::new(self.worker, index, generation))
+    }
+
+    /// Stores `conn` in the slot [`Slab::vacancy`] gives, with that slot's
+    /// generation, and returns its index.
+    pub(crate) fn insert_conn(&mut self, mut conn: Conn) -> io::Result<usize> {
+        let (index, generation) = self.take_vacancy()?;
+        conn.generation = generation;
+        self.connections += 1;
+        self.put(index, Slot::Conn(conn));
+        Ok(index)
+    }
+
+    /// Stores `listener` as [`Slab::insert_conn`] stores a connection.
+    pub(crate) fn insert_listener(&mut self, listener: Box<Listener>) -> io::Result<usize> {
+        let (index, generation) = self.take_vacancy()?;
+        self.listeners += 1;
+        self.put(
+            index,
+            Slot::Listener {
+                generation,
+                listener,
+            },
+        );
+        Ok(index)
+    }
+
+    /// Takes the first free slot off the free list: its index and
+    /// generation.
+    fn take_vacancy(&mut self) -> io::Result<(usize, u32)> {
+        let index = self.vacancy()?;
+        match self.slot(index) {
+            Some(&Slot::Vacant {
+                generation,
+                next_free,
+            }) => {
+                self.free = next_free;
+                Ok((index, generation))
+            }
+            _ => Err(io::Error::other("the slab's free list is broken")),
+        }
+    }
+
+    /// Writes `slot` at `index`.
+    fn put(&mut self, index: usize, slot: Slot) {
+        if let Some(place) = self.chunks.get_mut(index / CHUNK) {
+            place[index % CHUNK] = slot;
+        }
+    }
+
+    /// Frees slot `index` and returns what it held: its next connection
+    /// takes the next generation, unless the generations ran out (then the
+    /// slot is retired).
     pub(crate) fn remove(&mut self, index: usize) -> Option<Slot> {
-        let slot = self.slots.get_mut(index)?.take()?;
-        match &slot {
-            Slot::Listener(_) => self.listeners -= 1,
-            Slot::Conn(conn) => {
-                self.ids.remove(&conn.id);
-            }
+        let place = self.chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)?;
+        if let Slot::Vacant { .. } = place {
+            return None;
         }
-        self.free.push(index);
+        let generation = place.generation().wrapping_add(1);
+        let retired = generation == 0;
+        let next_free = if retired { NO_SLOT } else { self.free };
+        let slot = std::mem::replace(
+            place,
+            Slot::Vacant {
+                generation,
+                next_free,
+            },
+        );
+        if !retired {
+            self.free = index as u32;
+        }
+        if let Some(mirror) = self.mirrors.get_mut(index).and_then(Option::take) {
+            mirror.store(0, Ordering::Relaxed);
+        }
+        match &slot {
+            Slot::Listener { .. } => self.listeners -= 1,
+            _ => self.connections -= 1,
+        }
         Some(slot)
+    }
+
+    /// The slot at `index`, free or not.
+    fn slot(&self, index: usize) -> Option<&Slot> {
+        self.chunks.get(index / CHUNK)?.get(index % CHUNK)
     }
 
     /// The indices of every occupied slot.
     pub(crate) fn indices(&self) -> Vec<usize> {
-        (0..self.slots.len())
-            .filter(|&index| self.slots[index].is_some())
+        (0..self.chunks.len() * CHUNK)
+            .filter(|&index| !matches!(self.slot(index), Some(Slot::Vacant { .. }) | None))
             .collect()
     }
 
     /// The ids of every connection, in no particular order.
     pub(crate) fn ids(&self) -> impl Iterator<Item = ConnId> + '_ {
-        self.ids.keys().copied()
+        (0..self.chunks.len() * CHUNK).filter_map(|index| self.id_at(index))
+    }
+
+    /// The id of the connection at `index`, if that slot holds one.
+    pub(crate) fn id_at(&self, index: usize) -> Option<ConnId> {
+        let conn = self.conn(index)?;
+        Some(ConnId::new(self.worker, index, conn.generation))
     }
 
     /// The slot at `index`, if occupied.
     pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut Slot> {
-        self.slots.get_mut(index)?.as_mut()
+        match self.chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)? {
+            Slot::Vacant { .. } => None,
+            slot => Some(slot),
+        }
     }
 
     /// The connection at `index`, if that slot holds one.
     pub(crate) fn conn(&self, index: usize) -> Option<&Conn> {
-        match self.slots.get(index)? {
-            Some(Slot::Conn(conn)) => Some(conn),
+        match self.slot(index)? {
+            Slot::Conn(conn) => Some(conn),
             _ => None,
         }
     }
 
     /// The connection at `index`, if that slot holds one.
     pub(crate) fn conn_mut(&mut self, index: usize) -> Option<&mut Conn> {
-        match self.slots.get_mut(index)? {
-            Some(Slot::Conn(conn)) => Some(conn),
+        match self.get_mut(index)? {
+            Slot::Conn(conn) => Some(conn),
             _ => None,
         }
     }
 
-    /// The slot index of connection `id`, if it is still there.
+    /// Mirrors the bytes queued of the connection at `index` into `mirror`
+    /// from now on, until it is removed.
+    pub(crate) fn set_mirror(&mut self, index: usize, mirror: Arc<AtomicUsize>) {
+        if self.conn(index).is_none() {
+            return;
+        }
+        if self.mirrors.len() <= index {
+            self.mirrors.resize_with(index + 1, || None);
+        }
+        self.mirrors[index] = Some(mirror);
+    }
+
+    /// The connection at `index`, if that slot holds one, and its mirror,
+    /// if it has one.
+    pub(crate) fn conn_and_mirror(
+        &mut self,
+        index: usize,
+    ) -> Option<(&mut Conn, Option<&AtomicUsize>)> {
+        let mirror = self.mirrors.get(index).and_then(Option::as_deref);
+        match self.chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)? {
+            Slot::Conn(conn) => Some((conn, mirror)),
+            _ => None,
+        }
+    }
+
+    /// The slot index of connection `id`, if it is still there: its slot,
+    /// if that holds a connection of its generation (and the id is this
+    /// loop's).
     pub(crate) fn index_of(&self, id: ConnId) -> Option<usize> {
-        self.ids.get(&id).copied()
+        let index = id.slot();
+        let conn = self.conn(index)?;
+        (conn.generation == id.generation() && id.worker() == self.worker).then_some(index)
     }
 
     /// Asks the loop to settle connection `index` before it polls again.
@@ -160,11 +346,71 @@ impl Slab {
 
     /// How many connections there are, in any phase.
     pub(crate) fn connections(&self) -> usize {
-        self.ids.len()
+        self.connections
     }
 
     /// Whether nothing is registered: no listener and no connection.
     pub(crate) fn is_empty(&self) -> bool {
-        self.listeners == 0 && self.ids.is_empty()
+        self.listeners == 0 && self.connections == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Occupies `slab`'s next slot with a listener (the slab treats every
+    /// occupant alike for ids and generations).
+    fn occupy(slab: &mut Slab) -> usize {
+        let listener = mio::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        slab.insert_listener(Box::new(Listener::new(listener, addr, None)))
+            .unwrap()
+    }
+
+    #[test]
+    fn freed_slots_come_back_lowest_first_with_the_next_generation() {
+        let mut slab = Slab::new(3, true);
+        let first = slab.next_id().unwrap();
+        assert_eq!(
+            (first.slot(), first.worker(), first.generation()),
+            (0, 3, 1)
+        );
+        assert_eq!(occupy(&mut slab), 0);
+        assert_eq!(occupy(&mut slab), 1);
+        assert!(slab.remove(0).is_some());
+        assert!(slab.remove(0).is_none(), "freed once");
+        let again = slab.next_id().unwrap();
+        assert_eq!((again.slot(), again.generation()), (0, 2));
+        assert_ne!(again, first);
+        assert_eq!(occupy(&mut slab), 0);
+        assert_eq!(occupy(&mut slab), 2);
+    }
+
+    #[test]
+    fn a_slot_whose_generations_ran_out_is_retired() {
+        let mut slab = Slab::new(0, true);
+        slab.vacancy().unwrap();
+        let last = Slot::Vacant {
+            generation: u32::MAX,
+            next_free: 1,
+        };
+        slab.put(0, last);
+        assert_eq!(slab.next_id().unwrap().generation(), u32::MAX);
+        assert_eq!(occupy(&mut slab), 0);
+        slab.remove(0);
+        // Slot 0 is not free again: its ids are all used.
+        assert_eq!(slab.next_id().unwrap().slot(), 1);
+        assert_eq!(occupy(&mut slab), 1);
+    }
+
+    #[test]
+    fn the_table_grows_by_chunks() {
+        let mut slab = Slab::new(0, true);
+        for expected in 0..CHUNK + 1 {
+            assert_eq!(occupy(&mut slab), expected);
+        }
+        assert_eq!(slab.chunks.len(), 2);
+        assert_eq!(slab.indices().len(), CHUNK + 1);
     }
 }

@@ -25,13 +25,54 @@ use crate::slab::Slab;
 /// unique, and never reused, even after the connection is gone (unlike the
 /// poller tokens, which are).
 ///
-/// Ids count up from 1 in the order connections are accepted or started.
-/// The workers of a [`Server`](crate::server::Server) share one counter, so
-/// ids are unique across the whole server.
+/// An id names where the connection lives, so that finding it is an index
+/// and a check, never a lookup: its slot in the loop's table (the low 24
+/// bits), the loop's index among the workers of a
+/// [`Server`](crate::server::Server) (the next 8 bits; 0 for a loop of its
+/// own), and the slot's generation (the high 32 bits), which counts the
+/// connections the slot has held. A slot whose generation has run out
+/// (after 2^32 - 1 connections) is never used again, so no id comes back
+/// while the loop lives; and as the workers of a server have different
+/// indices, ids are unique across the whole server. Ids are not in the
+/// order connections came, and are never 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub(crate) u64);
+pub struct ConnId(u64);
 
 impl ConnId {
+    /// Bits of the slot index.
+    const SLOT_BITS: u32 = 24;
+    /// Bits of the worker index.
+    const WORKER_BITS: u32 = 8;
+    /// The most slots a loop's table has room for.
+    pub(crate) const MAX_SLOTS: usize = 1 << Self::SLOT_BITS;
+    /// The most workers a server has room for.
+    pub(crate) const MAX_WORKERS: usize = 1 << Self::WORKER_BITS;
+
+    /// The id of the connection of generation `generation` in slot `slot`
+    /// of worker `worker`'s loop. Bits beyond the slot's and the worker's
+    /// widths are dropped: the slab never hands out such slots, and the
+    /// builder refuses such workers.
+    pub(crate) fn new(worker: usize, slot: usize, generation: u32) -> Self {
+        let slot = slot as u64 & (Self::MAX_SLOTS as u64 - 1);
+        let worker = worker as u64 & (Self::MAX_WORKERS as u64 - 1);
+        Self(u64::from(generation) << 32 | worker << Self::SLOT_BITS | slot)
+    }
+
+    /// The slot in the loop's table.
+    pub(crate) fn slot(self) -> usize {
+        (self.0 & (Self::MAX_SLOTS as u64 - 1)) as usize
+    }
+
+    /// The index of the loop among a server's workers.
+    pub(crate) fn worker(self) -> usize {
+        (self.0 >> Self::SLOT_BITS) as usize & (Self::MAX_WORKERS - 1)
+    }
+
+    /// The slot's generation when the connection took it.
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
     /// The id as a number.
     pub fn as_u64(self) -> u64 {
         self.0
@@ -60,20 +101,18 @@ pub struct Ws<'a> {
     slab: &'a mut Slab,
     index: usize,
     id: ConnId,
-    peer_addr: SocketAddr,
     role: Role,
 }
 
 impl<'a> Ws<'a> {
     /// A handle on the connection in slot `index`, if there is one.
     pub(crate) fn new(slab: &'a mut Slab, index: usize) -> Option<Self> {
-        let conn = slab.conn(index)?;
-        let (id, peer_addr, role) = (conn.id, conn.peer, conn.role);
+        let id = slab.id_at(index)?;
+        let role = slab.conn(index)?.role;
         Some(Self {
             slab,
             index,
             id,
-            peer_addr,
             role,
         })
     }
@@ -88,11 +127,11 @@ impl<'a> Ws<'a> {
         &mut self,
         f: impl FnOnce(&mut weir_proto::Connection) -> Result<(), SendError>,
     ) -> Result<(), SendError> {
+        let close_when_full = self.slab.close_when_full;
         let conn = self.slab.conn_mut(self.index).ok_or(SendError::Closed)?;
         if conn.close_reported {
             return Err(SendError::Closed);
         }
-        let close_when_full = conn.close_when_full;
         let core = conn.core_mut().ok_or(SendError::Closed)?;
         let result = f(core);
         if let Err(SendError::QueueFull { .. }) = result {
@@ -107,30 +146,16 @@ impl<'a> Ws<'a> {
 
     /// A handle on another connection of the same loop, by id; `None` once
     /// it is gone. What it queues is written after the callback, like
-    /// everything else.
+    /// everything else. No lookup: the id says where the connection is.
     pub fn other(&mut self, id: ConnId) -> Option<Ws<'_>> {
         let index = self.slab.index_of(id)?;
         Ws::new(self.slab, index)
     }
 
-    /// A handle on the connection in slot `slot` if it is connection `id`:
-    /// for callers that keep the slot, to reach it without a lookup.
-    pub(crate) fn other_at(&mut self, slot: usize, id: ConnId) -> Option<Ws<'_>> {
-        Ws::new(self.slab, slot).filter(|ws| ws.id == id)
-    }
-
-    /// The connection's slot in the loop: reused once it is gone, so only
-    /// meaningful beside its id.
-    pub(crate) fn slot(&self) -> usize {
-        self.index
-    }
-
     /// Mirrors [`Ws::buffered_amount`] into `mirror` at every write, for
     /// handles on other threads.
     pub(crate) fn set_buffered_mirror(&mut self, mirror: Arc<AtomicUsize>) {
-        if let Some(conn) = self.slab.conn_mut(self.index) {
-            conn.buffered_mirror = Some(mirror);
-        }
+        self.slab.set_mirror(self.index, mirror);
     }
 
     /// The connection's id.
@@ -138,11 +163,12 @@ impl<'a> Ws<'a> {
         self.id
     }
 
-    /// The remote address. For a client connection still resolving its
-    /// host name, the unspecified address with the URI's port; while it
-    /// connects, the address being tried.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.peer_addr
+    /// The remote address, asked of the socket (a system call: the loop
+    /// does not keep it, to keep idle connections small). While a client
+    /// connects, the address being tried. `None` while a client resolves
+    /// its host name, and once the socket has lost its peer (reset).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.conn()?.peer_addr()
     }
 
     /// Whether this endpoint accepted the connection (server) or started it
@@ -237,7 +263,7 @@ impl fmt::Debug for Ws<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ws")
             .field("id", &self.id)
-            .field("peer_addr", &self.peer_addr)
+            .field("peer_addr", &self.peer_addr())
             .field("is_open", &self.is_open())
             .finish()
     }
@@ -258,12 +284,6 @@ impl<'a> Conns<'a> {
     pub fn ws(&mut self, id: ConnId) -> Option<Ws<'_>> {
         let index = self.shared.slab.index_of(id)?;
         Ws::new(&mut self.shared.slab, index)
-    }
-
-    /// A handle on the connection in slot `slot` if it is connection `id`
-    /// (see [`Ws::slot`]).
-    pub(crate) fn ws_at(&mut self, slot: usize, id: ConnId) -> Option<Ws<'_>> {
-        Ws::new(&mut self.shared.slab, slot).filter(|ws| ws.id == id)
     }
 
     /// The ids of every connection, in any phase, in no particular order.

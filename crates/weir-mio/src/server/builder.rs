@@ -5,7 +5,6 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
-use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use weir_proto::handshake::HttpRequest;
@@ -15,7 +14,7 @@ use super::queue::WorkerLink;
 use super::route::{HttpFn, Route, Routes};
 use super::{HttpResponse, Server, WsHandler};
 use crate::admission::Admissions;
-use crate::{Config, EventLoop};
+use crate::{Config, ConnId, EventLoop};
 
 /// What the application hears of accepting: [`ServerBuilder::on_accept_error`]
 /// and [`ServerBuilder::on_accept_resumed`]. No-ops by default.
@@ -163,7 +162,9 @@ impl ServerBuilder {
     }
 
     /// How many worker threads (each its own event loop) share the
-    /// listening socket. Default 1; 0 means one per core.
+    /// listening socket. Default 1; 0 means one per core. At most 256
+    /// (connection ids have room for that many): more fails
+    /// [`ServerBuilder::build`].
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = workers;
         self
@@ -221,13 +222,18 @@ impl ServerBuilder {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
-        let ids = Arc::new(AtomicU64::new(1));
+        if workers > ConnId::MAX_WORKERS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("at most {} workers", ConnId::MAX_WORKERS),
+            ));
+        }
         let admissions = Admissions::new(self.config.max_connections);
         let mut loops = Vec::with_capacity(workers);
         let mut links = Vec::with_capacity(workers);
-        for _ in 0..workers {
+        for worker in 0..workers {
             let mut event_loop = EventLoop::new(self.config.clone())?;
-            event_loop.share_counters(Arc::clone(&ids), admissions.clone());
+            event_loop.join_server(worker, admissions.clone());
             #[cfg(feature = "tls")]
             match &self.tls {
                 Some(tls) => event_loop.listen_on_tls(listener.try_clone()?, tls.clone())?,

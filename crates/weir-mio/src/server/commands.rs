@@ -44,21 +44,21 @@ pub(crate) enum Command {
 }
 
 /// What can hand out a low-level handle on a connection of the loop by its
-/// slot in the loop and its id (so no lookup): a callback's handle, or the
+/// id (which says where it is: no lookup): a callback's handle, or the
 /// loop's connections in `on_wake`.
 pub(crate) trait Reach {
-    fn reach(&mut self, slot: usize, id: ConnId) -> Option<LoopWs<'_>>;
+    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>>;
 }
 
 impl Reach for LoopWs<'_> {
-    fn reach(&mut self, slot: usize, id: ConnId) -> Option<LoopWs<'_>> {
-        self.other_at(slot, id)
+    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>> {
+        self.other(id)
     }
 }
 
 impl Reach for Conns<'_> {
-    fn reach(&mut self, slot: usize, id: ConnId) -> Option<LoopWs<'_>> {
-        self.ws_at(slot, id)
+    fn reach(&mut self, id: ConnId) -> Option<LoopWs<'_>> {
+        self.ws(id)
     }
 }
 
@@ -145,7 +145,7 @@ impl Worker {
                 }
             }
             Command::Close(socket, code, reason) => {
-                if let Some(mut ws) = reach.reach(socket.inner.slot, socket.id()) {
+                if let Some(mut ws) = reach.reach(socket.id()) {
                     let _ = ws.close(code, &reason);
                 }
             }
@@ -161,7 +161,7 @@ impl Worker {
         failures: &mut Vec<(Socket, SendError)>,
         send: impl FnOnce(&mut LoopWs<'_>) -> Result<(), SendError>,
     ) {
-        let Some(mut ws) = reach.reach(inner.slot, inner.id) else {
+        let Some(mut ws) = reach.reach(inner.id) else {
             return;
         };
         let result = send(&mut ws);

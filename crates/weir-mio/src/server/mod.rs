@@ -48,9 +48,10 @@
 //!
 //! # Design
 //! - N workers, each an [`EventLoop`] on its own thread with a clone of the
-//!   one listening socket; the kernel spreads clients between them. Ids
-//!   come from one shared counter, so they are unique across workers and
-//!   handlers and never reused; [`Config::max_connections`](crate::Config::max_connections) counts across
+//!   one listening socket; the kernel spreads clients between them. An id
+//!   carries its worker's index and its slot in that worker's loop, so it
+//!   is unique across workers and handlers, never reused, and says which
+//!   worker to post to without a lookup; [`Config::max_connections`](crate::Config::max_connections) counts across
 //!   workers too.
 //! - One [`WsHandler`] instance per route, shared by all workers (`&self`):
 //!   keep mutable state behind a `Mutex`, or in rooms.

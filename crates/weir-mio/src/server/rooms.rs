@@ -12,8 +12,8 @@
 //! ([`PreparedMessage`](weir_proto::PreparedMessage)) and queues one command
 //! per worker that has members, carrying only the room's name: the worker
 //! walks its own list of the room's members when it runs the command, and
-//! hands each member's connection the shared frame directly (each socket
-//! knows its slot in the worker's loop). So a broadcast allocates nothing in
+//! hands each member's connection the shared frame directly (each socket's
+//! id says where it is in the worker's loop). So a broadcast allocates nothing in
 //! proportion to the room, and costs each recipient only its send. (A
 //! worker refuses the command when its queue is full: `queue.rs`.)
 //!
@@ -52,7 +52,7 @@ impl Members {
     }
 
     fn add(&mut self, socket: &Socket) {
-        let worker = socket.inner.worker;
+        let worker = socket.id().worker();
         if self.by_worker.len() <= worker {
             self.by_worker.resize_with(worker + 1, Vec::new);
         }
@@ -61,7 +61,7 @@ impl Members {
     }
 
     fn remove(&mut self, socket: &Socket) {
-        let Some(list) = self.by_worker.get_mut(socket.inner.worker) else {
+        let Some(list) = self.by_worker.get_mut(socket.id().worker()) else {
             return;
         };
         if let Some(position) = list.iter().position(|member| member == socket) {

@@ -99,7 +99,7 @@ impl Shared {
         self.begin_shutdown(self.config.linger_timeout());
         let orphans: Vec<Socket> = read(&self.directory)
             .values()
-            .filter(|socket| socket.inner.worker == index)
+            .filter(|socket| socket.id().worker() == index)
             .cloned()
             .collect();
         for socket in orphans {

@@ -63,18 +63,15 @@ pub struct Socket {
 
 /// What a [`Socket`] shares.
 pub(crate) struct Inner {
+    /// The connection's id, which also says which worker owns it and where
+    /// in that worker's loop it is.
     pub(crate) id: ConnId,
-    /// The connection's slot in its worker's loop, by which the worker
-    /// reaches it without a lookup.
-    pub(crate) slot: usize,
     pub(crate) peer_addr: SocketAddr,
     /// The path, unless it is the route's pattern (an exact route): then
     /// nothing is allocated for it.
     pub(crate) path: Option<Box<str>>,
     /// The route (handler) index.
     pub(crate) route: usize,
-    /// The worker that owns the connection.
-    pub(crate) worker: usize,
     pub(crate) state: AtomicU8,
     /// Bytes queued in the connection and not yet written, mirrored by the
     /// worker (at every write, and after every send it runs).
@@ -264,7 +261,7 @@ impl Socket {
 
     /// Queues a command on this connection's worker.
     fn post(&self, command: Command) {
-        self.inner.server.post(self.inner.worker, command);
+        self.inner.server.post(self.inner.id.worker(), command);
     }
 
     pub(crate) fn set_state(&self, state: ReadyState) {

@@ -1,8 +1,9 @@
 //! [`Sockets`]: a worker's own connections, by their slot in its loop.
 //!
 //! Every callback of the worker finds its connection's [`Socket`] here, so
-//! the table is indexed by the loop's slot (a connection's `Ws` knows it)
-//! rather than hashed by id; the id is still checked, as slots are reused.
+//! the table is indexed by the connection's slot in the loop (which its id
+//! carries) rather than hashed by id; the whole id is still checked, as
+//! slots are reused.
 
 use super::Socket;
 use crate::ConnId;
@@ -20,24 +21,24 @@ impl Sockets {
     /// a connection that is gone without its end reaching the worker; it is
     /// returned, to be finished.
     pub(crate) fn insert(&mut self, socket: Socket) -> Option<Socket> {
-        let slot = socket.inner.slot;
+        let slot = socket.id().slot();
         if self.slots.len() <= slot {
             self.slots.resize_with(slot + 1, || None);
         }
         self.slots[slot].replace(socket)
     }
 
-    /// The socket of connection `id` at `slot`.
-    pub(crate) fn get(&self, slot: usize, id: ConnId) -> Option<&Socket> {
+    /// The socket of connection `id`.
+    pub(crate) fn get(&self, id: ConnId) -> Option<&Socket> {
         self.slots
-            .get(slot)?
+            .get(id.slot())?
             .as_ref()
             .filter(|socket| socket.id() == id)
     }
 
-    /// Takes out the socket of connection `id` at `slot`.
-    pub(crate) fn remove(&mut self, slot: usize, id: ConnId) -> Option<Socket> {
-        let entry = self.slots.get_mut(slot)?;
+    /// Takes out the socket of connection `id`.
+    pub(crate) fn remove(&mut self, id: ConnId) -> Option<Socket> {
+        let entry = self.slots.get_mut(id.slot())?;
         if entry.as_ref()?.id() != id {
             return None;
         }

@@ -122,7 +122,7 @@ impl Worker {
         callback: &'static str,
         deliver: impl FnOnce(&dyn WsHandler, &Socket),
     ) {
-        if let Some(socket) = self.sockets.get(ws.slot(), ws.id()) {
+        if let Some(socket) = self.sockets.get(ws.id()) {
             let handler = self.server.routes.handler(socket.inner.route);
             let delivered = guarded(callback, || match handler.message_kind() {
                 Some(accepted) if accepted != kind => {
@@ -167,14 +167,16 @@ impl Handler for Worker {
                 .with_header("Content-Type", "text/plain; charset=utf-8")
                 .with_body("No WebSocket endpoint at this path.\n"));
         };
+        // The peer reset its connection before its request was answered.
+        let Some(peer_addr) = info.peer_addr() else {
+            return Err(Rejection::new(400).with_body("The connection was reset.\n"));
+        };
         let socket = Socket {
             inner: Arc::new(Inner {
                 id: info.id(),
-                slot: info.slot,
-                peer_addr: info.peer_addr(),
+                peer_addr,
                 path: (path != self.server.routes.pattern(route)).then(|| path.into()),
                 route,
-                worker: self.index,
                 state: (ReadyState::Connecting as u8).into(),
                 buffered: Default::default(),
                 queued: Default::default(),
@@ -221,7 +223,7 @@ impl Handler for Worker {
     }
 
     fn on_open(&mut self, ws: &mut LoopWs<'_>, _opened: Opened<'_>) {
-        if let Some(socket) = self.sockets.get(ws.slot(), ws.id()) {
+        if let Some(socket) = self.sockets.get(ws.id()) {
             let _ = socket.inner.state.compare_exchange(
                 ReadyState::Connecting as u8,
                 ReadyState::Open as u8,
@@ -250,14 +252,14 @@ impl Handler for Worker {
     }
 
     fn on_close(&mut self, ws: &mut LoopWs<'_>, code: CloseCode, reason: &str) {
-        if let Some(socket) = self.sockets.remove(ws.slot(), ws.id()) {
+        if let Some(socket) = self.sockets.remove(ws.id()) {
             self.server.finish(&socket, code, reason);
         }
         self.drain(ws);
     }
 
     fn on_error(&mut self, ws: &mut LoopWs<'_>, error: &Error) {
-        if let Some(socket) = self.sockets.get(ws.slot(), ws.id()).cloned() {
+        if let Some(socket) = self.sockets.get(ws.id()).cloned() {
             let handler = self.server.routes.handler(socket.inner.route);
             self.report(handler, &socket, error);
             if socket.state() == ReadyState::Connecting {
@@ -265,7 +267,7 @@ impl Handler for Worker {
                 // subprotocol the client did not offer). The handler took
                 // the socket as live, so it hears the end as for any
                 // connection that ends before a closing handshake: 1006.
-                self.sockets.remove(ws.slot(), socket.id());
+                self.sockets.remove(socket.id());
                 self.server.finish(&socket, CloseCode::ABNORMAL, "");
             }
         }
