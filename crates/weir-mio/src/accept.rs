@@ -35,7 +35,8 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::Interest;
 use weir_proto::handshake::{
-    http_response, internal_error, HandshakeError, Incoming, ServerHandshake, UpgradeRequest,
+    decide, http_response, internal_error, Decision, HandshakeError, Incoming, Refusal,
+    ServerHandshake,
 };
 use weir_proto::Role;
 
@@ -198,51 +199,48 @@ impl Shared {
         result: Result<Option<Incoming>, HandshakeError>,
         handler: &mut H,
     ) {
-        match result {
-            Ok(None) => {}
-            Ok(Some(Incoming::Upgrade(request))) => self.upgrade(index, request, handler),
-            Ok(Some(Incoming::Http(request))) => {
-                let Some(info) = self.conn_info(index) else {
-                    return;
-                };
-                let answer = handler.on_http(&request, &info);
-                self.answer(index, answer);
-            }
-            Err(error) => {
-                self.answer(index, error.response().unwrap_or_else(internal_error));
-                let error = Error::Handshake(error);
-                self.with_ws(index, |ws| handler.on_error(ws, &error));
-            }
-        }
-    }
-
-    /// Asks the handler about an upgrade request, then accepts or rejects.
-    fn upgrade<H: Handler>(&mut self, index: usize, request: UpgradeRequest, handler: &mut H) {
+        let incoming = match result {
+            Ok(None) => return,
+            Ok(Some(incoming)) => Ok(incoming),
+            Err(error) => Err(error),
+        };
         let Some(info) = self.conn_info(index) else {
             return;
         };
-        let options = match handler.on_upgrade(&request, &info) {
-            Ok(options) => options,
-            Err(rejection) => return self.answer(index, rejection.response()),
-        };
-        let accepted = match request.accept(&options, Arc::clone(&self.core_config)) {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                // The handler asked for something the client did not offer.
-                self.answer(index, internal_error());
-                let error = Error::Handshake(error);
-                return self.with_ws(index, |ws| handler.on_error(ws, &error));
+        let config = Arc::clone(&self.core_config);
+        match decide(incoming, config, |request| {
+            handler.on_upgrade(request, &info)
+        }) {
+            Decision::Accept { accepted, request } => {
+                let Some(conn) = self.slab.conn_mut(index) else {
+                    return;
+                };
+                conn.set_head_out(accepted.response);
+                conn.set_protocol(accepted.protocol.map(String::into_boxed_str));
+                conn.phase = Phase::Open(accepted.connection);
+                self.with_ws(index, |ws| handler.on_open(ws, Opened::Accepted(&request)));
+                self.drain_events(index, handler);
+                self.slab.mark_dirty(index);
             }
-        };
-        let Some(conn) = self.slab.conn_mut(index) else {
-            return;
-        };
-        conn.set_head_out(accepted.response);
-        conn.set_protocol(options.protocol.map(String::into_boxed_str));
-        conn.phase = Phase::Open(accepted.connection);
-        self.with_ws(index, |ws| handler.on_open(ws, Opened::Accepted(&request)));
-        self.drain_events(index, handler);
-        self.slab.mark_dirty(index);
+            // A plain HTTP request: the handler answers it.
+            Decision::Refuse {
+                refusal: Refusal::NotWebSocket(request),
+                ..
+            } => {
+                let answer = handler.on_http(&request, &info);
+                self.answer(index, answer);
+            }
+            Decision::Refuse { response, refusal } => {
+                self.answer(index, response);
+                // An invalid request, or accept options the request does not
+                // allow (the handler asked for a subprotocol the client did
+                // not offer); a rejection is the handler's own doing.
+                if let Refusal::Invalid(error) = refusal {
+                    let error = Error::Handshake(error);
+                    self.with_ws(index, |ws| handler.on_error(ws, &error));
+                }
+            }
+        }
     }
 
     /// What the handler is told of connection `index` before it opens.

@@ -59,7 +59,7 @@ where
         }
     };
     let accepted = match decide(incoming, config, callback) {
-        Decision::Accept(accepted) => accepted,
+        Decision::Accept { accepted, .. } => accepted,
         Decision::Refuse { response, refusal } => {
             let _ = write_all(&mut stream, &response);
             return Err(match refusal {

@@ -64,7 +64,7 @@ where
         }
     };
     match decide(incoming, config, callback) {
-        Decision::Accept(accepted) => {
+        Decision::Accept { accepted, .. } => {
             io.write_all(&accepted.response).await?;
             io.flush().await?;
             Ok(WebSocketStream::from_connection(io, accepted.connection))

@@ -57,7 +57,7 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let accepted = match decide(Incoming::from_http(request), config, options) {
-        Decision::Accept(accepted) => accepted,
+        Decision::Accept { accepted, .. } => accepted,
         Decision::Refuse { response, .. } => return response_to_http(&response),
     };
     let response = accepted.http_response().map(|()| Vec::new());

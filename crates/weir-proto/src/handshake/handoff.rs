@@ -47,7 +47,12 @@ pub struct Accepted {
 #[derive(Debug)]
 pub enum Decision {
     /// Write [`Accepted::response`], then run [`Accepted::connection`].
-    Accept(Accepted),
+    Accept {
+        /// The answer and the connection.
+        accepted: Accepted,
+        /// The request accepted, for the application (path, headers).
+        request: Box<UpgradeRequest>,
+    },
     /// Write `response`, then close the connection.
     Refuse {
         /// The complete HTTP answer.
@@ -107,7 +112,10 @@ where
         }
     };
     match upgrade.accept(&options, config) {
-        Ok(accepted) => Decision::Accept(accepted),
+        Ok(accepted) => Decision::Accept {
+            accepted,
+            request: Box::new(upgrade),
+        },
         Err(error) => refuse(internal_error(), Refusal::Invalid(error)),
     }
 }
@@ -220,7 +228,7 @@ mod tests {
             Decision::Refuse { response, refusal } => {
                 (String::from_utf8(response).unwrap(), refusal)
             }
-            Decision::Accept(_) => panic!("expected a refusal"),
+            Decision::Accept { .. } => panic!("expected a refusal"),
         }
     }
 
@@ -228,7 +236,8 @@ mod tests {
     fn an_accepted_upgrade_gets_the_101_and_a_connection() {
         let options = AcceptOptions::default().with_protocol("chat");
         match decide_on(RFC_REQUEST, Ok(options)) {
-            Decision::Accept(accepted) => {
+            Decision::Accept { accepted, request } => {
+                assert_eq!(request.request().path(), "/chat");
                 assert!(accepted.response.starts_with(b"HTTP/1.1 101 "));
                 assert_eq!(accepted.protocol.as_deref(), Some("chat"));
                 assert_eq!(accepted.connection.role(), crate::Role::Server);
