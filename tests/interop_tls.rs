@@ -100,7 +100,9 @@ fn python_client_passes(url: &str, cert: &Path) {
 struct Echo;
 
 impl WsHandler for Echo {
-    fn on_message(&self, ws: &Socket, message: Message) {
+    type State = ();
+
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         let _ = ws.send(message);
     }
 }

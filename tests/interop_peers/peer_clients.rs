@@ -86,12 +86,18 @@ impl MioEcho {
 }
 
 impl WsHandler for MioEcho {
-    fn on_open(&self, ws: &Socket, request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    type State = ();
+
+    fn on_upgrade(
+        &self,
+        ws: &Socket,
+        request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
         self.with_seen(ws, |seen| seen.offer = offer_of(request.request()));
         Ok(AcceptOptions::default())
     }
 
-    fn on_message(&self, ws: &Socket, message: Message) {
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         let index = self.with_seen(ws, |seen| {
             seen.echoed += 1;
             seen.echoed - 1
@@ -109,7 +115,7 @@ impl WsHandler for MioEcho {
         self.with_seen(ws, |seen| seen.error = Some(error.to_string()));
     }
 
-    fn on_close(&self, ws: &Socket, _code: CloseCode, _reason: &str) {
+    fn on_close(&self, ws: &Socket, _state: Self::State, _code: CloseCode, _reason: &str) {
         let mut seen = self
             .conns
             .lock()

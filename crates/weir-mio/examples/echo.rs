@@ -14,7 +14,9 @@ use weir_mio::Message;
 struct Echo;
 
 impl WsHandler for Echo {
-    fn on_message(&self, ws: &Socket, message: Message) {
+    type State = ();
+
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         // Refused only once the connection is closing: nothing to do then.
         let _ = ws.send(message);
     }

@@ -67,7 +67,13 @@ impl Recorder {
 }
 
 impl WsHandler for Recorder {
-    fn on_open(&self, ws: &Socket, request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    type State = ();
+
+    fn on_upgrade(
+        &self,
+        ws: &Socket,
+        request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
         let http = request.request();
         if http.query().is_some_and(|q| q.contains("deny")) {
             return Err(Rejection::new(401).with_header("WWW-Authenticate", "Bearer"));
@@ -89,7 +95,7 @@ impl WsHandler for Recorder {
         })
     }
 
-    fn on_message(&self, ws: &Socket, message: Message) {
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         self.note(Note::Message(ws.id(), message.clone()));
         if let Message::Text(text) = &message {
             let words: Vec<&str> = text.splitn(3, ' ').collect();
@@ -118,7 +124,7 @@ impl WsHandler for Recorder {
         }
     }
 
-    fn on_close(&self, ws: &Socket, code: CloseCode, reason: &str) {
+    fn on_close(&self, ws: &Socket, _state: Self::State, code: CloseCode, reason: &str) {
         assert_eq!(ws.state(), ReadyState::Closed);
         assert_eq!(ws.send("too late"), Err(weir_proto::SendError::Closed));
         self.note(Note::Close(ws.id(), code, reason.to_owned()));
@@ -228,6 +234,69 @@ fn every_callback_with_its_arguments() {
     assert!(
         matches!(next(&notes), Note::Close(id, CloseCode::PROTOCOL_ERROR, _) if id == socket.id())
     );
+}
+
+/// Counts each connection's messages in its own state, which starts from
+/// the request's query and comes back to `on_close`.
+struct Counter {
+    totals: Mutex<Sender<(String, u32)>>,
+}
+
+/// A connection's state: its name and how many messages it sent.
+#[derive(Default)]
+struct Count {
+    name: String,
+    messages: u32,
+}
+
+impl WsHandler for Counter {
+    type State = Count;
+
+    fn on_open(&self, _ws: &Socket, request: &UpgradeRequest) -> Count {
+        let name = request.request().query().unwrap_or_default().to_owned();
+        Count { name, messages: 0 }
+    }
+
+    fn on_message(&self, ws: &Socket, count: &mut Count, _message: Message) {
+        count.messages += 1;
+        let _ = ws.send(format!("{} has sent {}", count.name, count.messages));
+    }
+
+    fn on_close(&self, _ws: &Socket, count: Count, _code: CloseCode, _reason: &str) {
+        let _ = self
+            .totals
+            .lock()
+            .unwrap()
+            .send((count.name, count.messages));
+    }
+}
+
+#[test]
+fn each_connection_has_its_own_state_from_on_open_to_on_close() {
+    let (totals, ended) = mpsc::channel();
+    let counter = Counter {
+        totals: Mutex::new(totals),
+    };
+    // Two workers: connections land on either, the state follows each.
+    let server = ApiServer::start(Server::builder().workers(2).route("/count", counter));
+    let mut ann = Client::connect(server.addr, "/count?ann");
+    let mut bob = Client::connect(server.addr, "/count?bob");
+    for round in 1..=3 {
+        ann.send("x");
+        assert_eq!(text(ann.next_message()), format!("ann has sent {round}"));
+    }
+    bob.send("x");
+    assert_eq!(text(bob.next_message()), "bob has sent 1");
+    for client in [&mut ann, &mut bob] {
+        client.close(CloseCode::NORMAL, "");
+        client.expect_close_then_eof();
+    }
+    let mut got = [
+        ended.recv_timeout(PATIENCE).unwrap(),
+        ended.recv_timeout(PATIENCE).unwrap(),
+    ];
+    got.sort();
+    assert_eq!(got, [("ann".to_owned(), 3), ("bob".to_owned(), 1)]);
 }
 
 #[test]
@@ -395,7 +464,7 @@ fn sends_from_other_threads_through_the_handle_and_a_cloned_socket() {
 }
 
 #[test]
-fn on_open_can_reject_with_401() {
+fn on_upgrade_can_reject_with_401() {
     let (server, notes) = recording(config());
     let denied = Client::try_connect(server.addr, "/x?deny=1", ClientOptions::default());
     let Err(HandshakeError::UnexpectedStatus {
@@ -869,12 +938,18 @@ impl Gate {
 }
 
 impl WsHandler for Gate {
-    fn on_open(&self, ws: &Socket, _request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    type State = ();
+
+    fn on_upgrade(
+        &self,
+        ws: &Socket,
+        _request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
         let _ = self.opened.lock().unwrap().send(ws.clone());
         Ok(AcceptOptions::default())
     }
 
-    fn on_message(&self, _ws: &Socket, message: Message) {
+    fn on_message(&self, _ws: &Socket, _state: &mut Self::State, message: Message) {
         if message == Message::from("block") {
             let _ = self.blocked.lock().unwrap().send(());
             let _ = self.release.lock().unwrap().recv_timeout(PATIENCE);

@@ -32,7 +32,7 @@ fn s(value: &str) -> Value {
 fn chat_page_rooms_messages_and_errors() {
     let server = Server::builder()
         .bind("127.0.0.1:0")
-        .route("/chat", handler::Chat::default())
+        .route("/chat", handler::Chat)
         .http(handler::page)
         .build()
         .unwrap();

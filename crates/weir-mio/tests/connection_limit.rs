@@ -22,13 +22,19 @@ struct OpenCount {
 struct Counter(Arc<OpenCount>);
 
 impl WsHandler for Counter {
-    fn on_open(&self, _ws: &Socket, _request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    type State = ();
+
+    fn on_upgrade(
+        &self,
+        _ws: &Socket,
+        _request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
         let open = self.0.open.fetch_add(1, Ordering::SeqCst) + 1;
         self.0.most.fetch_max(open, Ordering::SeqCst);
         Ok(AcceptOptions::default())
     }
 
-    fn on_close(&self, _ws: &Socket, _code: CloseCode, _reason: &str) {
+    fn on_close(&self, _ws: &Socket, _state: Self::State, _code: CloseCode, _reason: &str) {
         self.0.open.fetch_sub(1, Ordering::SeqCst);
     }
 }

@@ -15,7 +15,9 @@ use weir_test_support::{api_server::ApiServer, client::Client, PATIENCE};
 struct Joiner(Mutex<Sender<Socket>>);
 
 impl WsHandler for Joiner {
-    fn on_message(&self, ws: &Socket, message: Message) {
+    type State = ();
+
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         if message == Message::from("ready") {
             ws.join("all");
             let _ = self.0.lock().unwrap().send(ws.clone());

@@ -51,12 +51,18 @@ impl Echo {
 }
 
 impl WsHandler for Echo {
-    fn on_open(&self, ws: &Socket, _request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    type State = ();
+
+    fn on_upgrade(
+        &self,
+        ws: &Socket,
+        _request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
         self.note(Note::Open(ws.id()));
         Ok(AcceptOptions::default())
     }
 
-    fn on_message(&self, ws: &Socket, message: Message) {
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         let answer = match message == Message::from("count") {
             true => Message::from(ws.server().connection_count().to_string()),
             false => message,
@@ -64,7 +70,7 @@ impl WsHandler for Echo {
         let _ = ws.send(answer);
     }
 
-    fn on_close(&self, ws: &Socket, code: CloseCode, _reason: &str) {
+    fn on_close(&self, ws: &Socket, _state: Self::State, code: CloseCode, _reason: &str) {
         self.note(Note::Close(ws.id(), code));
     }
 

@@ -74,9 +74,21 @@ impl Script {
 }
 
 impl WsHandler for Script {
-    fn on_open(&self, ws: &Socket, request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    type State = ();
+
+    fn on_open(&self, _: &Socket, request: &UpgradeRequest) {
         if request.request().path() == "/panic-on-open" {
             panic!("on_open was told to panic");
+        }
+    }
+
+    fn on_upgrade(
+        &self,
+        ws: &Socket,
+        request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
+        if request.request().path() == "/panic-on-upgrade" {
+            panic!("on_upgrade was told to panic");
         }
         self.note(Note::Open(ws.clone()));
         if request.request().path() == "/unoffered-protocol" {
@@ -89,7 +101,7 @@ impl WsHandler for Script {
         Ok(AcceptOptions::default())
     }
 
-    fn on_message(&self, ws: &Socket, message: Message) {
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         let Message::Text(text) = &message else {
             let _ = ws.send(message);
             return;
@@ -110,7 +122,7 @@ impl WsHandler for Script {
         }
     }
 
-    fn on_close(&self, ws: &Socket, code: CloseCode, _reason: &str) {
+    fn on_close(&self, ws: &Socket, _state: Self::State, code: CloseCode, _reason: &str) {
         self.note(Note::Close(ws.id(), code));
         if self.panic_in_on_close {
             panic!("on_close was told to panic");
@@ -291,8 +303,8 @@ fn panics_in_on_open_on_error_and_on_close_neither_loop_nor_take_the_worker_down
     assert_eq!(server.handle.room("room").count(), 0);
     assert_eq!(server.handle.connections(), [other_socket.id()]);
 
-    // on_open panics: reported, and the upgrade is refused with 500.
-    let refused = Client::try_connect(server.addr, "/panic-on-open", ClientOptions::default());
+    // on_upgrade panics: reported, and the upgrade is refused with 500.
+    let refused = Client::try_connect(server.addr, "/panic-on-upgrade", ClientOptions::default());
     assert!(
         matches!(
             refused,
@@ -302,9 +314,28 @@ fn panics_in_on_open_on_error_and_on_close_neither_loop_nor_take_the_worker_down
         refused.err()
     );
     match next(&ends.notes) {
-        Note::Error(_, error) => assert!(error.contains("on_open was told to panic"), "{error}"),
+        Note::Error(_, error) => {
+            assert!(error.contains("on_upgrade was told to panic"), "{error}")
+        }
         other => panic!("unexpected {other:?}"),
     }
+
+    // on_open panics: reported, and the connection closed with 1011; with
+    // no state made, no other callback follows (no on_close).
+    let mut unopened = Client::connect(server.addr, "/panic-on-open");
+    let unopened_socket = opened(&ends.notes);
+    match next(&ends.notes) {
+        Note::Error(of, error) => {
+            assert_eq!(of, unopened_socket.id());
+            assert!(error.contains("on_open was told to panic"), "{error}")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    unopened.send("anyone?");
+    assert_eq!(
+        unopened.expect_close_then_eof().unwrap().0,
+        CloseCode::INTERNAL_ERROR
+    );
 
     other.send("still here");
     assert_eq!(other.next_message(), Message::from("still here"));
@@ -321,7 +352,9 @@ struct Pieces {
 }
 
 impl WsHandler for Pieces {
-    fn on_fragment(&self, ws: &Socket, fragment: Fragment) {
+    type State = ();
+
+    fn on_fragment(&self, ws: &Socket, _state: &mut Self::State, fragment: Fragment) {
         let mut seen = self.seen.lock().unwrap();
         if fragment.is_first {
             *seen = (0, 0);
@@ -386,12 +419,12 @@ fn streaming_mode_hands_pieces_to_on_fragment_and_whole_messages_to_the_rest() {
     assert_eq!(pieces.next_message(), Message::from("1 pieces, 5 bytes"));
 }
 
-/// An upgrade that fails after `on_open` accepted it (the handler picked a
-/// subprotocol the client never offered) is answered 500, and the handler,
-/// which took the socket as live, hears `on_error` then `on_close` (1006):
-/// every accepted `on_open` is paired with exactly one `on_close`.
+/// An upgrade that fails after `on_upgrade` accepted it (the handler picked
+/// a subprotocol the client never offered) is answered 500, and the handler
+/// hears `on_error` only: the connection never opened, so no `on_open` made
+/// a state and no `on_close` follows.
 #[test]
-fn an_upgrade_failing_after_on_open_accepted_still_gets_its_on_close() {
+fn an_upgrade_failing_after_on_upgrade_accepted_gets_on_error_only() {
     let (script, ends) = Script::new();
     let server = ApiServer::start(Server::builder().route("/*", script));
     let mut stream = tcp(server.addr);
@@ -405,9 +438,13 @@ fn an_upgrade_failing_after_on_open_accepted_still_gets_its_on_close() {
     let socket = opened(&ends.notes);
     let answer = String::from_utf8(read_to_eof(&mut stream)).unwrap();
     assert!(answer.starts_with("HTTP/1.1 500 "), "{answer}");
-    let (error, code) = error_then_close(&ends.notes, socket.id());
-    assert!(error.contains("protocol"), "{error}");
-    assert_eq!(code, CloseCode::ABNORMAL);
+    match next(&ends.notes) {
+        Note::Error(of, error) => {
+            assert_eq!(of, socket.id());
+            assert!(error.contains("protocol"), "{error}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
     assert_eq!(socket.state(), ReadyState::Closed);
     assert_eq!(server.handle.connection_count(), 0);
     assert!(ends.notes.try_recv().is_err(), "a second callback");

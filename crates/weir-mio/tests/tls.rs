@@ -171,7 +171,14 @@ fn clients_that_do_not_speak_tls_cost_only_their_own_connection() {
 struct Echo;
 
 impl weir_mio::server::WsHandler for Echo {
-    fn on_message(&self, ws: &weir_mio::server::Socket, message: Message) {
+    type State = ();
+
+    fn on_message(
+        &self,
+        ws: &weir_mio::server::Socket,
+        _state: &mut Self::State,
+        message: Message,
+    ) {
         let _ = ws.send(message);
     }
 }

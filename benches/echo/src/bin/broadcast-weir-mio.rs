@@ -23,12 +23,15 @@ struct Broadcast {
 }
 
 impl WsHandler for Broadcast {
-    fn on_open(&self, ws: &Socket, _request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    type State = ();
+
+
+    fn on_upgrade(&self, ws: &Socket, _request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
         ws.join(ROOM);
         Ok(AcceptOptions::default())
     }
 
-    fn on_message(&self, ws: &Socket, message: Message) {
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         let room = self.room.get_or_init(|| ws.server().room(ROOM));
         // Refused only when the worker's command queue is full; the
         // generator then reports the missing messages.

@@ -2,12 +2,10 @@
 //! Kept apart from `main` so that the tests (`tests/chat.rs`) run it too.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use crate::protocol::{Event, Request};
 use weir_mio::server::{HttpResponse, Socket, WsHandler};
-use weir_mio::HttpRequest;
-use weir_mio::{CloseCode, ConnId, Message, MessageKind};
+use weir_mio::{CloseCode, HttpRequest, Message, MessageKind, UpgradeRequest};
 
 /// The page, served at `/`.
 pub const PAGE: &str = include_str!("../chat.html");
@@ -16,18 +14,14 @@ pub const PAGE: &str = include_str!("../chat.html");
 const MAX_NAME: usize = 64;
 const MAX_TEXT: usize = 4096;
 
-/// The chat: who is called what in which room.
-#[derive(Default)]
-pub struct Chat {
-    /// Per connection: room to name.
-    names: Mutex<HashMap<ConnId, HashMap<String, String>>>,
-}
+/// The chat. It keeps nothing of its own: the rooms are the server's, and
+/// who is called what in which room is each connection's state.
+pub struct Chat;
+
+/// A connection's names, by room.
+type Names = HashMap<String, String>;
 
 impl Chat {
-    fn name(&self, id: ConnId, room: &str) -> Option<String> {
-        self.names.lock().unwrap().get(&id)?.get(room).cloned()
-    }
-
     /// `joined` (or `left`) to the room, with its member count.
     fn announce(&self, ws: &Socket, joined: bool, room: &str, name: &str) {
         let server = ws.server();
@@ -57,7 +51,7 @@ impl Chat {
         let _ = room_handle.broadcast(event);
     }
 
-    fn handle(&self, ws: &Socket, text: &str) -> Result<(), String> {
+    fn handle(&self, ws: &Socket, names: &mut Names, text: &str) -> Result<(), String> {
         let request: Request = serde_json::from_str(text).map_err(|error| error.to_string())?;
         let room = match &request {
             Request::Join { room, .. }
@@ -75,25 +69,20 @@ impl Chat {
                 if !ws.join(room) {
                     return Err(format!("already in room {room}"));
                 }
-                self.names
-                    .lock()
-                    .unwrap()
-                    .entry(ws.id())
-                    .or_default()
-                    .insert(room.into(), name.clone());
+                names.insert(room.into(), name.clone());
                 self.announce(ws, true, room, name);
             }
             Request::Message { text, .. } => {
                 if text.len() > MAX_TEXT {
                     return Err(format!("a message has at most {MAX_TEXT} bytes"));
                 }
-                let name = self
-                    .name(ws.id(), room)
+                let name = names
+                    .get(room)
                     .ok_or_else(|| format!("not in room {room}"))?;
                 let id = ws.id().as_u64();
                 let event = Event::Message {
                     room,
-                    name: &name,
+                    name,
                     id,
                     text,
                 }
@@ -104,12 +93,8 @@ impl Chat {
                     .map_err(|refused| format!("the server is busy, try again: {refused}"))?;
             }
             Request::Leave { .. } => {
-                let name = self
-                    .names
-                    .lock()
-                    .unwrap()
-                    .get_mut(&ws.id())
-                    .and_then(|rooms| rooms.remove(room))
+                let name = names
+                    .remove(room)
                     .ok_or_else(|| format!("not in room {room}"))?;
                 ws.leave(room);
                 self.announce(ws, false, room, &name);
@@ -120,18 +105,23 @@ impl Chat {
 }
 
 impl WsHandler for Chat {
-    fn on_message(&self, ws: &Socket, message: Message) {
+    type State = Names;
+
+    fn on_open(&self, _ws: &Socket, _request: &UpgradeRequest) -> Names {
+        Names::new()
+    }
+
+    fn on_message(&self, ws: &Socket, names: &mut Names, message: Message) {
         let Message::Text(text) = message else {
             return; // Not reached: message_kind() makes binary close with 1003.
         };
-        if let Err(error) = self.handle(ws, text.as_str()) {
+        if let Err(error) = self.handle(ws, names, text.as_str()) {
             let _ = ws.send(Event::Error { text: &error }.to_json());
         }
     }
 
-    fn on_close(&self, ws: &Socket, _code: CloseCode, _reason: &str) {
-        let rooms = self.names.lock().unwrap().remove(&ws.id());
-        for (room, name) in rooms.unwrap_or_default() {
+    fn on_close(&self, ws: &Socket, names: Names, _code: CloseCode, _reason: &str) {
+        for (room, name) in names {
             ws.leave(&room);
             self.announce(ws, false, &room, &name);
         }

@@ -24,7 +24,7 @@ mod protocol;
 fn main() -> std::io::Result<()> {
     let (builder, tls) = listen::from_args()?;
     let server = builder
-        .route("/chat", handler::Chat::default())
+        .route("/chat", handler::Chat)
         .http(handler::page)
         .build()?;
     let scheme = if tls { "https" } else { "http" };

@@ -196,7 +196,7 @@ impl ServerBuilder {
 
     /// The terms on which permessage-deflate (RFC 7692) is accepted, or
     /// `None` to decline compression. They replace
-    /// [`AcceptOptions::deflate`](weir_proto::handshake::AcceptOptions::deflate) from [`WsHandler::on_open`]. Default
+    /// [`AcceptOptions::deflate`](weir_proto::handshake::AcceptOptions::deflate) from [`WsHandler::on_upgrade`]. Default
     /// [`DeflateConfig::low_memory`](weir_proto::deflate::DeflateConfig::low_memory):
     /// no context takeover either way, so an idle connection holds no
     /// compression state, and a room broadcast is compressed once for all

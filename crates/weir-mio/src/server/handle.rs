@@ -26,6 +26,7 @@ use super::guard::guarded;
 use super::queue::WorkerLink;
 use super::rooms::RoomMap;
 use super::route::Routes;
+use super::sockets::Entry;
 use super::{BroadcastRefused, ReadyState, Room, Socket};
 use crate::{Config, ConnId};
 
@@ -78,14 +79,20 @@ impl Shared {
         read(&self.directory).get(&id).cloned()
     }
 
-    /// The end of a connection: `on_close`, then out of its rooms and the
+    /// The end of a connection: `on_close` with its state (none if it
+    /// never opened: no `on_close` then), then out of its rooms and the
     /// directory. A panic in `on_close` ends there: the connection is over
     /// and nothing is left to report it on.
-    pub(crate) fn finish(&self, socket: &Socket, code: CloseCode, reason: &str) {
+    pub(crate) fn finish(&self, entry: Entry, code: CloseCode, reason: &str) {
+        let Entry { socket, state } = entry;
         socket.set_state(ReadyState::Closed);
-        let handler = self.routes.handler(socket.inner.route);
-        let _ = guarded("on_close", || handler.on_close(socket, code, reason));
-        self.forget(socket);
+        if let Some(state) = state {
+            let handler = self.routes.handler(socket.inner.route);
+            let _ = guarded("on_close", || {
+                handler.on_close(&socket, state, code, reason)
+            });
+        }
+        self.forget(&socket);
     }
 
     /// Takes a closed socket out of its rooms and the directory.

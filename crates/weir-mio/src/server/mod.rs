@@ -11,7 +11,9 @@
 //! struct Echo;
 //!
 //! impl WsHandler for Echo {
-//!     fn on_message(&self, ws: &Socket, message: Message) {
+//!     type State = ();
+//!
+//!     fn on_message(&self, ws: &Socket, _state: &mut (), message: Message) {
 //!         let _ = ws.send(message);
 //!     }
 //! }
@@ -31,7 +33,8 @@
 //! ```
 //!
 //! # What lives where
-//! - `mod.rs`: [`WsHandler`], [`ServerBuilder`], [`Server`] (`build`, `run`).
+//! - `mod.rs`: [`WsHandler`], [`ServerBuilder`], [`Server`] (`build`, `run`);
+//!   `dispatch.rs`: the routes' handlers with their state types erased.
 //! - `route.rs`: path patterns, [`HttpResponse`] for the fallback.
 //! - `socket.rs`: [`Socket`], the connection handle, and [`ReadyState`];
 //!   `sockets.rs`: a worker's sockets, by slot.
@@ -53,8 +56,10 @@
 //!   is unique across workers and handlers, never reused, and says which
 //!   worker to post to without a lookup; [`Config::max_connections`](crate::Config::max_connections) counts across
 //!   workers too.
-//! - One [`WsHandler`] instance per route, shared by all workers (`&self`):
-//!   keep mutable state behind a `Mutex`, or in rooms.
+//! - One [`WsHandler`] instance per route, shared by all workers (`&self`);
+//!   each connection's own state ([`WsHandler::State`]) stays on its
+//!   worker, beside its socket, and is lent to its callbacks: no lock.
+//!   State shared by connections goes behind a `Mutex`, or in rooms.
 //! - A [`Socket`] never touches its connection: commands go to the owning
 //!   worker's queue, drained after every callback (no wake-up needed from
 //!   the same worker) or on a wake-up (from anywhere else).
@@ -86,6 +91,7 @@
 mod assemble;
 mod builder;
 mod commands;
+mod dispatch;
 mod guard;
 mod handle;
 mod queue;
@@ -119,13 +125,19 @@ use crate::{Error, EventLoop};
 /// The application's handler for one route (path) of a [`Server`].
 ///
 /// One instance serves every connection of its route on every worker, so
-/// methods take `&self` and the type must be `Send + Sync`. Callbacks run on
-/// the connection's worker thread and must not block. For each connection:
-/// `on_open`, then (if it accepted) any number of `on_message` (or
-/// `on_fragment` in streaming mode), then exactly one `on_close`;
-/// `on_error` may come before `on_close`. An upgrade that `on_open`
-/// accepted but that fails all the same (a subprotocol the client did not
-/// offer is answered 500) gets `on_error`, then `on_close` with 1006.
+/// methods take `&self` and the type must be `Send + Sync`. What belongs to
+/// one connection lives in its [`WsHandler::State`]: made by `on_open`,
+/// lent `&mut` to every callback of that connection, and given back to
+/// `on_close`; no `Mutex<HashMap<ConnId, _>>` is needed for it. Callbacks
+/// run on the connection's worker thread and must not block.
+///
+/// For each connection: `on_upgrade` decides; if it accepts, `on_open`
+/// makes the state once the `101` is on its way, then any number of
+/// `on_message` (or `on_fragment` in streaming mode), then exactly one
+/// `on_close`; `on_error` may come at any point before `on_close`. An
+/// upgrade that `on_upgrade` accepted but that fails all the same (a
+/// subprotocol the client did not offer is answered 500) gets `on_error`
+/// only: it never opened.
 ///
 /// # Panics
 /// A panic in a callback is caught and costs only the connection it was
@@ -134,8 +146,11 @@ use crate::{Error, EventLoop};
 ///   [`Error::HandlerPanicked`], then the connection is closed with 1011
 ///   (internal error) by the closing handshake, and `on_close` follows as
 ///   usual;
+/// - in `on_upgrade`: `on_error` gets [`Error::HandlerPanicked`] and the
+///   upgrade is refused with `500`;
 /// - in `on_open`: `on_error` gets [`Error::HandlerPanicked`] and the
-///   upgrade is refused with `500` (no `on_close`, as for any rejection);
+///   connection is closed with 1011; with no state made, no other callback
+///   follows;
 /// - in `on_error`: the connection is closed with 1011; the panic is not
 ///   reported again;
 /// - in `on_close`: nothing more; the connection is over and leaves its
@@ -143,11 +158,19 @@ use crate::{Error, EventLoop};
 ///
 /// The panic hook runs as usual (by default it prints the message). The
 /// server's own state is never left poisoned: no lock of its is held while
-/// a callback runs. The handler's own state is the application's: a
-/// `Mutex` it held while panicking is poisoned, and recovering with
+/// a callback runs. A connection's state is dropped with it; state shared
+/// between connections (in the handler, behind a `Mutex`) is the
+/// application's: a `Mutex` it held while panicking is poisoned, and
+/// recovering with
 /// [`PoisonError::into_inner`](std::sync::PoisonError::into_inner) is right
 /// only where a half-done update cannot break its data.
 pub trait WsHandler: Send + Sync + 'static {
+    /// What the handler keeps for each connection (a user id, the rooms it
+    /// joined under which names): `()` for nothing. `Default` makes the
+    /// state of a connection whose `on_open` is not overridden; a state
+    /// with no sensible default can be an `Option`.
+    type State: Default + Send + 'static;
+
     /// An upgrade request for this route: accept it (`Ok`, with a
     /// subprotocol from `request.protocols()` or extra headers if wanted) or
     /// reject it with an HTTP answer (e.g. `Rejection::new(401)` for a
@@ -155,14 +178,26 @@ pub trait WsHandler: Send + Sync + 'static {
     ///
     /// `ws` is in [`ReadyState::Connecting`]: what it sends (or closes) is
     /// queued and goes out right after the `101`. The default accepts.
-    fn on_open(&self, ws: &Socket, request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    fn on_upgrade(
+        &self,
+        ws: &Socket,
+        request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
         let _ = (ws, request);
         Ok(AcceptOptions::default())
     }
 
+    /// The upgrade was accepted and the `101` is on its way: make the
+    /// connection's state, from the request if need be. `ws` is open:
+    /// messages may be sent. The default makes `State::default()`.
+    fn on_open(&self, ws: &Socket, request: &UpgradeRequest) -> Self::State {
+        let _ = (ws, request);
+        Self::State::default()
+    }
+
     /// A whole text or binary message arrived.
-    fn on_message(&self, ws: &Socket, message: Message) {
-        let _ = (ws, message);
+    fn on_message(&self, ws: &Socket, state: &mut Self::State, message: Message) {
+        let _ = (ws, state, message);
     }
 
     /// A piece of a message arrived: only in streaming mode
@@ -176,22 +211,24 @@ pub trait WsHandler: Send + Sync + 'static {
     /// message to `on_message`, so routes that want whole messages work
     /// unchanged on a streaming server. Override it to take pieces as they
     /// come, e.g. to write an upload to disk without holding all of it.
-    fn on_fragment(&self, ws: &Socket, fragment: Fragment) {
+    fn on_fragment(&self, ws: &Socket, state: &mut Self::State, fragment: Fragment) {
         if let Some(message) = ws.reassemble(fragment) {
-            self.on_message(ws, message);
+            self.on_message(ws, state, message);
         }
     }
 
     /// The connection is over: the peer's Close code and reason, the code
     /// this side failed the connection with, or 1006 without a closing
     /// handshake (see [`Handler::on_close`](crate::Handler::on_close)). The
-    /// socket is still in its rooms during this call.
-    fn on_close(&self, ws: &Socket, code: CloseCode, reason: &str) {
-        let _ = (ws, code, reason);
+    /// state comes back, to be dropped or kept. The socket is still in its
+    /// rooms during this call.
+    fn on_close(&self, ws: &Socket, state: Self::State, code: CloseCode, reason: &str) {
+        let _ = (ws, state, code, reason);
     }
 
     /// Something went wrong on the connection: a protocol violation by the
-    /// peer, an I/O error, a timeout, a queued send that failed.
+    /// peer, an I/O error, a timeout, a queued send that failed, a failed
+    /// upgrade.
     fn on_error(&self, ws: &Socket, error: &Error) {
         let _ = (ws, error);
     }

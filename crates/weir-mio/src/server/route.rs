@@ -1,4 +1,4 @@
-//! Routing: which [`WsHandler`] answers an upgrade to which path, and the
+//! Routing: which [`WsHandler`](super::WsHandler) answers an upgrade to which path, and the
 //! fallback for plain HTTP requests ([`HttpResponse`]).
 //!
 //! A pattern is either a path matched exactly (`/chat`) or a prefix ending
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use weir_proto::handshake::{http_response, internal_error, HttpRequest};
 
-use super::WsHandler;
+use super::dispatch::Dispatch;
 
 /// The plain-HTTP fallback: a function from a request to a response.
 pub(crate) type HttpFn = dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync;
@@ -19,7 +19,7 @@ pub(crate) type HttpFn = dyn Fn(&HttpRequest) -> HttpResponse + Send + Sync;
 /// One route: a pattern and its handler.
 pub(crate) struct Route {
     pub(crate) pattern: String,
-    pub(crate) handler: Arc<dyn WsHandler>,
+    pub(crate) handler: Arc<dyn Dispatch>,
 }
 
 /// Every route of a server and its HTTP fallback.
@@ -46,7 +46,7 @@ impl Routes {
     }
 
     /// The handler of route `index`.
-    pub(crate) fn handler(&self, index: usize) -> &dyn WsHandler {
+    pub(crate) fn handler(&self, index: usize) -> &dyn Dispatch {
         self.routes[index].handler.as_ref()
     }
 
@@ -152,7 +152,9 @@ mod tests {
     use super::*;
 
     struct Nop;
-    impl WsHandler for Nop {}
+    impl crate::server::WsHandler for Nop {
+        type State = ();
+    }
 
     fn routes(patterns: &[&str]) -> Routes {
         Routes {

@@ -21,6 +21,7 @@ use weir_proto::CloseCode;
 
 use super::guard::panic_message;
 use super::handle::{read, Shared};
+use super::sockets::Entry;
 use super::Socket;
 
 /// One worker's whole run, as [`run_workers`] takes it.
@@ -91,9 +92,9 @@ fn run_job(shared: &Shared, index: usize, job: Job) -> io::Result<()> {
 impl Shared {
     /// Worker `index` has ended, however: its queue is dropped and takes
     /// nothing more; its connections still in the directory (only after a
-    /// panic: a worker that returns has finished its own) get `on_close`
-    /// (1006) and leave it; and the shutdown starts if it had not, so that
-    /// the other workers end too.
+    /// panic: a worker that returns has finished its own) leave it, without
+    /// `on_close`, as their states went down with the worker; and the
+    /// shutdown starts if it had not, so that the other workers end too.
     fn worker_ended(&self, index: usize) {
         self.workers[index].end();
         self.begin_shutdown(self.config.linger_timeout());
@@ -103,7 +104,14 @@ impl Shared {
             .cloned()
             .collect();
         for socket in orphans {
-            self.finish(&socket, CloseCode::ABNORMAL, "");
+            self.finish(
+                Entry {
+                    socket,
+                    state: None,
+                },
+                CloseCode::ABNORMAL,
+                "",
+            );
         }
     }
 }
@@ -132,7 +140,9 @@ mod tests {
     struct Echo;
 
     impl WsHandler for Echo {
-        fn on_message(&self, ws: &Socket, message: Message) {
+        type State = ();
+
+        fn on_message(&self, ws: &Socket, _: &mut (), message: Message) {
             let _ = ws.send(message);
         }
     }

@@ -26,7 +26,7 @@ use crate::{ConnId, SlowConsumer};
 /// browser's `readyState`: 0 to 3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ReadyState {
-    /// The upgrade request is being answered ([`WsHandler::on_open`](super::WsHandler::on_open)
+    /// The upgrade request is being answered ([`WsHandler::on_upgrade`](super::WsHandler::on_upgrade)
     /// runs in this state). Messages sent now go out right after the `101`.
     Connecting = 0,
     /// Messages flow both ways.
@@ -79,7 +79,7 @@ pub(crate) struct Inner {
     /// Bytes of the sends posted to the worker that it has not run yet
     /// (each held by a [`Reserved`] until the worker is done with it).
     pub(crate) queued: AtomicUsize,
-    /// The subprotocol agreed, set once `on_open` has accepted.
+    /// The subprotocol agreed, set once `on_upgrade` has accepted.
     pub(crate) protocol: OnceLock<Option<Box<str>>>,
     /// The permessage-deflate parameters agreed, set once the `101` is sent.
     #[cfg(feature = "deflate")]
@@ -114,7 +114,7 @@ impl Socket {
     }
 
     /// The subprotocol agreed in the opening handshake, if any (known once
-    /// [`WsHandler::on_open`](super::WsHandler::on_open) has returned).
+    /// [`WsHandler::on_upgrade`](super::WsHandler::on_upgrade) has returned).
     pub fn protocol(&self) -> Option<String> {
         let protocol = self.inner.protocol.get()?.as_deref()?;
         Some(protocol.to_owned())
@@ -133,7 +133,7 @@ impl Socket {
     }
 
     /// Whether messages can be sent: [`ReadyState::Open`] (or
-    /// [`ReadyState::Connecting`], from `on_open`).
+    /// [`ReadyState::Connecting`], from `on_upgrade`).
     pub fn is_open(&self) -> bool {
         matches!(self.state(), ReadyState::Open | ReadyState::Connecting)
     }

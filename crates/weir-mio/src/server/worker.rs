@@ -27,11 +27,12 @@ use weir_proto::handshake::{
 };
 use weir_proto::{CloseCode, Fragment, Message, MessageKind};
 
+use super::dispatch::{Dispatch, State};
 use super::guard::guarded;
 use super::handle::{lock, write, Shared};
 use super::socket::Inner;
-use super::sockets::Sockets;
-use super::{ReadyState, Socket, WsHandler};
+use super::sockets::{Entry, Sockets};
+use super::{ReadyState, Socket};
 use crate::{ConnInfo, Conns, Error, EventLoop, Handler, Opened, Ws as LoopWs};
 
 /// The reason of the Close frame sent when a callback panicked (1011): the
@@ -66,9 +67,8 @@ impl Worker {
     pub(crate) fn run(mut self, mut event_loop: EventLoop) -> io::Result<()> {
         let result = self.run_loop(&mut event_loop);
         // At the deadline (or on a poller failure): what is left is dropped.
-        let left = self.sockets.take_all();
-        for socket in left {
-            self.server.finish(&socket, CloseCode::ABNORMAL, "");
+        for entry in self.sockets.take_all() {
+            self.server.finish(entry, CloseCode::ABNORMAL, "");
         }
         result
     }
@@ -97,7 +97,7 @@ impl Worker {
 
     /// Reports `error` to the handler's `on_error`. If that panics, the
     /// connection is closed with 1011 and the panic is not reported again.
-    pub(super) fn report(&self, handler: &dyn WsHandler, socket: &Socket, error: &Error) {
+    pub(super) fn report(&self, handler: &dyn Dispatch, socket: &Socket, error: &Error) {
         if guarded("on_error", || handler.on_error(socket, error)).is_err() {
             let _ = socket.close(CloseCode::INTERNAL_ERROR, PANIC_CLOSE_REASON);
         }
@@ -106,24 +106,30 @@ impl Worker {
     /// A callback for `socket` panicked (`panic` is the
     /// [`Error::HandlerPanicked`]): reports it, then closes the connection
     /// with 1011; the other connections go on.
-    fn contain(&self, handler: &dyn WsHandler, socket: &Socket, panic: Error) {
+    fn contain(&self, handler: &dyn Dispatch, socket: &Socket, panic: Error) {
         self.report(handler, socket, &panic);
         let _ = socket.close(CloseCode::INTERNAL_ERROR, PANIC_CLOSE_REASON);
     }
 
     /// Hands data of `kind` (a message, or a piece of one) to the handler's
-    /// `callback` through `deliver`, unless the handler takes only the
-    /// other kind (then the connection is closed with 1003); a panic is
-    /// contained.
+    /// `callback` through `deliver`, with the connection's state, unless
+    /// the handler takes only the other kind (then the connection is closed
+    /// with 1003) or the connection has no state (its `on_open` panicked);
+    /// a panic is contained.
     fn hand_over(
         &mut self,
         ws: &mut LoopWs<'_>,
         kind: MessageKind,
         callback: &'static str,
-        deliver: impl FnOnce(&dyn WsHandler, &Socket),
+        deliver: impl FnOnce(&dyn Dispatch, &Socket, &mut State),
     ) {
-        if let Some(socket) = self.sockets.get(ws.id()) {
-            let handler = self.server.routes.handler(socket.inner.route);
+        let server = &self.server;
+        if let Some(Entry {
+            socket,
+            state: Some(state),
+        }) = self.sockets.entry_mut(ws.id())
+        {
+            let handler = server.routes.handler(socket.inner.route);
             let delivered = guarded(callback, || match handler.message_kind() {
                 Some(accepted) if accepted != kind => {
                     let reason = match accepted {
@@ -132,10 +138,11 @@ impl Worker {
                     };
                     let _ = socket.close(CloseCode::UNSUPPORTED_DATA, reason);
                 }
-                _ => deliver(handler, socket),
+                _ => deliver(handler, socket, state),
             });
             if let Err(panic) = delivered {
-                self.contain(handler, socket, panic);
+                let socket = socket.clone();
+                self.contain(handler, &socket, panic);
             }
         }
         self.drain(ws);
@@ -190,7 +197,7 @@ impl Handler for Worker {
         };
         write(&self.server.directory).insert(socket.id(), socket.clone());
         let handler = self.server.routes.handler(route);
-        let decision = guarded("on_open", || handler.on_open(&socket, request))
+        let decision = guarded("on_upgrade", || handler.on_upgrade(&socket, request))
             .map_err(|panic| {
                 // No connection to close yet: the upgrade is refused.
                 self.report(handler, &socket, &panic);
@@ -209,7 +216,7 @@ impl Handler for Worker {
                     .protocol
                     .set(options.protocol.as_deref().map(Box::from));
                 if let Some(stale) = self.sockets.insert(socket) {
-                    self.server.finish(&stale, CloseCode::ABNORMAL, "");
+                    self.server.finish(stale, CloseCode::ABNORMAL, "");
                 }
                 Ok(options)
             }
@@ -222,8 +229,13 @@ impl Handler for Worker {
         }
     }
 
-    fn on_open(&mut self, ws: &mut LoopWs<'_>, _opened: Opened<'_>) {
-        if let Some(socket) = self.sockets.get(ws.id()) {
+    fn on_open(&mut self, ws: &mut LoopWs<'_>, opened: Opened<'_>) {
+        let Opened::Accepted(request) = opened else {
+            return; // a client connection: the server makes none
+        };
+        let server = &self.server;
+        if let Some(entry) = self.sockets.entry_mut(ws.id()) {
+            let socket = &entry.socket;
             let _ = socket.inner.state.compare_exchange(
                 ReadyState::Connecting as u8,
                 ReadyState::Open as u8,
@@ -235,25 +247,40 @@ impl Handler for Worker {
             {
                 *lock(&socket.inner.deflate) = ws.deflate();
             }
+            let handler = server.routes.handler(socket.inner.route);
+            match guarded("on_open", || handler.on_open(socket, request)) {
+                Ok(state) => entry.state = Some(state),
+                // No state: no other callback follows.
+                Err(panic) => {
+                    let socket = socket.clone();
+                    self.contain(handler, &socket, panic);
+                }
+            }
         }
         self.drain(ws);
     }
 
     fn on_message(&mut self, ws: &mut LoopWs<'_>, message: Message) {
-        self.hand_over(ws, message.kind(), "on_message", |handler, socket| {
-            handler.on_message(socket, message)
-        });
+        self.hand_over(
+            ws,
+            message.kind(),
+            "on_message",
+            |handler, socket, state| handler.on_message(socket, state, message),
+        );
     }
 
     fn on_fragment(&mut self, ws: &mut LoopWs<'_>, fragment: Fragment) {
-        self.hand_over(ws, fragment.kind, "on_fragment", |handler, socket| {
-            handler.on_fragment(socket, fragment)
-        });
+        self.hand_over(
+            ws,
+            fragment.kind,
+            "on_fragment",
+            |handler, socket, state| handler.on_fragment(socket, state, fragment),
+        );
     }
 
     fn on_close(&mut self, ws: &mut LoopWs<'_>, code: CloseCode, reason: &str) {
-        if let Some(socket) = self.sockets.remove(ws.id()) {
-            self.server.finish(&socket, code, reason);
+        if let Some(entry) = self.sockets.remove(ws.id()) {
+            self.server.finish(entry, code, reason);
         }
         self.drain(ws);
     }
@@ -263,12 +290,12 @@ impl Handler for Worker {
             let handler = self.server.routes.handler(socket.inner.route);
             self.report(handler, &socket, error);
             if socket.state() == ReadyState::Connecting {
-                // The upgrade failed after on_open accepted it (e.g. a
-                // subprotocol the client did not offer). The handler took
-                // the socket as live, so it hears the end as for any
-                // connection that ends before a closing handshake: 1006.
-                self.sockets.remove(socket.id());
-                self.server.finish(&socket, CloseCode::ABNORMAL, "");
+                // The upgrade failed after on_upgrade accepted it (e.g. a
+                // subprotocol the client did not offer): it never opened,
+                // so there is no state and no on_close.
+                if let Some(entry) = self.sockets.remove(socket.id()) {
+                    self.server.finish(entry, CloseCode::ABNORMAL, "");
+                }
             }
         }
         self.drain(ws);

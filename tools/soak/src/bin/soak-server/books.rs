@@ -103,14 +103,20 @@ impl Pairing {
 }
 
 impl WsHandler for Books {
-    fn on_open(&self, ws: &Socket, _request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    type State = ();
+
+    fn on_upgrade(
+        &self,
+        ws: &Socket,
+        _request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
         let mut pairing = self.ledger.pairing();
         pairing.opens += 1;
         pairing.open.insert(ws.id());
         Ok(AcceptOptions::default())
     }
 
-    fn on_message(&self, ws: &Socket, message: Message) {
+    fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
         let ledger = &self.ledger;
         ledger.messages.fetch_add(1, Ordering::Relaxed);
         ledger
@@ -121,7 +127,7 @@ impl WsHandler for Books {
         }
     }
 
-    fn on_close(&self, ws: &Socket, _code: CloseCode, _reason: &str) {
+    fn on_close(&self, ws: &Socket, _state: Self::State, _code: CloseCode, _reason: &str) {
         let mut pairing = self.ledger.pairing();
         let id = ws.id();
         if pairing.end(id) {

@@ -110,7 +110,9 @@ fn serve(args: Args) -> Result<(), String> {
 /// trait's defaults).
 struct Sink;
 
-impl WsHandler for Sink {}
+impl WsHandler for Sink {
+    type State = ();
+}
 
 fn main() -> ExitCode {
     match parse_args().and_then(serve) {
