@@ -107,8 +107,8 @@ pub struct Ws<'a> {
 impl<'a> Ws<'a> {
     /// A handle on the connection in slot `index`, if there is one.
     pub(crate) fn new(slab: &'a mut Slab, index: usize) -> Option<Self> {
-        let id = slab.id_at(index)?;
-        let role = slab.conn(index)?.role;
+        let (id, conn) = slab.id_and_conn(index)?;
+        let role = conn.role;
         Some(Self {
             slab,
             index,
