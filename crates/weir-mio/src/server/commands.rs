@@ -135,6 +135,7 @@ impl Worker {
                 let recipients = self
                     .sockets
                     .iter()
+                    .map(|entry| &entry.socket)
                     .filter(|socket| route.map_or(true, |route| socket.inner.route == route))
                     .filter(|socket| Some(socket.id()) != except)
                     .filter(|socket| socket.state() == ReadyState::Open);

@@ -44,7 +44,7 @@ pub(crate) struct Worker {
     pub(super) index: usize,
     pub(super) server: Arc<Shared>,
     /// The connections this worker accepted, until their `on_close`.
-    pub(super) sockets: Sockets,
+    pub(super) sockets: Sockets<Entry>,
     /// Storage for the commands being run, traded with the queue's
     /// (`commands.rs`).
     pub(super) spare_commands: Vec<super::commands::Command>,
@@ -81,8 +81,8 @@ impl Worker {
                     self.shutting_down = true;
                     self.drain(&mut event_loop.conns());
                     event_loop.shutdown(CloseCode::GOING_AWAY, "server shutting down");
-                    for socket in self.sockets.iter() {
-                        socket.set_state(ReadyState::Closing);
+                    for entry in self.sockets.iter() {
+                        entry.socket.set_state(ReadyState::Closing);
                     }
                 }
                 let now = Instant::now();
@@ -127,7 +127,7 @@ impl Worker {
         if let Some(Entry {
             socket,
             state: Some(state),
-        }) = self.sockets.entry_mut(ws.id())
+        }) = self.sockets.get_mut(ws.id())
         {
             let handler = server.routes.handler(socket.inner.route);
             let delivered = guarded(callback, || match handler.message_kind() {
@@ -195,7 +195,8 @@ impl Handler for Worker {
                 server: Arc::clone(&self.server),
             }),
         };
-        write(&self.server.directory).insert(socket.id(), socket.clone());
+        // A socket left in the slot is finished below, with the worker's own.
+        let _ = write(&self.server.directory[self.index]).insert(socket.clone());
         let handler = self.server.routes.handler(route);
         let decision = guarded("on_upgrade", || handler.on_upgrade(&socket, request))
             .map_err(|panic| {
@@ -215,7 +216,7 @@ impl Handler for Worker {
                     .inner
                     .protocol
                     .set(options.protocol.as_deref().map(Box::from));
-                if let Some(stale) = self.sockets.insert(socket) {
+                if let Some(stale) = self.sockets.insert(Entry::new(socket)) {
                     self.server.finish(stale, CloseCode::ABNORMAL, "");
                 }
                 Ok(options)
@@ -234,7 +235,7 @@ impl Handler for Worker {
             return; // a client connection: the server makes none
         };
         let server = &self.server;
-        if let Some(entry) = self.sockets.entry_mut(ws.id()) {
+        if let Some(entry) = self.sockets.get_mut(ws.id()) {
             let socket = &entry.socket;
             let _ = socket.inner.state.compare_exchange(
                 ReadyState::Connecting as u8,
@@ -242,7 +243,7 @@ impl Handler for Worker {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             );
-            ws.set_buffered_mirror(Arc::clone(&socket.inner.buffered));
+            ws.set_buffered_mirror(socket.inner.clone());
             #[cfg(feature = "deflate")]
             {
                 *lock(&socket.inner.deflate) = ws.deflate();
@@ -286,7 +287,7 @@ impl Handler for Worker {
     }
 
     fn on_error(&mut self, ws: &mut LoopWs<'_>, error: &Error) {
-        if let Some(socket) = self.sockets.get(ws.id()).cloned() {
+        if let Some(socket) = self.sockets.get(ws.id()).map(|entry| entry.socket.clone()) {
             let handler = self.server.routes.handler(socket.inner.route);
             self.report(handler, &socket, error);
             if socket.state() == ReadyState::Connecting {
