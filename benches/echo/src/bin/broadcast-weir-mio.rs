@@ -25,8 +25,11 @@ struct Broadcast {
 impl WsHandler for Broadcast {
     type State = ();
 
-
-    fn on_upgrade(&self, ws: &Socket, _request: &UpgradeRequest) -> Result<AcceptOptions, Rejection> {
+    fn on_upgrade(
+        &self,
+        ws: &Socket,
+        _request: &UpgradeRequest,
+    ) -> Result<AcceptOptions, Rejection> {
         ws.join(ROOM);
         Ok(AcceptOptions::default())
     }

@@ -68,7 +68,9 @@ impl Handler for Echo {
 }
 
 impl WsHandler for Echo {
-    fn on_message(&self, ws: &Socket, message: Message) {
+    type State = ();
+
+    fn on_message(&self, ws: &Socket, _state: &mut (), message: Message) {
         let _ = ws.send(message);
     }
 }
