@@ -1,8 +1,10 @@
 //! Shared inputs of the codec micro-benchmarks (`benches/codec.rs`): payloads
 //! and pre-encoded frames, built once outside the timed code.
 
+use std::hint::black_box;
+
 use bytes::Bytes;
-use weir_proto::{Config, Connection, Message, Role};
+use weir_proto::{Config, Connection, Event, Message, Role};
 
 /// Payload sizes of the decode and encode benchmarks.
 pub const SIZES: [usize; 6] = [0, 16, 125, 1024, 16 << 10, 1 << 20];
@@ -117,4 +119,23 @@ pub fn masked_wire(message: &Message, count: usize) -> Vec<u8> {
 /// The payload as `Bytes`, for the peers' APIs.
 pub fn payload(message: &Message) -> Bytes {
     message.payload().clone()
+}
+
+/// weir: feeds the wire in reads of `READ_CHUNK`, pulls every event, and
+/// returns how many messages came out.
+pub fn weir_decode(conn: &mut Connection, wire: &[u8]) -> usize {
+    let mut messages = 0;
+    for read in wire.chunks(READ_CHUNK) {
+        conn.receive(read);
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Ok(Event::Message(message)) => {
+                    black_box(message);
+                    messages += 1;
+                }
+                other => panic!("weir: unexpected {other:?}"),
+            }
+        }
+    }
+    messages
 }

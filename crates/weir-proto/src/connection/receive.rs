@@ -5,25 +5,29 @@
 //! are unmasked in place and text is validated as soon as they arrive, even
 //! in the middle of a frame, so invalid UTF-8 fails the connection at the
 //! read that carried it. A complete single-frame message is handed out as a
-//! slice of the read buffer, without a copy.
+//! slice of the read buffer, without a copy. Once part of a large frame's
+//! payload has arrived, the buffer makes room for the rest of it at once
+//! ([`Config::frame_reserve`](crate::Config::frame_reserve)).
 //!
 //! Two paths share those rules. The general one keeps per-frame and
 //! per-message state and takes any frame, in any number of reads. The fast
 //! one (`whole_message`) takes the commonest case, a whole uncompressed
 //! message in one frame that is all in the buffer already: the same checks
-//! (the same functions), then one pass that unmasks and tells whether text
-//! is ASCII, and no state recorded. The split-anywhere tests feed every
-//! stream whole (fast path) and in pieces (general path) and expect the
-//! same events.
+//! (the same functions), one pass that unmasks, and no state recorded. Both
+//! end in `take_payload` and `complete_message`, where a text message's
+//! bytes are checked by the constructor of [`Utf8Bytes`] (that check is what
+//! makes its `as_str` free): the fast path's only check of its text. The
+//! split-anywhere tests feed every stream whole (fast path) and in pieces
+//! (general path) and expect the same events.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::{Connection, IncomingFrame, IncomingMessage, Stage};
 use crate::close::{close_payload, parse_close_payload};
 use crate::config::Role;
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
-use crate::mask::{apply_mask, apply_mask_is_ascii};
+use crate::mask::apply_mask;
 use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 
 impl Connection {
@@ -35,9 +39,30 @@ impl Connection {
     /// the last frame an endpoint sends).
     pub fn receive(&mut self, bytes: &[u8]) {
         if !self.receive_closed() && !bytes.is_empty() {
+            self.reserve_frame(bytes.len());
             self.input.extend_from_slice(bytes);
             self.clock.input_arrived = true;
         }
+    }
+
+    /// Before `incoming` more bytes are buffered in the middle of a frame's
+    /// payload, makes room for the rest of the frame at once (at most
+    /// [`Config::frame_reserve`](crate::Config::frame_reserve) bytes), so
+    /// that a large frame is copied into the buffer once rather than again
+    /// at each doubling. Only for frames that are buffered whole: the
+    /// payload of a compressed frame is inflated as it arrives, and
+    /// streaming mode hands out each read's bytes.
+    fn reserve_frame(&mut self, incoming: usize) {
+        let Some(frame) = &self.frame else {
+            return;
+        };
+        if frame.compressed || (self.config.streaming && !frame.header.opcode.is_control()) {
+            return;
+        }
+        let unhandled = self.input.len() - frame.buffered;
+        let missing = (frame.len - frame.received).saturating_sub(unhandled);
+        let reserve = missing.min(self.config.frame_reserve).max(incoming);
+        self.input.reserve(reserve);
     }
 
     /// The next event from the bytes received so far, or `None` when more
@@ -104,33 +129,31 @@ impl Connection {
         }
         check_masking(self.role, header)?;
         let len = self.check_size_limits(header, false)?;
-        let payload = &mut self.input[header_len..header_len + len];
-        let text = kind == MessageKind::Text;
-        let ascii = match header.mask {
-            Some(key) if text => apply_mask_is_ascii(payload, key, 0),
-            Some(key) => {
-                apply_mask(payload, key, 0);
-                false
-            }
-            None => false,
-        };
-        if text && !ascii && !is_utf8(payload) {
-            return Err(ProtocolError::InvalidUtf8);
+        if let Some(key) = header.mask {
+            apply_mask(&mut self.input[header_len..header_len + len], key, 0);
         }
+        let payload = self.take_payload(header_len, len);
+        // Text is validated here and only here: by the constructor.
+        complete_message(kind, payload).map(Some)
+    }
+
+    /// Takes the `len` payload bytes that follow `skip` bytes (a header, or
+    /// none) at the front of the read buffer, and drops both from it: a
+    /// slice of the read buffer, not a copy. (Copying small payloads into
+    /// a `Bytes` of their own instead was measured: an allocation and a
+    /// free cost more than the shared buffer's reference counting.)
+    fn take_payload(&mut self, skip: usize, len: usize) -> Bytes {
+        let end = skip + len;
         // One split for header and payload (dropping the header from the
         // frozen slice is cheaper than advancing the buffer past it); when
-        // the frame is all there is, as for most reads, no split at all.
-        let frame_len = header_len + len;
-        let mut payload = if self.input.len() == frame_len {
+        // the frame is all there is, no split at all.
+        let mut payload = if self.input.len() == end {
             std::mem::take(&mut self.input).freeze()
         } else {
-            self.input.split_to(frame_len).freeze()
+            self.input.split_to(end).freeze()
         };
-        payload.advance(header_len);
-        Ok(Some(match kind {
-            MessageKind::Binary => Message::Binary(payload),
-            MessageKind::Text => Message::Text(Utf8Bytes::from_validated(payload)),
-        }))
+        payload.advance(skip);
+        payload
     }
 
     /// Checks a new frame header against the connection's state and limits,
@@ -301,7 +324,7 @@ impl Connection {
         }
         let len = frame.len;
         self.frame = None;
-        let payload = self.input.split_to(len).freeze();
+        let payload = self.take_payload(0, len);
         match header.opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_sent() {
@@ -343,16 +366,7 @@ impl Connection {
                     message.parts.extend_from_slice(&payload);
                     message.parts.freeze()
                 };
-                Ok(Some(Event::Message(match message.kind {
-                    MessageKind::Binary => Message::Binary(whole),
-                    MessageKind::Text => {
-                        message
-                            .utf8
-                            .finish()
-                            .map_err(|_| ProtocolError::InvalidUtf8)?;
-                        Message::Text(Utf8Bytes::from_validated(whole))
-                    }
-                })))
+                complete_message(message.kind, whole).map(|message| Some(Event::Message(message)))
             }
         }
     }
@@ -430,10 +444,23 @@ impl Connection {
     }
 }
 
-/// Whether `bytes` are UTF-8, checked for ASCII first: that check is a
-/// few instructions per word, and most text on the wire is ASCII.
-fn is_utf8(bytes: &[u8]) -> bool {
-    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+/// A received data message of `kind` made of `payload`. Text is checked
+/// here, once, whether or not it was validated as it arrived: keeping the
+/// check in the constructor of [`Utf8Bytes`] is what lets `as_str` be free
+/// without `unsafe`. Messages that arrived whole skip the validator, so
+/// their text is read once; text that arrived in pieces was checked as it
+/// came (to fail at the first bad byte) and is read again here.
+#[inline]
+pub(super) fn complete_message(
+    kind: MessageKind,
+    payload: Bytes,
+) -> Result<Message, ProtocolError> {
+    Ok(match kind {
+        MessageKind::Binary => Message::Binary(payload),
+        MessageKind::Text => {
+            Message::Text(Utf8Bytes::try_from(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
+        }
+    })
 }
 
 /// A size limit with room for deflate's growth on incompressible data. In

@@ -810,6 +810,34 @@ fn idle_connection_holds_no_buffers() {
     assert_eq!(server.buffer_capacity(), 0);
 }
 
+/// A frame that arrives in pieces gets room for the rest of it in one
+/// step once its payload starts arriving, up to `frame_reserve`.
+#[test]
+fn a_partial_frame_reserves_its_rest_up_to_the_limit() {
+    let payload = vec![7u8; 100_000];
+    let frame = to_server(0x82, &payload);
+    for (reserve, at_least, below) in [(1 << 20, 100_000, usize::MAX), (30_000, 30_000, 50_000)] {
+        let mut server = connection(Role::Server, Config::default().with_frame_reserve(reserve));
+        server.receive(&frame[..1000]);
+        assert!(server.poll_event().is_none());
+        server.receive(&frame[1000..1010]);
+        let capacity = server.buffer_capacity();
+        assert!(capacity >= at_least && capacity < below, "{capacity}");
+        server.receive(&frame[1010..]);
+        let event = server.poll_event();
+        assert_eq!(
+            event,
+            Some(Ok(Event::Message(Message::Binary(payload.clone().into()))))
+        );
+    }
+    // Off: the buffer grows only as bytes arrive.
+    let mut server = connection(Role::Server, Config::default().with_frame_reserve(0));
+    server.receive(&frame[..1000]);
+    assert!(server.poll_event().is_none());
+    server.receive(&frame[1000..1010]);
+    assert!(server.buffer_capacity() < 10_000);
+}
+
 #[test]
 fn prepared_message_gives_the_same_bytes_as_send() {
     let big = Bytes::from(vec![3u8; 10_000]);
