@@ -25,46 +25,71 @@ const BLOCK: usize = 64;
 /// the running offset gives the same result as one call on the whole payload.
 #[inline]
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
+    mask::<false>(buf, key, offset);
+}
+
+/// [`apply_mask`], telling in the same pass whether the result is all
+/// ASCII: text that arrives in pieces then skips the incremental UTF-8
+/// check of those pieces (most text on the wire is ASCII).
+#[inline]
+pub(crate) fn apply_mask_is_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
+    mask::<true>(buf, key, offset) & 0x80 == 0
+}
+
+/// Masks `buf`; with `OR`, also returns the OR of every result byte
+/// (whose top bit tells whether any byte is not ASCII), else 0.
+#[inline]
+fn mask<const OR: bool>(buf: &mut [u8], key: [u8; 4], offset: usize) -> u8 {
     // The key as seen from the first byte of `buf`: rotating the
     // little-endian word right by one byte moves key byte 1 to the front.
     let shift = 8 * (offset % 4) as u32;
     let key = u32::from_le_bytes(key).rotate_right(shift).to_le_bytes();
     if buf.len() >= BLOCK {
-        xor_blocks(buf, key);
-    } else {
-        xor_words(buf, key);
+        return xor_blocks::<OR>(buf, key);
     }
+    xor_words::<OR>(buf, key)
 }
 
 /// The bulk path: [`BLOCK`]-byte blocks, then the rest by [`xor_words`].
-fn xor_blocks(buf: &mut [u8], key: [u8; 4]) {
+fn xor_blocks<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
     let mut pattern = [0u8; BLOCK];
     for quarter in pattern.chunks_exact_mut(4) {
         quarter.copy_from_slice(&key);
     }
+    let mut seen = [0u8; BLOCK];
     let mut blocks = buf.chunks_exact_mut(BLOCK);
     for block in &mut blocks {
-        for (byte, k) in block.iter_mut().zip(&pattern) {
+        for ((byte, k), seen) in block.iter_mut().zip(&pattern).zip(&mut seen) {
             *byte ^= k;
+            if OR {
+                *seen |= *byte;
+            }
         }
     }
     // BLOCK is a multiple of 4, so the remainder starts at key byte 0.
-    xor_words(blocks.into_remainder(), key);
+    let rest = xor_words::<OR>(blocks.into_remainder(), key);
+    seen.iter().fold(rest, |all, byte| all | byte)
 }
 
 /// XORs `buf` with `key` repeated, starting at key byte 0: a word at a
-/// time, then at most one half word, then at most three bytes.
+/// time, then at most one half word, then at most three bytes. Returns
+/// what [`mask`] does.
 #[inline(always)]
-fn xor_words(buf: &mut [u8], key: [u8; 4]) {
+fn xor_words<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
     let [k0, k1, k2, k3] = key;
     // Native-endian on both sides: byte i of the word lines up with byte i of
     // the buffer whatever the platform's endianness.
     let key_word = u64::from_ne_bytes([k0, k1, k2, k3, k0, k1, k2, k3]);
+    let mut seen = 0u64;
     let mut words = buf.chunks_exact_mut(WORD);
     for word in &mut words {
         let mut bytes = [0u8; WORD];
         bytes.copy_from_slice(word);
-        word.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ key_word).to_ne_bytes());
+        let masked = u64::from_ne_bytes(bytes) ^ key_word;
+        word.copy_from_slice(&masked.to_ne_bytes());
+        if OR {
+            seen |= masked;
+        }
     }
     // WORD is a multiple of 4, so the tail starts at key byte 0.
     let mut tail = words.into_remainder();
@@ -72,12 +97,21 @@ fn xor_words(buf: &mut [u8], key: [u8; 4]) {
         let (half, rest) = tail.split_at_mut(4);
         let mut bytes = [0u8; 4];
         bytes.copy_from_slice(half);
-        half.copy_from_slice(&(u32::from_ne_bytes(bytes) ^ u32::from_ne_bytes(key)).to_ne_bytes());
+        let masked = u32::from_ne_bytes(bytes) ^ u32::from_ne_bytes(key);
+        half.copy_from_slice(&masked.to_ne_bytes());
+        if OR {
+            seen |= u64::from(masked);
+        }
         tail = rest;
     }
+    let mut seen = seen.to_ne_bytes().iter().fold(0, |all, byte| all | byte);
     for (byte, k) in tail.iter_mut().zip(key) {
         *byte ^= k;
+        if OR {
+            seen |= *byte;
+        }
     }
+    seen
 }
 
 #[cfg(test)]
@@ -181,6 +215,27 @@ mod tests {
         apply_mask(a, key, 0);
         apply_mask(b, key, 2);
         assert_eq!(&buf, b"Hello");
+    }
+
+    #[test]
+    fn the_ascii_check_sees_every_byte_of_the_result() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        for len in 0..300 {
+            for offset in 0..4 {
+                let ascii = pattern(len).iter().map(|b| b & 0x7f).collect::<Vec<_>>();
+                let mut masked = ascii.clone();
+                apply_mask(&mut masked, key, offset);
+                let mut buf = masked.clone();
+                assert!(apply_mask_is_ascii(&mut buf, key, offset), "len {len}");
+                assert_eq!(buf, ascii);
+                for high in 0..len {
+                    let mut one_high = ascii.clone();
+                    one_high[high] |= 0x80;
+                    apply_mask(&mut one_high, key, offset);
+                    assert!(!apply_mask_is_ascii(&mut one_high, key, offset));
+                }
+            }
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ use crate::close::{close_payload, parse_close_payload};
 use crate::config::Role;
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
-use crate::mask::apply_mask;
+use crate::mask::{apply_mask, apply_mask_is_ascii};
 use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 
 impl Connection {
@@ -296,15 +296,25 @@ impl Connection {
         let arrived = (self.input.len() - frame.buffered).min(frame.len - frame.received);
         if arrived > 0 {
             let fresh = &mut self.input[frame.buffered..frame.buffered + arrived];
-            if let Some(key) = frame.header.mask {
-                apply_mask(fresh, key, frame.received);
-            }
+            let ascii = match frame.header.mask {
+                Some(key) if frame.is_text => apply_mask_is_ascii(fresh, key, frame.received),
+                Some(key) => {
+                    apply_mask(fresh, key, frame.received);
+                    false
+                }
+                None => false,
+            };
             if frame.is_text {
                 if let Some(message) = &mut self.message {
-                    message
-                        .utf8
-                        .feed(fresh)
-                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    // ASCII at a code point boundary cannot fail, and the
+                    // message's end is checked again anyway (by
+                    // `complete_message`): skip the second pass.
+                    if !(ascii && message.utf8.is_complete()) {
+                        message
+                            .utf8
+                            .feed(fresh)
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
                 }
             }
             frame.received += arrived;
