@@ -20,7 +20,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use weir_bench_codec::{
     ascii_text, batch_count, header_len, masked_wire, message, mixed_text, payload, random_bytes,
-    weir_decode, Kind, READ_CHUNK, SIZES,
+    weir_decode, weir_decode_owned, Kind, READ_CHUNK, SIZES,
 };
 use weir_proto::handshake::{AcceptOptions, Incoming, ServerHandshake};
 use weir_proto::mask::apply_mask;
@@ -214,6 +214,11 @@ fn bench_decode(c: &mut Criterion) {
             // Sanity: every implementation decodes every message, once.
             assert_eq!(weir_decode(&mut weir_server(), &wire), count, "weir decode");
             assert_eq!(
+                weir_decode_owned(&mut weir_server(), &wire),
+                count,
+                "weir decode (owned buffer)"
+            );
+            assert_eq!(
                 tungstenite_decode(&mut tungstenite_server(wire.clone())),
                 count,
                 "tungstenite decode"
@@ -230,6 +235,13 @@ fn bench_decode(c: &mut Criterion) {
                 b.iter_batched_ref(
                     weir_server,
                     |conn| weir_decode(conn, &wire),
+                    BatchSize::PerIteration,
+                )
+            });
+            group.bench_function("weir (owned buffer)", |b| {
+                b.iter_batched_ref(
+                    weir_server,
+                    |conn| weir_decode_owned(conn, &wire),
                     BatchSize::PerIteration,
                 )
             });

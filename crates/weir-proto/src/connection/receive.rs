@@ -30,6 +30,13 @@ use crate::frame::{FrameHeader, OpCode};
 use crate::mask::{apply_mask, apply_mask_is_ascii};
 use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 
+/// The most unparsed bytes that are moved into a buffer of their own when
+/// the parser waits for more (see `Connection::release_idle_input`): up to
+/// this, the copy is cheap, and it saves pinning a whole read buffer.
+/// Larger remainders (a large frame arriving) keep their buffer, which
+/// grows for the rest of the frame.
+const COMPACT_MAX: usize = 4096;
+
 impl Connection {
     /// Buffers bytes read from the transport. Call [`Connection::poll_event`]
     /// afterwards until it returns `None`.
@@ -42,6 +49,80 @@ impl Connection {
             self.reserve_frame(bytes.len());
             self.input.extend_from_slice(bytes);
             self.clock.input_arrived = true;
+        }
+    }
+
+    /// Takes the bytes of `buf`, read from the transport, leaving `buf`
+    /// empty with its spare capacity; otherwise the same as
+    /// [`Connection::receive`] (same events for the same bytes, however
+    /// they are split). Call [`Connection::poll_event`] afterwards until it
+    /// returns `None`.
+    ///
+    /// The bytes are not copied when the connection holds no unparsed
+    /// input (the common case: reads end at frame boundaries), nor when
+    /// they continue the allocation of the bytes it holds (an adapter that
+    /// reads into the spare capacity of the same buffer); otherwise they
+    /// are appended, as `receive` does. Messages are then slices of `buf`'s
+    /// allocation. In the middle of a large frame, `buf` may come back as
+    /// another buffer: the room reserved for the rest of the frame
+    /// ([`Config::frame_reserve`](crate::Config::frame_reserve)), so that
+    /// the following reads land in place. Read into `buf`'s spare capacity,
+    /// reserving first as usual.
+    ///
+    /// Memory: a payload handed out keeps the allocation it is a slice of
+    /// alive, however small it is, as with `receive` (payloads are never
+    /// copied out: measured, an allocation per message costs more than it
+    /// saves). Bytes of an unfinished frame, up to 4 KiB, still buffered
+    /// once every complete frame is out are moved into a buffer of their
+    /// own, so that a connection waiting for the rest of a frame does not
+    /// pin the adapter's read buffer; a larger unfinished frame keeps it.
+    pub fn receive_buf(&mut self, buf: &mut BytesMut) {
+        let bytes = buf.split();
+        if self.receive_closed() || bytes.is_empty() {
+            return;
+        }
+        self.clock.input_arrived = true;
+        if self.input.is_empty() {
+            self.input = bytes;
+            return;
+        }
+        let contiguous = self.input.as_ptr().wrapping_add(self.input.len()) == bytes.as_ptr();
+        if contiguous {
+            // O(1): the halves of one allocation are joined again.
+            self.input.unsplit(bytes);
+            return;
+        }
+        let incoming = bytes.len();
+        self.reserve_frame(incoming);
+        self.input.unsplit(bytes);
+        // The room just reserved for the rest of a large frame becomes the
+        // caller's buffer, so that the next reads land right after the
+        // bytes buffered (and are joined without a copy).
+        let len = self.input.len();
+        if self.frame.is_some() && len > COMPACT_MAX && self.input.capacity() - len >= incoming {
+            *buf = self.input.split_off(self.input.len());
+        }
+    }
+
+    /// Once the parser needs more bytes: gives back an empty read buffer
+    /// (an idle connection holds no receive memory), and moves a remainder
+    /// of at most [`COMPACT_MAX`] bytes that ends its buffer (no spare
+    /// capacity: the end of a read's allocation, or of a buffer taken by
+    /// [`Connection::receive_buf`]) into a buffer of its own, so that a
+    /// connection waiting for the rest of a frame does not pin the whole
+    /// allocation it was read into. Payloads already handed out keep their
+    /// own reference to it. An empty buffer is dropped even when it has no
+    /// spare capacity: after `split_to` it may still share, and keep alive,
+    /// the allocation the payloads came from.
+    fn release_idle_input(&mut self) {
+        let len = self.input.len();
+        if len == 0 {
+            self.input = BytesMut::new();
+        } else if len <= COMPACT_MAX && self.input.capacity() == len {
+            // A buffer of its own has spare room after an append (it grows
+            // by doubling), so this copies O(len) in total however the
+            // bytes trickle in.
+            self.input = BytesMut::from(&self.input[..]);
         }
     }
 
@@ -102,6 +183,7 @@ impl Connection {
                 return Ok(Some(event));
             }
             if self.frame.is_some() {
+                self.release_idle_input();
                 return Ok(None);
             }
         }
@@ -428,17 +510,6 @@ impl Connection {
         self.release_receive_buffers();
         if !close_sent {
             self.queue_close(close_payload(error.close_code(), &error.close_reason()));
-        }
-    }
-
-    /// Between frames with nothing buffered, gives the read buffer back: an
-    /// idle connection holds no receive memory. Payloads already handed out
-    /// keep their own reference to it. An empty buffer is dropped even when
-    /// it has no spare capacity: after `split_to` it may still share, and
-    /// keep alive, the allocation the payloads came from.
-    fn release_idle_input(&mut self) {
-        if self.input.is_empty() {
-            self.input = BytesMut::new();
         }
     }
 
