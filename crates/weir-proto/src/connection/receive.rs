@@ -63,11 +63,11 @@ impl Connection {
     /// they continue the allocation of the bytes it holds (an adapter that
     /// reads into the spare capacity of the same buffer); otherwise they
     /// are appended, as `receive` does. Messages are then slices of `buf`'s
-    /// allocation. In the middle of a large frame, `buf` may come back as
-    /// another buffer: the room reserved for the rest of the frame
-    /// ([`Config::frame_reserve`](crate::Config::frame_reserve)), so that
-    /// the following reads land in place. Read into `buf`'s spare capacity,
-    /// reserving first as usual.
+    /// allocation. (Handing the room reserved for the rest of a large frame
+    /// back as `buf`, for the next reads to land in place, was tried: it
+    /// saves a copy for an adapter that keeps reading into `buf`, but one
+    /// that drops `buf` after the call would make every later read
+    /// reallocate the frame, so it is not done.)
     ///
     /// Memory: a payload handed out keeps the allocation it is a slice of
     /// alive, however small it is, as with `receive` (payloads are never
@@ -92,16 +92,8 @@ impl Connection {
             self.input.unsplit(bytes);
             return;
         }
-        let incoming = bytes.len();
-        self.reserve_frame(incoming);
+        self.reserve_frame(bytes.len());
         self.input.unsplit(bytes);
-        // The room just reserved for the rest of a large frame becomes the
-        // caller's buffer, so that the next reads land right after the
-        // bytes buffered (and are joined without a copy).
-        let len = self.input.len();
-        if self.frame.is_some() && len > COMPACT_MAX && self.input.capacity() - len >= incoming {
-            *buf = self.input.split_off(self.input.len());
-        }
     }
 
     /// Once the parser needs more bytes: gives back an empty read buffer
