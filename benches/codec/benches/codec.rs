@@ -20,12 +20,12 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use weir_bench_codec::{
     ascii_text, batch_count, header_len, masked_wire, message, mixed_text, payload, random_bytes,
-    Kind, READ_CHUNK, SIZES,
+    weir_decode, weir_decode_owned, Kind, READ_CHUNK, SIZES,
 };
 use weir_proto::handshake::{AcceptOptions, Incoming, ServerHandshake};
 use weir_proto::mask::apply_mask;
 use weir_proto::utf8::Utf8Validator;
-use weir_proto::{Config, Connection, Event, Message, Role};
+use weir_proto::{Config, Connection, Message, Role};
 
 // ---------------------------------------------------------------------------
 // In-memory transports
@@ -145,24 +145,6 @@ fn run_ready<F: Future>(future: F) -> F::Output {
 // Decode: what a server receives (masked frames)
 // ---------------------------------------------------------------------------
 
-/// weir: feed the wire in reads of `READ_CHUNK`, pull every event.
-fn weir_decode(conn: &mut Connection, wire: &[u8]) -> usize {
-    let mut messages = 0;
-    for read in wire.chunks(READ_CHUNK) {
-        conn.receive(read);
-        while let Some(event) = conn.poll_event() {
-            match event {
-                Ok(Event::Message(message)) => {
-                    black_box(message);
-                    messages += 1;
-                }
-                other => panic!("weir: unexpected {other:?}"),
-            }
-        }
-    }
-    messages
-}
-
 fn weir_server() -> Connection {
     Connection::new(Role::Server, Config::default()).expect("a server draws no entropy")
 }
@@ -232,6 +214,11 @@ fn bench_decode(c: &mut Criterion) {
             // Sanity: every implementation decodes every message, once.
             assert_eq!(weir_decode(&mut weir_server(), &wire), count, "weir decode");
             assert_eq!(
+                weir_decode_owned(&mut weir_server(), &wire),
+                count,
+                "weir decode (owned buffer)"
+            );
+            assert_eq!(
                 tungstenite_decode(&mut tungstenite_server(wire.clone())),
                 count,
                 "tungstenite decode"
@@ -248,6 +235,13 @@ fn bench_decode(c: &mut Criterion) {
                 b.iter_batched_ref(
                     weir_server,
                     |conn| weir_decode(conn, &wire),
+                    BatchSize::PerIteration,
+                )
+            });
+            group.bench_function("weir (owned buffer)", |b| {
+                b.iter_batched_ref(
+                    weir_server,
+                    |conn| weir_decode_owned(conn, &wire),
                     BatchSize::PerIteration,
                 )
             });

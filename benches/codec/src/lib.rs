@@ -1,8 +1,10 @@
 //! Shared inputs of the codec micro-benchmarks (`benches/codec.rs`): payloads
 //! and pre-encoded frames, built once outside the timed code.
 
-use bytes::Bytes;
-use weir_proto::{Config, Connection, Message, Role};
+use std::hint::black_box;
+
+use bytes::{Bytes, BytesMut};
+use weir_proto::{Config, Connection, Event, Message, Role};
 
 /// Payload sizes of the decode and encode benchmarks.
 pub const SIZES: [usize; 6] = [0, 16, 125, 1024, 16 << 10, 1 << 20];
@@ -117,4 +119,47 @@ pub fn masked_wire(message: &Message, count: usize) -> Vec<u8> {
 /// The payload as `Bytes`, for the peers' APIs.
 pub fn payload(message: &Message) -> Bytes {
     message.payload().clone()
+}
+
+/// weir: feeds the wire in reads of `READ_CHUNK` with `receive(&[u8])`
+/// (which copies each read into the connection's buffer), pulls every
+/// event, and returns how many messages came out.
+pub fn weir_decode(conn: &mut Connection, wire: &[u8]) -> usize {
+    wire.chunks(READ_CHUNK)
+        .map(|read| {
+            conn.receive(read);
+            weir_messages(conn)
+        })
+        .sum()
+}
+
+/// [`weir_decode`] as an adapter that reads into a `BytesMut` of its own
+/// and hands it over with `receive_buf`: each read is copied once, into the
+/// spare capacity of that buffer (as a socket read would), and the
+/// connection takes the bytes without copying them again.
+pub fn weir_decode_owned(conn: &mut Connection, wire: &[u8]) -> usize {
+    let mut buf = BytesMut::new();
+    wire.chunks(READ_CHUNK)
+        .map(|read| {
+            buf.reserve(READ_CHUNK);
+            buf.extend_from_slice(read);
+            conn.receive_buf(&mut buf);
+            weir_messages(conn)
+        })
+        .sum()
+}
+
+/// Pulls every event; counts the messages.
+fn weir_messages(conn: &mut Connection) -> usize {
+    let mut messages = 0;
+    while let Some(event) = conn.poll_event() {
+        match event {
+            Ok(Event::Message(message)) => {
+                black_box(message);
+                messages += 1;
+            }
+            other => panic!("weir: unexpected {other:?}"),
+        }
+    }
+    messages
 }

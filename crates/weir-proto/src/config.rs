@@ -39,6 +39,16 @@ pub struct Config {
     /// are inflated: the inflater never writes more than this plus one byte.
     /// In streaming mode nothing is buffered, so this can be raised freely.
     pub max_message_size: usize,
+    /// How much room, at most, is made at once for the rest of a frame
+    /// whose payload arrives in several reads, in bytes. Default 1 MiB.
+    ///
+    /// Once part of a frame's payload has arrived, the read buffer grows
+    /// to hold the rest of the announced frame (up to this much more) in
+    /// one step, so that a large frame is not copied again each time the
+    /// buffer would double. A peer can thus make a connection hold this
+    /// much memory ahead of the bytes it actually sends; 0 turns the
+    /// reservation off (the buffer then grows as bytes arrive).
+    pub frame_reserve: usize,
     /// Answer pings with pongs automatically. Default on.
     ///
     /// Every ping is answered while the send queue is below
@@ -84,6 +94,7 @@ impl Default for Config {
         Self {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
+            frame_reserve: 1 << 20,
             auto_pong: true,
             streaming: false,
             max_send_queue: 16 << 20,
@@ -98,6 +109,12 @@ impl Config {
     /// Sets [`Config::max_frame_size`].
     pub fn with_max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = bytes;
+        self
+    }
+
+    /// Sets [`Config::frame_reserve`].
+    pub fn with_frame_reserve(mut self, bytes: usize) -> Self {
+        self.frame_reserve = bytes;
         self
     }
 

@@ -29,8 +29,8 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 }
 
 /// [`apply_mask`], telling in the same pass whether the result is all
-/// ASCII: for text, which then needs no UTF-8 validation (most text on the
-/// wire is ASCII), at no second pass over the bytes.
+/// ASCII: text that arrives in pieces then skips the incremental UTF-8
+/// check of those pieces (most text on the wire is ASCII).
 #[inline]
 pub(crate) fn apply_mask_is_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
     mask::<true>(buf, key, offset) & 0x80 == 0
@@ -72,8 +72,9 @@ fn xor_blocks<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
 }
 
 /// XORs `buf` with `key` repeated, starting at key byte 0: a word at a
-/// time, then byte by byte. Returns what [`mask`] does.
-#[inline]
+/// time, then at most one half word, then at most three bytes. Returns
+/// what [`mask`] does.
+#[inline(always)]
 fn xor_words<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
     let [k0, k1, k2, k3] = key;
     // Native-endian on both sides: byte i of the word lines up with byte i of
@@ -90,9 +91,21 @@ fn xor_words<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
             seen |= masked;
         }
     }
-    let mut seen = seen.to_ne_bytes().iter().fold(0, |all, byte| all | byte);
     // WORD is a multiple of 4, so the tail starts at key byte 0.
-    for (byte, k) in words.into_remainder().iter_mut().zip(key.iter().cycle()) {
+    let mut tail = words.into_remainder();
+    if tail.len() >= 4 {
+        let (half, rest) = tail.split_at_mut(4);
+        let mut bytes = [0u8; 4];
+        bytes.copy_from_slice(half);
+        let masked = u32::from_ne_bytes(bytes) ^ u32::from_ne_bytes(key);
+        half.copy_from_slice(&masked.to_ne_bytes());
+        if OR {
+            seen |= u64::from(masked);
+        }
+        tail = rest;
+    }
+    let mut seen = seen.to_ne_bytes().iter().fold(0, |all, byte| all | byte);
+    for (byte, k) in tail.iter_mut().zip(key) {
         *byte ^= k;
         if OR {
             seen |= *byte;

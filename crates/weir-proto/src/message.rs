@@ -7,34 +7,37 @@
 use std::fmt;
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 use crate::close::CloseFrame;
 
 /// Bytes that are known to be valid UTF-8: the payload of a text message.
+///
+/// The bytes are checked once, when the value is made, and kept in a
+/// [`ByteString`] (the `bytestring` crate: validated UTF-8 over [`Bytes`]),
+/// so [`Utf8Bytes::as_str`] and `Deref<Target = str>` cost nothing.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Utf8Bytes(Bytes);
+pub struct Utf8Bytes(ByteString);
 
 impl Utf8Bytes {
     /// A text from a static string, without copying.
     pub const fn from_static(text: &'static str) -> Self {
-        Self(Bytes::from_static(text.as_bytes()))
+        Self(ByteString::from_static(text))
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        // Constructors only admit valid UTF-8, so this cannot fail; it costs
-        // a second validation pass, which keeps the crate free of `unsafe`.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        &self.0
     }
 
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &Bytes {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// Gives up the UTF-8 guarantee and returns the bytes.
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        self.0.into_bytes()
     }
 
     /// Length in bytes.
@@ -46,12 +49,6 @@ impl Utf8Bytes {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-
-    /// Wraps bytes the caller has already validated.
-    pub(crate) fn from_validated(bytes: Bytes) -> Self {
-        debug_assert!(std::str::from_utf8(&bytes).is_ok());
-        Self(bytes)
-    }
 }
 
 impl TryFrom<Bytes> for Utf8Bytes {
@@ -59,20 +56,19 @@ impl TryFrom<Bytes> for Utf8Bytes {
 
     /// Validates `bytes` as UTF-8, without copying.
     fn try_from(bytes: Bytes) -> Result<Self, Self::Error> {
-        std::str::from_utf8(&bytes)?;
-        Ok(Self(bytes))
+        ByteString::try_from(bytes).map(Self)
     }
 }
 
 impl From<String> for Utf8Bytes {
     fn from(text: String) -> Self {
-        Self(Bytes::from(text))
+        Self(ByteString::from(text))
     }
 }
 
 impl From<&str> for Utf8Bytes {
     fn from(text: &str) -> Self {
-        Self(Bytes::copy_from_slice(text.as_bytes()))
+        Self(ByteString::from(text))
     }
 }
 
@@ -86,13 +82,13 @@ impl std::ops::Deref for Utf8Bytes {
 
 impl PartialEq<str> for Utf8Bytes {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Utf8Bytes {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_str() == *other
     }
 }
 

@@ -12,9 +12,10 @@
 
 use bytes::Buf;
 
+use super::receive::complete_message;
 use super::Connection;
 use crate::error::ProtocolError;
-use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
+use crate::message::{Event, Fragment, MessageKind};
 
 /// The most inflated bytes one streaming-mode fragment carries.
 pub(crate) const STREAM_CHUNK: usize = 16 * 1024;
@@ -90,10 +91,7 @@ impl Connection {
                     is_last: true,
                 })
             } else {
-                Event::Message(match message.kind {
-                    MessageKind::Binary => Message::Binary(data),
-                    MessageKind::Text => Message::Text(Utf8Bytes::from_validated(data)),
-                })
+                Event::Message(complete_message(message.kind, data)?)
             })
         } else if streaming && !progress.out.is_empty() {
             Some(Event::Fragment(Fragment {

@@ -4,8 +4,11 @@
 //!
 //! - getters (`&self`): [`Connection::role`], [`Connection::state`],
 //!   [`Connection::buffered_amount`], [`Connection::should_close_transport`];
-//! - input: [`Connection::receive`] takes bytes read from the transport and
-//!   never fails: a peer's violation is reported as an event;
+//! - input: [`Connection::receive`] takes bytes read from the transport
+//!   (copying them into the connection's buffer), and
+//!   [`Connection::receive_buf`] takes a `BytesMut` the adapter read into,
+//!   without copying it when it can; neither fails: a peer's violation is
+//!   reported as an event;
 //! - commands: [`Connection::send`], [`Connection::send_fragment`],
 //!   [`Connection::ping`], [`Connection::pong`], [`Connection::close`]; they
 //!   return [`SendError`](crate::SendError) only for local misuse;

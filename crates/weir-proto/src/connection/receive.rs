@@ -5,18 +5,22 @@
 //! are unmasked in place and text is validated as soon as they arrive, even
 //! in the middle of a frame, so invalid UTF-8 fails the connection at the
 //! read that carried it. A complete single-frame message is handed out as a
-//! slice of the read buffer, without a copy.
+//! slice of the read buffer, without a copy. Once part of a large frame's
+//! payload has arrived, the buffer makes room for the rest of it at once
+//! ([`Config::frame_reserve`](crate::Config::frame_reserve)).
 //!
 //! Two paths share those rules. The general one keeps per-frame and
 //! per-message state and takes any frame, in any number of reads. The fast
 //! one (`whole_message`) takes the commonest case, a whole uncompressed
 //! message in one frame that is all in the buffer already: the same checks
-//! (the same functions), then one pass that unmasks and tells whether text
-//! is ASCII, and no state recorded. The split-anywhere tests feed every
-//! stream whole (fast path) and in pieces (general path) and expect the
-//! same events.
+//! (the same functions), one pass that unmasks, and no state recorded. Both
+//! end in `take_payload` and `complete_message`, where a text message's
+//! bytes are checked by the constructor of [`Utf8Bytes`] (that check is what
+//! makes its `as_str` free): the fast path's only check of its text. The
+//! split-anywhere tests feed every stream whole (fast path) and in pieces
+//! (general path) and expect the same events.
 
-use bytes::{Buf, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::{Connection, IncomingFrame, IncomingMessage, Stage};
 use crate::close::{close_payload, parse_close_payload};
@@ -25,6 +29,13 @@ use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
 use crate::mask::{apply_mask, apply_mask_is_ascii};
 use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
+
+/// The most unparsed bytes that are moved into a buffer of their own when
+/// the parser waits for more (see `Connection::release_idle_input`): up to
+/// this, the copy is cheap, and it saves pinning a whole read buffer.
+/// Larger remainders (a large frame arriving) keep their buffer, which
+/// grows for the rest of the frame.
+const COMPACT_MAX: usize = 4096;
 
 impl Connection {
     /// Buffers bytes read from the transport. Call [`Connection::poll_event`]
@@ -35,9 +46,96 @@ impl Connection {
     /// the last frame an endpoint sends).
     pub fn receive(&mut self, bytes: &[u8]) {
         if !self.receive_closed() && !bytes.is_empty() {
+            self.reserve_frame(bytes.len());
             self.input.extend_from_slice(bytes);
             self.clock.input_arrived = true;
         }
+    }
+
+    /// Takes the bytes of `buf`, read from the transport, leaving `buf`
+    /// empty with its spare capacity; otherwise the same as
+    /// [`Connection::receive`] (same events for the same bytes, however
+    /// they are split). Call [`Connection::poll_event`] afterwards until it
+    /// returns `None`.
+    ///
+    /// The bytes are not copied when the connection holds no unparsed
+    /// input (the common case: reads end at frame boundaries), nor when
+    /// they continue the allocation of the bytes it holds (an adapter that
+    /// reads into the spare capacity of the same buffer); otherwise they
+    /// are appended, as `receive` does. Messages are then slices of `buf`'s
+    /// allocation. (Handing the room reserved for the rest of a large frame
+    /// back as `buf`, for the next reads to land in place, was tried: it
+    /// saves a copy for an adapter that keeps reading into `buf`, but one
+    /// that drops `buf` after the call would make every later read
+    /// reallocate the frame, so it is not done.)
+    ///
+    /// Memory: a payload handed out keeps the allocation it is a slice of
+    /// alive, however small it is, as with `receive` (payloads are never
+    /// copied out: measured, an allocation per message costs more than it
+    /// saves). Bytes of an unfinished frame, up to 4 KiB, still buffered
+    /// once every complete frame is out are moved into a buffer of their
+    /// own, so that a connection waiting for the rest of a frame does not
+    /// pin the adapter's read buffer; a larger unfinished frame keeps it.
+    pub fn receive_buf(&mut self, buf: &mut BytesMut) {
+        let bytes = buf.split();
+        if self.receive_closed() || bytes.is_empty() {
+            return;
+        }
+        self.clock.input_arrived = true;
+        if self.input.is_empty() {
+            self.input = bytes;
+            return;
+        }
+        let contiguous = self.input.as_ptr().wrapping_add(self.input.len()) == bytes.as_ptr();
+        if contiguous {
+            // O(1): the halves of one allocation are joined again.
+            self.input.unsplit(bytes);
+            return;
+        }
+        self.reserve_frame(bytes.len());
+        self.input.unsplit(bytes);
+    }
+
+    /// Once the parser needs more bytes: gives back an empty read buffer
+    /// (an idle connection holds no receive memory), and moves a remainder
+    /// of at most [`COMPACT_MAX`] bytes that ends its buffer (no spare
+    /// capacity: the end of a read's allocation, or of a buffer taken by
+    /// [`Connection::receive_buf`]) into a buffer of its own, so that a
+    /// connection waiting for the rest of a frame does not pin the whole
+    /// allocation it was read into. Payloads already handed out keep their
+    /// own reference to it. An empty buffer is dropped even when it has no
+    /// spare capacity: after `split_to` it may still share, and keep alive,
+    /// the allocation the payloads came from.
+    fn release_idle_input(&mut self) {
+        let len = self.input.len();
+        if len == 0 {
+            self.input = BytesMut::new();
+        } else if len <= COMPACT_MAX && self.input.capacity() == len {
+            // A buffer of its own has spare room after an append (it grows
+            // by doubling), so this copies O(len) in total however the
+            // bytes trickle in.
+            self.input = BytesMut::from(&self.input[..]);
+        }
+    }
+
+    /// Before `incoming` more bytes are buffered in the middle of a frame's
+    /// payload, makes room for the rest of the frame at once (at most
+    /// [`Config::frame_reserve`](crate::Config::frame_reserve) bytes), so
+    /// that a large frame is copied into the buffer once rather than again
+    /// at each doubling. Only for frames that are buffered whole: the
+    /// payload of a compressed frame is inflated as it arrives, and
+    /// streaming mode hands out each read's bytes.
+    fn reserve_frame(&mut self, incoming: usize) {
+        let Some(frame) = &self.frame else {
+            return;
+        };
+        if frame.compressed || (self.config.streaming && !frame.header.opcode.is_control()) {
+            return;
+        }
+        let unhandled = self.input.len() - frame.buffered;
+        let missing = (frame.len - frame.received).saturating_sub(unhandled);
+        let reserve = missing.min(self.config.frame_reserve).max(incoming);
+        self.input.reserve(reserve);
     }
 
     /// The next event from the bytes received so far, or `None` when more
@@ -77,6 +175,7 @@ impl Connection {
                 return Ok(Some(event));
             }
             if self.frame.is_some() {
+                self.release_idle_input();
                 return Ok(None);
             }
         }
@@ -104,33 +203,31 @@ impl Connection {
         }
         check_masking(self.role, header)?;
         let len = self.check_size_limits(header, false)?;
-        let payload = &mut self.input[header_len..header_len + len];
-        let text = kind == MessageKind::Text;
-        let ascii = match header.mask {
-            Some(key) if text => apply_mask_is_ascii(payload, key, 0),
-            Some(key) => {
-                apply_mask(payload, key, 0);
-                false
-            }
-            None => false,
-        };
-        if text && !ascii && !is_utf8(payload) {
-            return Err(ProtocolError::InvalidUtf8);
+        if let Some(key) = header.mask {
+            apply_mask(&mut self.input[header_len..header_len + len], key, 0);
         }
+        let payload = self.take_payload(header_len, len);
+        // Text is validated here and only here: by the constructor.
+        complete_message(kind, payload).map(Some)
+    }
+
+    /// Takes the `len` payload bytes that follow `skip` bytes (a header, or
+    /// none) at the front of the read buffer, and drops both from it: a
+    /// slice of the read buffer, not a copy. (Copying small payloads into
+    /// a `Bytes` of their own instead was measured: an allocation and a
+    /// free cost more than the shared buffer's reference counting.)
+    fn take_payload(&mut self, skip: usize, len: usize) -> Bytes {
+        let end = skip + len;
         // One split for header and payload (dropping the header from the
         // frozen slice is cheaper than advancing the buffer past it); when
-        // the frame is all there is, as for most reads, no split at all.
-        let frame_len = header_len + len;
-        let mut payload = if self.input.len() == frame_len {
+        // the frame is all there is, no split at all.
+        let mut payload = if self.input.len() == end {
             std::mem::take(&mut self.input).freeze()
         } else {
-            self.input.split_to(frame_len).freeze()
+            self.input.split_to(end).freeze()
         };
-        payload.advance(header_len);
-        Ok(Some(match kind {
-            MessageKind::Binary => Message::Binary(payload),
-            MessageKind::Text => Message::Text(Utf8Bytes::from_validated(payload)),
-        }))
+        payload.advance(skip);
+        payload
     }
 
     /// Checks a new frame header against the connection's state and limits,
@@ -273,15 +370,25 @@ impl Connection {
         let arrived = (self.input.len() - frame.buffered).min(frame.len - frame.received);
         if arrived > 0 {
             let fresh = &mut self.input[frame.buffered..frame.buffered + arrived];
-            if let Some(key) = frame.header.mask {
-                apply_mask(fresh, key, frame.received);
-            }
+            let ascii = match frame.header.mask {
+                Some(key) if frame.is_text => apply_mask_is_ascii(fresh, key, frame.received),
+                Some(key) => {
+                    apply_mask(fresh, key, frame.received);
+                    false
+                }
+                None => false,
+            };
             if frame.is_text {
                 if let Some(message) = &mut self.message {
-                    message
-                        .utf8
-                        .feed(fresh)
-                        .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    // ASCII at a code point boundary cannot fail, and the
+                    // message's end is checked again anyway (by
+                    // `complete_message`): skip the second pass.
+                    if !(ascii && message.utf8.is_complete()) {
+                        message
+                            .utf8
+                            .feed(fresh)
+                            .map_err(|_| ProtocolError::InvalidUtf8)?;
+                    }
                 }
             }
             frame.received += arrived;
@@ -301,7 +408,7 @@ impl Connection {
         }
         let len = frame.len;
         self.frame = None;
-        let payload = self.input.split_to(len).freeze();
+        let payload = self.take_payload(0, len);
         match header.opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_sent() {
@@ -343,16 +450,7 @@ impl Connection {
                     message.parts.extend_from_slice(&payload);
                     message.parts.freeze()
                 };
-                Ok(Some(Event::Message(match message.kind {
-                    MessageKind::Binary => Message::Binary(whole),
-                    MessageKind::Text => {
-                        message
-                            .utf8
-                            .finish()
-                            .map_err(|_| ProtocolError::InvalidUtf8)?;
-                        Message::Text(Utf8Bytes::from_validated(whole))
-                    }
-                })))
+                complete_message(message.kind, whole).map(|message| Some(Event::Message(message)))
             }
         }
     }
@@ -407,17 +505,6 @@ impl Connection {
         }
     }
 
-    /// Between frames with nothing buffered, gives the read buffer back: an
-    /// idle connection holds no receive memory. Payloads already handed out
-    /// keep their own reference to it. An empty buffer is dropped even when
-    /// it has no spare capacity: after `split_to` it may still share, and
-    /// keep alive, the allocation the payloads came from.
-    fn release_idle_input(&mut self) {
-        if self.input.is_empty() {
-            self.input = BytesMut::new();
-        }
-    }
-
     /// Frees everything the receive side holds once it will read no more.
     pub(super) fn release_receive_buffers(&mut self) {
         self.input = BytesMut::new();
@@ -430,10 +517,23 @@ impl Connection {
     }
 }
 
-/// Whether `bytes` are UTF-8, checked for ASCII first: that check is a
-/// few instructions per word, and most text on the wire is ASCII.
-fn is_utf8(bytes: &[u8]) -> bool {
-    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
+/// A received data message of `kind` made of `payload`. Text is checked
+/// here, once, whether or not it was validated as it arrived: keeping the
+/// check in the constructor of [`Utf8Bytes`] is what lets `as_str` be free
+/// without `unsafe`. Messages that arrived whole skip the validator, so
+/// their text is read once; text that arrived in pieces was checked as it
+/// came (to fail at the first bad byte) and is read again here.
+#[inline]
+pub(super) fn complete_message(
+    kind: MessageKind,
+    payload: Bytes,
+) -> Result<Message, ProtocolError> {
+    Ok(match kind {
+        MessageKind::Binary => Message::Binary(payload),
+        MessageKind::Text => {
+            Message::Text(Utf8Bytes::try_from(payload).map_err(|_| ProtocolError::InvalidUtf8)?)
+        }
+    })
 }
 
 /// A size limit with room for deflate's growth on incompressible data. In

@@ -2,7 +2,7 @@
 //! Every byte stream is also fed split at every point and one byte at a
 //! time, and must give the same events and output.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::*;
 use crate::close::{CloseCode, CloseFrame};
@@ -74,10 +74,40 @@ fn run(role: Role, config: &Config, chunks: &[&[u8]]) -> Outcome {
     run_on(connection(role, config.clone()), chunks)
 }
 
-fn run_on(mut conn: Connection, chunks: &[&[u8]]) -> Outcome {
+/// How a test hands bytes to a connection.
+#[derive(Clone, Copy, Debug)]
+enum Entry {
+    /// `receive(&[u8])`.
+    Slice,
+    /// `receive_buf`, each chunk read into a fresh `BytesMut`.
+    FreshBuffers,
+    /// `receive_buf`, every chunk read into the spare capacity of one
+    /// `BytesMut`, as an adapter reusing its read buffer does.
+    OneBuffer,
+}
+
+fn run_on(conn: Connection, chunks: &[&[u8]]) -> Outcome {
+    run_with(conn, chunks, Entry::Slice)
+}
+
+fn run_with(mut conn: Connection, chunks: &[&[u8]], entry: Entry) -> Outcome {
     let mut events = Vec::new();
+    let total = chunks.iter().map(|chunk| chunk.len()).sum();
+    let mut reused = BytesMut::with_capacity(total);
     for chunk in chunks {
-        conn.receive(chunk);
+        match entry {
+            Entry::Slice => conn.receive(chunk),
+            Entry::FreshBuffers => {
+                let mut buf = BytesMut::from(*chunk);
+                conn.receive_buf(&mut buf);
+                assert!(buf.is_empty());
+            }
+            Entry::OneBuffer => {
+                reused.extend_from_slice(chunk);
+                conn.receive_buf(&mut reused);
+                assert!(reused.is_empty());
+            }
+        }
         while let Some(event) = conn.poll_event() {
             events.push(event);
         }
@@ -89,6 +119,15 @@ fn run_on(mut conn: Connection, chunks: &[&[u8]]) -> Outcome {
     }
 }
 
+/// Runs `chunks` through every entry point; all must agree.
+fn run_all(make: &impl Fn() -> Connection, chunks: &[&[u8]]) -> Outcome {
+    let slice = run_with(make(), chunks, Entry::Slice);
+    for entry in [Entry::FreshBuffers, Entry::OneBuffer] {
+        assert_eq!(run_with(make(), chunks, entry), slice, "{entry:?}");
+    }
+    slice
+}
+
 /// Feeds `bytes` whole, split at every point, and one byte at a time; all
 /// must agree. Streaming mode delivers pieces that depend on the split, so
 /// its fragments are compared after joining them per message.
@@ -96,9 +135,10 @@ fn feed(role: Role, config: &Config, bytes: &[u8]) -> Outcome {
     feed_to(|| connection(role, config.clone()), bytes)
 }
 
-/// [`feed`] for connections made by `make`.
+/// [`feed`] for connections made by `make`. Every way of splitting is also
+/// fed through [`Connection::receive_buf`] (see [`run_all`]).
 fn feed_to(make: impl Fn() -> Connection, bytes: &[u8]) -> Outcome {
-    let whole = run_on(make(), &[bytes]);
+    let whole = run_all(&make, &[bytes]);
     let normalize = |outcome: Outcome| Outcome {
         events: join_fragments(outcome.events),
         ..outcome
@@ -107,14 +147,14 @@ fn feed_to(make: impl Fn() -> Connection, bytes: &[u8]) -> Outcome {
     for split in 0..=bytes.len() {
         let (a, b) = bytes.split_at(split);
         assert_eq!(
-            normalize(run_on(make(), &[a, b])),
+            normalize(run_all(&make, &[a, b])),
             expected,
             "split at {split}"
         );
     }
     let bytewise: Vec<&[u8]> = bytes.chunks(1).collect();
     assert_eq!(
-        normalize(run_on(make(), &bytewise)),
+        normalize(run_all(&make, &bytewise)),
         expected,
         "byte by byte"
     );
@@ -810,6 +850,34 @@ fn idle_connection_holds_no_buffers() {
     assert_eq!(server.buffer_capacity(), 0);
 }
 
+/// A frame that arrives in pieces gets room for the rest of it in one
+/// step once its payload starts arriving, up to `frame_reserve`.
+#[test]
+fn a_partial_frame_reserves_its_rest_up_to_the_limit() {
+    let payload = vec![7u8; 100_000];
+    let frame = to_server(0x82, &payload);
+    for (reserve, at_least, below) in [(1 << 20, 100_000, usize::MAX), (30_000, 30_000, 50_000)] {
+        let mut server = connection(Role::Server, Config::default().with_frame_reserve(reserve));
+        server.receive(&frame[..1000]);
+        assert!(server.poll_event().is_none());
+        server.receive(&frame[1000..1010]);
+        let capacity = server.buffer_capacity();
+        assert!(capacity >= at_least && capacity < below, "{capacity}");
+        server.receive(&frame[1010..]);
+        let event = server.poll_event();
+        assert_eq!(
+            event,
+            Some(Ok(Event::Message(Message::Binary(payload.clone().into()))))
+        );
+    }
+    // Off: the buffer grows only as bytes arrive.
+    let mut server = connection(Role::Server, Config::default().with_frame_reserve(0));
+    server.receive(&frame[..1000]);
+    assert!(server.poll_event().is_none());
+    server.receive(&frame[1000..1010]);
+    assert!(server.buffer_capacity() < 10_000);
+}
+
 #[test]
 fn prepared_message_gives_the_same_bytes_as_send() {
     let big = Bytes::from(vec![3u8; 10_000]);
@@ -896,4 +964,62 @@ fn idle_size() {
     let size = std::mem::size_of::<Connection>();
     eprintln!("size_of::<Connection>() = {size}");
     assert!(size <= 152, "Connection grew to {size} bytes");
+}
+
+/// `receive_buf` hands out payloads as slices of the caller's buffer: no
+/// copy when the connection held nothing, nor when the next read continues
+/// the same allocation.
+#[test]
+fn receive_buf_takes_the_bytes_without_copying() {
+    // Larger than the remainder that is moved out (4 KiB).
+    let frame = to_server(0x82, &[9u8; 10_000]);
+    let mut server = connection(Role::Server, Config::default());
+    let mut buf = BytesMut::with_capacity(4 * frame.len());
+    buf.extend_from_slice(&frame);
+    let start = buf.as_ptr();
+    server.receive_buf(&mut buf);
+    assert!(buf.is_empty() && buf.capacity() >= 3 * frame.len());
+    let Some(Ok(Event::Message(first))) = server.poll_event() else {
+        panic!("expected the message");
+    };
+    assert_eq!(first.payload().as_ptr(), start.wrapping_add(8));
+    // A frame split across two reads into the same buffer.
+    buf.extend_from_slice(&frame[..5000]);
+    let second_start = buf.as_ptr();
+    server.receive_buf(&mut buf);
+    assert!(server.poll_event().is_none());
+    buf.extend_from_slice(&frame[5000..]);
+    server.receive_buf(&mut buf);
+    let Some(Ok(Event::Message(second))) = server.poll_event() else {
+        panic!("expected the message");
+    };
+    assert_eq!(second.payload().as_ptr(), second_start.wrapping_add(8));
+    assert_eq!(first, second);
+}
+
+/// A retained payload keeps the read buffer's allocation alive (the rule
+/// the docs state); a small unparsed remainder does not: it is moved out.
+#[test]
+fn receive_buf_moves_a_small_remainder_out_of_the_callers_buffer() {
+    let frame = to_server(0x81, b"hello");
+    let mut server = connection(Role::Server, Config::default());
+    let mut buf = BytesMut::with_capacity(1 << 16);
+    buf.extend_from_slice(&frame[..3]);
+    server.receive_buf(&mut buf);
+    assert!(server.poll_event().is_none());
+    assert!(buf.try_reclaim(1 << 16), "the remainder was moved out");
+    // The rest is appended to the remainder, so copied.
+    buf.extend_from_slice(&frame[3..]);
+    server.receive_buf(&mut buf);
+    let hello = Ok(Event::Message(Message::from("hello")));
+    assert_eq!(server.poll_event(), Some(hello.clone()));
+    assert!(buf.try_reclaim(1 << 16));
+    // A whole frame is taken as it is: the message holds the buffer.
+    buf.extend_from_slice(&frame);
+    server.receive_buf(&mut buf);
+    let message = server.poll_event();
+    assert_eq!(message, Some(hello));
+    assert!(!buf.try_reclaim(1 << 16), "the message holds the buffer");
+    drop(message);
+    assert!(buf.try_reclaim(1 << 16));
 }
