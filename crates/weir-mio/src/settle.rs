@@ -28,7 +28,6 @@
 //! the handshake timeout, and the end of a linger.
 
 use std::io;
-use std::sync::atomic::Ordering;
 
 use mio::Token;
 use weir_proto::TimedOut;
@@ -64,7 +63,7 @@ impl Shared {
             return self.fail(index, Error::Io(e), handler);
         }
         if let Some(mirror) = mirror {
-            mirror.store(conn.pending_output(), Ordering::Relaxed);
+            mirror.store(conn.pending_output());
         }
         if matches!(conn.phase, Phase::Answering) && conn.pending_output() == 0 {
             // The HTTP answer is out: close our side, then wait (bounded by

@@ -37,7 +37,6 @@
 //! (`read.rs`).
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::accept::Listener;
@@ -55,6 +54,13 @@ const FIRST_ROOM: usize = 1024;
 
 /// The end of the free list.
 const NO_SLOT: u32 = u32::MAX;
+
+/// Where the bytes a connection has queued are mirrored for handles on
+/// other threads: the server API's sockets.
+pub(crate) trait Mirror: Send + Sync {
+    /// Records that `bytes` are queued.
+    fn store(&self, bytes: usize);
+}
 
 /// One slot of the table.
 pub(crate) enum Slot {
@@ -91,7 +97,7 @@ pub(crate) struct Slab {
     worker: usize,
     /// By slot: where to mirror a connection's bytes queued, for handles
     /// on other threads (the server API); empty for a loop used on its own.
-    mirrors: Vec<Option<Arc<AtomicUsize>>>,
+    mirrors: Vec<Option<Arc<dyn Mirror>>>,
     /// Slots to settle before the next poll.
     dirty: Vec<usize>,
     /// Slots to read from again next turn.
@@ -234,7 +240,7 @@ impl Slab {
             self.free = index as u32;
         }
         if let Some(mirror) = self.mirrors.get_mut(index).and_then(Option::take) {
-            mirror.store(0, Ordering::Relaxed);
+            mirror.store(0);
         }
         match &slot {
             Slot::Listener { .. } => self.listeners -= 1,
@@ -304,7 +310,7 @@ impl Slab {
 
     /// Mirrors the bytes queued of the connection at `index` into `mirror`
     /// from now on, until it is removed.
-    pub(crate) fn set_mirror(&mut self, index: usize, mirror: Arc<AtomicUsize>) {
+    pub(crate) fn set_mirror(&mut self, index: usize, mirror: Arc<dyn Mirror>) {
         if self.conn(index).is_none() {
             return;
         }
@@ -320,7 +326,7 @@ impl Slab {
     pub(crate) fn conn_and_mirror(
         &mut self,
         index: usize,
-    ) -> Option<(&mut Conn, Option<&AtomicUsize>)> {
+    ) -> Option<(&mut Conn, Option<&dyn Mirror>)> {
         let mirror = self.mirrors.get(index).and_then(Option::as_deref);
         match self.slots.get_mut(index)? {
             Slot::Conn(conn) => Some((conn, mirror)),

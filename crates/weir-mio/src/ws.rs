@@ -11,7 +11,6 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -19,7 +18,7 @@ use weir_proto::{CloseCode, MessageKind, PreparedMessage, Role, SendError};
 
 use crate::conn::Conn;
 use crate::shared::Shared;
-use crate::slab::Slab;
+use crate::slab::{Mirror, Slab};
 
 /// A connection's identity within its [`EventLoop`](crate::EventLoop):
 /// unique, and never reused, even after the connection is gone (unlike the
@@ -154,7 +153,7 @@ impl<'a> Ws<'a> {
 
     /// Mirrors [`Ws::buffered_amount`] into `mirror` at every write, for
     /// handles on other threads.
-    pub(crate) fn set_buffered_mirror(&mut self, mirror: Arc<AtomicUsize>) {
+    pub(crate) fn set_buffered_mirror(&mut self, mirror: Arc<dyn Mirror>) {
         self.slab.set_mirror(self.index, mirror);
     }
 

@@ -6,13 +6,18 @@
 //! fragmentation (which VmRSS includes), and the sizes of the blocks that
 //! (nearly) every connection holds.
 //!
-//! `weir-mio-idle-mem PORT`
+//! `weir-mio-idle-mem PORT [autobahn|server]`: with `autobahn`, the
+//! configuration of weir-mio's `autobahn-server` example (frames and
+//! messages up to 64 MiB, a send queue of 128 MiB); with `server`, the
+//! server API's echo instead (as weir-mio's `echo` example: one worker,
+//! route `/*`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
-use weir_mio::{Config, EventLoop, Handler, Message, Ws};
+use weir_mio::server::{Server, Socket, WsHandler};
+use weir_mio::{weir_proto, Config, EventLoop, Handler, Message, Ws};
 
 struct Counting;
 
@@ -62,11 +67,15 @@ impl Handler for Echo {
     }
 }
 
-fn main() -> std::io::Result<()> {
-    let port = weir_bench_echo::port_arg();
-    let mut event_loop = EventLoop::new(Config::default())?;
-    event_loop.listen(("127.0.0.1", port))?;
-    weir_bench_echo::announce("weir-mio-idle-mem", port);
+impl WsHandler for Echo {
+    fn on_message(&self, ws: &Socket, message: Message) {
+        let _ = ws.send(message);
+    }
+}
+
+/// Runs `turn` (which returns the connection count) and reports the heap
+/// every 500 ms, when it changed.
+fn report_heap(mut turn: impl FnMut() -> std::io::Result<usize>) -> std::io::Result<()> {
     eprintln!(
         "size_of::<weir_proto::Connection>() = {} B",
         std::mem::size_of::<weir_mio::weir_proto::Connection>()
@@ -74,13 +83,13 @@ fn main() -> std::io::Result<()> {
     let mut last = (0, 0, 0);
     let mut next_report = Instant::now();
     loop {
-        event_loop.run_once(&mut Echo, Some(Duration::from_millis(100)))?;
+        let connections = turn()?;
         if Instant::now() >= next_report {
             next_report += Duration::from_millis(500);
             let now = (
                 LIVE_BYTES.load(Ordering::Relaxed),
                 LIVE_BLOCKS.load(Ordering::Relaxed),
-                event_loop.connection_count(),
+                connections,
             );
             if now != last {
                 eprintln!(
@@ -99,4 +108,38 @@ fn main() -> std::io::Result<()> {
             }
         }
     }
+}
+
+fn main() -> std::io::Result<()> {
+    let port = weir_bench_echo::port_arg();
+    let mode = std::env::args().nth(2).unwrap_or_default();
+    if mode == "server" {
+        let server = Server::builder()
+            .bind(("127.0.0.1", port))
+            .route("/*", Echo)
+            .build()?;
+        let handle = server.handle();
+        std::thread::spawn(move || server.run());
+        weir_bench_echo::announce("weir-mio-idle-mem (server API)", port);
+        return report_heap(|| {
+            std::thread::sleep(Duration::from_millis(100));
+            Ok(handle.connection_count())
+        });
+    }
+    let mut config = Config::default();
+    if mode == "autobahn" {
+        config = config.with_connection(
+            weir_proto::Config::default()
+                .with_max_frame_size(64 << 20)
+                .with_max_message_size(64 << 20)
+                .with_max_send_queue(128 << 20),
+        );
+    }
+    let mut event_loop = EventLoop::new(config)?;
+    event_loop.listen(("127.0.0.1", port))?;
+    weir_bench_echo::announce("weir-mio-idle-mem", port);
+    report_heap(|| {
+        event_loop.run_once(&mut Echo, Some(Duration::from_millis(100)))?;
+        Ok(event_loop.connection_count())
+    })
 }

@@ -260,7 +260,7 @@ impl ServerBuilder {
             workers: links,
             command_queue_capacity: self.command_queue_capacity,
             accept_hooks: self.accept_hooks,
-            directory: Default::default(),
+            directory: (0..workers).map(|_| Default::default()).collect(),
             rooms: Default::default(),
             shutdown: Mutex::new(None),
         });

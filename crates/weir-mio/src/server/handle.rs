@@ -3,9 +3,12 @@
 //!
 //! What is shared, and how:
 //! - the routes and the configuration: read-only after `build`;
-//! - the directory, id to [`Socket`], of every accepted connection (from
-//!   its accepted upgrade to its `on_close`), behind an `RwLock`: it says
-//!   which worker owns an id;
+//! - the directory of every accepted connection's [`Socket`] (from its
+//!   accepted upgrade to its `on_close`): one table per worker, indexed by
+//!   slot like the worker's own (`sockets.rs`), each behind its own
+//!   `RwLock`; an id says which worker and which slot, so finding a
+//!   socket is two indexings, no hash, and workers never contend for one
+//!   lock when connections come and go;
 //! - the rooms, name to members by worker, behind an `RwLock` (`rooms.rs`);
 //! - one command queue per worker, bounded for broadcasts, plus the loop's
 //!   [`WakeHandle`](crate::WakeHandle) (`queue.rs`);
@@ -14,7 +17,6 @@
 //! No lock is held while a callback runs, and no two are held at once
 //! except rooms then a socket's own room set.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -26,6 +28,7 @@ use super::guard::guarded;
 use super::queue::WorkerLink;
 use super::rooms::RoomMap;
 use super::route::Routes;
+use super::sockets::Sockets;
 use super::{BroadcastRefused, ReadyState, Room, Socket};
 use crate::{Config, ConnId};
 
@@ -67,7 +70,8 @@ pub(crate) struct Shared {
     /// broadcasts (`queue.rs`).
     pub(crate) command_queue_capacity: usize,
     pub(crate) accept_hooks: AcceptHooks,
-    pub(crate) directory: RwLock<HashMap<ConnId, Socket>>,
+    /// By worker.
+    pub(crate) directory: Vec<RwLock<Sockets>>,
     pub(crate) rooms: RwLock<RoomMap>,
     pub(crate) shutdown: Mutex<Option<Instant>>,
 }
@@ -75,7 +79,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// The socket of connection `id`, if it is still there.
     pub(crate) fn socket(&self, id: ConnId) -> Option<Socket> {
-        read(&self.directory).get(&id).cloned()
+        read(self.directory.get(id.worker())?).get(id).cloned()
     }
 
     /// The end of a connection: `on_close`, then out of its rooms and the
@@ -91,7 +95,9 @@ impl Shared {
     /// Takes a closed socket out of its rooms and the directory.
     pub(crate) fn forget(&self, socket: &Socket) {
         self.leave_all(socket);
-        write(&self.directory).remove(&socket.id());
+        if let Some(sockets) = self.directory.get(socket.id().worker()) {
+            write(sockets).remove(socket.id());
+        }
     }
 
     /// Starts the graceful shutdown, unless it has started: every worker
@@ -173,12 +179,17 @@ impl ServerHandle {
     /// How many WebSocket connections are accepted and not yet closed,
     /// across all workers.
     pub fn connection_count(&self) -> usize {
-        read(&self.shared.directory).len()
+        let sockets = self.shared.directory.iter();
+        sockets.map(|sockets| read(sockets).len()).sum()
     }
 
     /// The ids of those connections, in no particular order.
     pub fn connections(&self) -> Vec<ConnId> {
-        read(&self.shared.directory).keys().copied().collect()
+        let mut ids = Vec::new();
+        for sockets in &self.shared.directory {
+            ids.extend(read(sockets).iter().map(Socket::id));
+        }
+        ids
     }
 
     /// Room `name` (it exists while it has members).

@@ -259,7 +259,9 @@ impl Server {
             .collect();
         let result = run::run_workers(&shared, jobs);
         // Sockets kept by the application no longer reach anything.
-        handle::write(&shared.directory).clear();
+        for sockets in &shared.directory {
+            handle::write(sockets).take_all();
+        }
         handle::write(&shared.rooms).clear();
         result
     }

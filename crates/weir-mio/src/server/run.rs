@@ -97,11 +97,7 @@ impl Shared {
     fn worker_ended(&self, index: usize) {
         self.workers[index].end();
         self.begin_shutdown(self.config.linger_timeout());
-        let orphans: Vec<Socket> = read(&self.directory)
-            .values()
-            .filter(|socket| socket.id().worker() == index)
-            .cloned()
-            .collect();
+        let orphans: Vec<Socket> = read(&self.directory[index]).iter().cloned().collect();
         for socket in orphans {
             self.finish(&socket, CloseCode::ABNORMAL, "");
         }

@@ -1,5 +1,9 @@
 //! [`Sockets`]: a worker's own connections, by their slot in its loop.
 //!
+//! Two tables of this kind per worker: the worker's own, which its
+//! callbacks use without a lock, and its part of the server's directory
+//! (`handle.rs`), behind a lock, for other threads.
+//!
 //! Every callback of the worker finds its connection's [`Socket`] here, so
 //! the table is indexed by the connection's slot in the loop (which its id
 //! carries) rather than hashed by id; the whole id is still checked, as
@@ -14,6 +18,8 @@ use crate::ConnId;
 pub(crate) struct Sockets {
     /// Indexed by slot.
     slots: Vec<Option<Socket>>,
+    /// How many slots hold a socket.
+    len: usize,
 }
 
 impl Sockets {
@@ -25,7 +31,16 @@ impl Sockets {
         if self.slots.len() <= slot {
             self.slots.resize_with(slot + 1, || None);
         }
-        self.slots[slot].replace(socket)
+        let stale = self.slots[slot].replace(socket);
+        if stale.is_none() {
+            self.len += 1;
+        }
+        stale
+    }
+
+    /// How many sockets there are.
+    pub(crate) fn len(&self) -> usize {
+        self.len
     }
 
     /// The socket of connection `id`.
@@ -42,6 +57,7 @@ impl Sockets {
         if entry.as_ref()?.id() != id {
             return None;
         }
+        self.len -= 1;
         entry.take()
     }
 
@@ -52,6 +68,7 @@ impl Sockets {
 
     /// Takes out every socket.
     pub(crate) fn take_all(&mut self) -> Vec<Socket> {
+        self.len = 0;
         std::mem::take(&mut self.slots)
             .into_iter()
             .flatten()

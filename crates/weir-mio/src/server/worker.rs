@@ -188,7 +188,8 @@ impl Handler for Worker {
                 server: Arc::clone(&self.server),
             }),
         };
-        write(&self.server.directory).insert(socket.id(), socket.clone());
+        // A socket left in the slot is finished below, with the worker's own.
+        let _ = write(&self.server.directory[self.index]).insert(socket.clone());
         let handler = self.server.routes.handler(route);
         let decision = guarded("on_open", || handler.on_open(&socket, request))
             .map_err(|panic| {
@@ -230,7 +231,7 @@ impl Handler for Worker {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             );
-            ws.set_buffered_mirror(Arc::clone(&socket.inner.buffered));
+            ws.set_buffered_mirror(socket.inner.clone());
             #[cfg(feature = "deflate")]
             {
                 *lock(&socket.inner.deflate) = ws.deflate();
