@@ -48,7 +48,7 @@ impl Admissions {
 
     /// How many places are taken.
     #[cfg(test)]
-    fn taken(&self) -> usize {
+    pub(crate) fn taken(&self) -> usize {
         self.taken.load(Ordering::Acquire)
     }
 }

@@ -170,3 +170,48 @@ impl Drop for Shared {
         self.admissions.release(admitted);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::admission::Admissions;
+    use crate::{Config, EventLoop};
+
+    struct Quiet;
+    impl crate::Handler for Quiet {}
+
+    /// An accepted connection takes a place under `max_connections`; the
+    /// loop gives it back when the connection goes and when the loop is
+    /// dropped with the connection still in it.
+    #[test]
+    fn places_come_back_when_a_connection_goes_and_when_the_loop_is_dropped() {
+        let mut event_loop = EventLoop::new(Config::default()).unwrap();
+        let admissions = Admissions::new(10);
+        event_loop.join_server(0, admissions.clone());
+        let addr = event_loop.listen("127.0.0.1:0").unwrap();
+        let leaving = std::net::TcpStream::connect(addr).unwrap();
+        let _staying = std::net::TcpStream::connect(addr).unwrap();
+        run_until(&mut event_loop, |event_loop| {
+            event_loop.connection_count() == 2
+        });
+        assert_eq!(admissions.taken(), 2);
+        drop(leaving);
+        run_until(&mut event_loop, |event_loop| {
+            event_loop.connection_count() == 1
+        });
+        assert_eq!(admissions.taken(), 1);
+        drop(event_loop);
+        assert_eq!(admissions.taken(), 0);
+    }
+
+    /// Runs `event_loop` until `done` holds, failing after 20 s.
+    fn run_until(event_loop: &mut EventLoop, done: impl Fn(&EventLoop) -> bool) {
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while !done(event_loop) {
+            assert!(Instant::now() < give_up, "gave up waiting");
+            let turn = Some(Duration::from_millis(50));
+            event_loop.run_once(&mut Quiet, turn).unwrap();
+        }
+    }
+}
