@@ -20,7 +20,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use weir_bench_codec::{
     ascii_text, batch_count, header_len, masked_wire, message, mixed_text, payload, random_bytes,
-    weir_decode, weir_decode_owned, Kind, READ_CHUNK, SIZES,
+    weir_decode, Entry, Kind, READ_CHUNK, SIZES,
 };
 use weir_proto::handshake::{AcceptOptions, Incoming, ServerHandshake};
 use weir_proto::mask::apply_mask;
@@ -212,9 +212,13 @@ fn bench_decode(c: &mut Criterion) {
             let wire: Arc<[u8]> = masked_wire(&message, count).into();
 
             // Sanity: every implementation decodes every message, once.
-            assert_eq!(weir_decode(&mut weir_server(), &wire), count, "weir decode");
             assert_eq!(
-                weir_decode_owned(&mut weir_server(), &wire),
+                weir_decode(&mut weir_server(), &wire, Entry::Slice),
+                count,
+                "weir decode"
+            );
+            assert_eq!(
+                weir_decode(&mut weir_server(), &wire, Entry::OwnedBuffer),
                 count,
                 "weir decode (owned buffer)"
             );
@@ -234,14 +238,14 @@ fn bench_decode(c: &mut Criterion) {
             group.bench_function("weir", |b| {
                 b.iter_batched_ref(
                     weir_server,
-                    |conn| weir_decode(conn, &wire),
+                    |conn| weir_decode(conn, &wire, Entry::Slice),
                     BatchSize::PerIteration,
                 )
             });
             group.bench_function("weir (owned buffer)", |b| {
                 b.iter_batched_ref(
                     weir_server,
-                    |conn| weir_decode_owned(conn, &wire),
+                    |conn| weir_decode(conn, &wire, Entry::OwnedBuffer),
                     BatchSize::PerIteration,
                 )
             });

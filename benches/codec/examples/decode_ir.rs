@@ -9,21 +9,20 @@
 //! ```
 //!
 //! A fourth argument `owned` decodes through `receive_buf` instead
-//! (`weir_decode_owned`).
+//! (`Entry::OwnedBuffer`).
 //!
 //! Instructions per message are the difference of the totals of two runs
 //! (BATCHES = 100 and 200, say) divided by the messages in 100 batches,
 //! which it prints: setup and the wire's construction cancel out.
 
-use weir_bench_codec::{batch_count, masked_wire, message, weir_decode, weir_decode_owned, Kind};
+use weir_bench_codec::{batch_count, masked_wire, message, weir_decode, Entry, Kind};
 use weir_proto::{Config, Connection, Role};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (kind, len, batches, decode): (_, _, _, fn(&mut Connection, &[u8]) -> usize) = match &args[..]
-    {
-        [kind, len, batches] => (kind, len, batches, weir_decode),
-        [kind, len, batches, owned] if owned == "owned" => (kind, len, batches, weir_decode_owned),
+    let (kind, len, batches, owned) = match &args[..] {
+        [kind, len, batches] => (kind, len, batches, false),
+        [kind, len, batches, owned] if owned == "owned" => (kind, len, batches, true),
         _ => panic!("usage: decode_ir binary|text LEN BATCHES [owned]"),
     };
     let kind = match kind.as_str() {
@@ -37,7 +36,12 @@ fn main() {
     let wire = masked_wire(&message(kind, len), count);
     for _ in 0..batches {
         let mut conn = Connection::new(Role::Server, Config::default()).expect("server");
-        let messages = decode(&mut conn, &wire);
+        let entry = if owned {
+            Entry::OwnedBuffer
+        } else {
+            Entry::Slice
+        };
+        let messages = weir_decode(&mut conn, &wire, entry);
         assert_eq!(messages, count);
     }
     println!("{}", count * batches);

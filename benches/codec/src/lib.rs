@@ -121,44 +121,40 @@ pub fn payload(message: &Message) -> Bytes {
     message.payload().clone()
 }
 
-/// weir: feeds the wire in reads of `READ_CHUNK` with `receive(&[u8])`
-/// (which copies each read into the connection's buffer), pulls every
-/// event, and returns how many messages came out.
-pub fn weir_decode(conn: &mut Connection, wire: &[u8]) -> usize {
-    wire.chunks(READ_CHUNK)
-        .map(|read| {
-            conn.receive(read);
-            weir_messages(conn)
-        })
-        .sum()
+/// How [`weir_decode`] hands a read to the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// `receive(&[u8])`, which copies the read into the connection's
+    /// buffer (the wire's slices come for free).
+    Slice,
+    /// As an adapter that reads into a `BytesMut` of its own and hands it
+    /// over with `receive_buf`: each read is copied once, into the spare
+    /// capacity of that buffer (as a socket read would), and the
+    /// connection takes the bytes without copying them again.
+    OwnedBuffer,
 }
 
-/// [`weir_decode`] as an adapter that reads into a `BytesMut` of its own
-/// and hands it over with `receive_buf`: each read is copied once, into the
-/// spare capacity of that buffer (as a socket read would), and the
-/// connection takes the bytes without copying them again.
-pub fn weir_decode_owned(conn: &mut Connection, wire: &[u8]) -> usize {
+/// weir: feeds the wire in reads of `READ_CHUNK` through `entry`, pulls
+/// every event, and returns how many messages came out.
+pub fn weir_decode(conn: &mut Connection, wire: &[u8], entry: Entry) -> usize {
+    let mut messages = 0;
     let mut buf = BytesMut::new();
-    wire.chunks(READ_CHUNK)
-        .map(|read| {
+    for read in wire.chunks(READ_CHUNK) {
+        if entry == Entry::Slice {
+            conn.receive(read);
+        } else {
             buf.reserve(READ_CHUNK);
             buf.extend_from_slice(read);
             conn.receive_buf(&mut buf);
-            weir_messages(conn)
-        })
-        .sum()
-}
-
-/// Pulls every event; counts the messages.
-fn weir_messages(conn: &mut Connection) -> usize {
-    let mut messages = 0;
-    while let Some(event) = conn.poll_event() {
-        match event {
-            Ok(Event::Message(message)) => {
-                black_box(message);
-                messages += 1;
+        }
+        while let Some(event) = conn.poll_event() {
+            match event {
+                Ok(Event::Message(message)) => {
+                    black_box(message);
+                    messages += 1;
+                }
+                other => panic!("weir: unexpected {other:?}"),
             }
-            other => panic!("weir: unexpected {other:?}"),
         }
     }
     messages
