@@ -40,13 +40,15 @@ pub struct Config {
     /// In streaming mode nothing is buffered, so this can be raised freely.
     pub max_message_size: usize,
     /// How much room, at most, is made at once for the rest of a frame
-    /// whose payload arrives in several reads, in bytes. Default 1 MiB.
+    /// whose payload arrives in several reads, in bytes. Default 256 KiB.
     ///
     /// Once part of a frame's payload has arrived, the read buffer grows
     /// to hold the rest of the announced frame (up to this much more) in
     /// one step, so that a large frame is not copied again each time the
-    /// buffer would double. A peer can thus make a connection hold this
-    /// much memory ahead of the bytes it actually sends; 0 turns the
+    /// buffer would double. A peer can thus make a connection reserve this
+    /// much memory ahead of the bytes it actually sends (address space: the
+    /// pages are only used as bytes arrive, for allocations this large), so
+    /// the default stays well below the frame limit; 0 turns the
     /// reservation off (the buffer then grows as bytes arrive).
     pub frame_reserve: usize,
     /// Answer pings with pongs automatically. Default on.
@@ -94,7 +96,7 @@ impl Default for Config {
         Self {
             max_frame_size: 16 << 20,
             max_message_size: 64 << 20,
-            frame_reserve: 1 << 20,
+            frame_reserve: 256 << 10,
             auto_pong: true,
             streaming: false,
             max_send_queue: 16 << 20,
