@@ -53,12 +53,18 @@ impl Wake for Wakers {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        for slot in [&self.reader, &self.writer] {
-            let waker = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-            if let Some(waker) = waker {
-                waker.wake();
+        let take = |slot: &Mutex<Option<Waker>>| {
+            slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+        };
+        let (reader, writer) = (take(&self.reader), take(&self.writer));
+        // One task often holds both halves (a forward loop, or the whole
+        // stream): wake it once.
+        if let (Some(reader), Some(writer)) = (&reader, &writer) {
+            if reader.will_wake(writer) {
+                return reader.wake_by_ref();
             }
         }
+        reader.into_iter().chain(writer).for_each(Waker::wake);
     }
 }
 
@@ -87,5 +93,16 @@ mod tests {
         joint.wake_by_ref(); // nobody registered again: nobody to wake
         assert_eq!(reader.0.load(Ordering::SeqCst), 1);
         assert_eq!(writer.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn one_task_holding_both_halves_is_woken_once() {
+        let wakers = Arc::new(Wakers::default());
+        let task = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(Arc::clone(&task));
+        wakers.register(Half::Reader, &waker);
+        wakers.register(Half::Writer, &waker);
+        wakers.joint().wake_by_ref();
+        assert_eq!(task.0.load(Ordering::SeqCst), 1);
     }
 }
