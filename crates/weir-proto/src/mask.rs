@@ -3,7 +3,7 @@
 //! Every frame a client sends is XORed with a 4-byte masking key, and every
 //! frame a server receives must be unmasked the same way. This runs over every
 //! payload byte, so it is written to go as fast as memory allows: the bulk of
-//! the buffer is XORed in blocks of [`BLOCK`] bytes against the key repeated
+//! the buffer is XORed in blocks of `BLOCK` (64) bytes against the key repeated
 //! to the block's width, a loop the compiler turns into vector instructions
 //! (SSE2 on the x86-64 baseline); what is left goes a machine word at a time,
 //! and the last few bytes one by one. Small payloads (most WebSocket

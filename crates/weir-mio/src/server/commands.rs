@@ -136,7 +136,7 @@ impl Worker {
                     .sockets
                     .iter()
                     .map(|entry| &entry.socket)
-                    .filter(|socket| route.map_or(true, |route| socket.inner.route == route))
+                    .filter(|socket| route.is_none_or(|route| socket.inner.route == route))
                     .filter(|socket| Some(socket.id()) != except)
                     .filter(|socket| socket.state() == ReadyState::Open);
                 for socket in recipients {

@@ -963,7 +963,7 @@ Content-Length: 4\r\n\r\nwho?"
     fn head_exactly_at_limit_fits_and_leftover_may_exceed_it() {
         let limit = RFC_REQUEST.len();
         let mut input = RFC_REQUEST.to_vec();
-        input.extend(std::iter::repeat(0x81).take(5 * limit));
+        input.extend(std::iter::repeat_n(0x81, 5 * limit));
         let mut server = ServerHandshake::with_max_header_bytes(limit);
         match server.receive(&input) {
             Ok(Some(Incoming::Upgrade(u))) => assert_eq!(u.leftover().len(), 5 * limit),
