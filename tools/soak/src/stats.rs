@@ -6,7 +6,7 @@ use std::fmt;
 /// What the soak server counted since it started.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// `on_open` calls that accepted the connection.
+    /// `on_open` calls: connections that opened.
     pub opens: u64,
     /// `on_close` calls for a connection that was open.
     pub closes: u64,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use weir_mio::server::{Socket, WsHandler};
-use weir_mio::weir_proto::handshake::{AcceptOptions, Rejection, UpgradeRequest};
+use weir_mio::weir_proto::handshake::UpgradeRequest;
 use weir_mio::{CloseCode, ConnId, Error, Message};
 use weir_soak::Stats;
 
@@ -105,15 +105,10 @@ impl Pairing {
 impl WsHandler for Books {
     type State = ();
 
-    fn on_upgrade(
-        &self,
-        ws: &Socket,
-        _request: &UpgradeRequest,
-    ) -> Result<AcceptOptions, Rejection> {
+    fn on_open(&self, ws: &Socket, _request: &UpgradeRequest) {
         let mut pairing = self.ledger.pairing();
         pairing.opens += 1;
         pairing.open.insert(ws.id());
-        Ok(AcceptOptions::default())
     }
 
     fn on_message(&self, ws: &Socket, _state: &mut Self::State, message: Message) {
