@@ -148,9 +148,7 @@ impl ClientTls {
     /// the name is sent as SNI (not for IP addresses) and the server's
     /// certificate must be valid for it.
     pub fn connect(&self, host: &str) -> Result<ClientConnection, TlsError> {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let name = ServerName::try_from(host.to_owned())
-            .map_err(|_| TlsError::ServerName(host.to_owned()))?;
+        let name = server_name(host)?;
         Ok(ClientConnection::new(Arc::clone(&self.config), name)?)
     }
 
@@ -177,6 +175,16 @@ impl fmt::Debug for ClientTls {
             .field("alpn", &self.config.alpn_protocols)
             .finish_non_exhaustive()
     }
+}
+
+/// The TLS server name for `host` (a DNS name or an IP address, an IPv6
+/// literal with or without its brackets): what a client sends as SNI and
+/// checks the certificate against. For adapters that make their TLS
+/// sessions themselves (tokio-rustls) rather than with
+/// [`ClientTls::connect`].
+pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    ServerName::try_from(host.to_owned()).map_err(|_| TlsError::ServerName(host.to_owned()))
 }
 
 /// How a server does TLS: its certificate chain and key, and the rest of

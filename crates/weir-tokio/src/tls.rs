@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use weir_tls::pki_types::ServerName;
-use weir_tls::{ClientTls, TlsError};
+use weir_tls::ClientTls;
 
 use crate::client::MaybeTlsStream;
 use crate::error::Error;
@@ -24,9 +23,7 @@ pub(crate) async fn connect(
     host: &str,
     tls: &ClientTls,
 ) -> Result<MaybeTlsStream, Error> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let name = ServerName::try_from(host.to_owned())
-        .map_err(|_| Error::Tls(TlsError::ServerName(host.to_owned())))?;
+    let name = weir_tls::server_name(host).map_err(Error::Tls)?;
     let connector = TlsConnector::from(Arc::clone(tls.config()));
     let stream = connector.connect(name, tcp).await?;
     Ok(MaybeTlsStream::Tls(Box::new(stream)))
