@@ -18,6 +18,12 @@ pub use stats::Stats;
 /// The plain-HTTP path where `soak-server` serves its [`Stats`].
 pub const STATS_PATH: &str = "/stats";
 
+/// The plain-HTTP path where `soak-server` hands the allocator's free
+/// memory back to the system before the driver reads its RSS, so that the
+/// reading is of memory in use, not of where freed blocks happened to
+/// fall.
+pub const TRIM_PATH: &str = "/trim";
+
 /// The WebSocket path `soak-server` echoes on.
 pub const ECHO_PATH: &str = "/echo";
 

@@ -2,7 +2,8 @@
 //! [`ECHO_PATH`](weir_soak::ECHO_PATH) whose handler counts its callbacks,
 //! and those counts as text at [`STATS_PATH`](weir_soak::STATS_PATH); a
 //! route at [`SINK_PATH`](weir_soak::SINK_PATH) that answers nothing, for
-//! a peer that floods.
+//! a peer that floods; and [`TRIM_PATH`](weir_soak::TRIM_PATH), which hands
+//! free heap memory back to the system before the driver reads the RSS.
 //!
 //! `soak-server [--addr ADDR] [--workers N] [--fd-limit N]`: prints
 //! `listening on ADDR` once bound, then serves until killed. `--fd-limit`
@@ -10,6 +11,7 @@
 //! descriptors and recover.
 
 mod books;
+mod trim;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,7 +19,7 @@ use std::process::ExitCode;
 use books::Books;
 use weir_mio::server::{HttpResponse, Server, WsHandler};
 use weir_mio::{weir_proto, Config};
-use weir_soak::{ECHO_PATH, SINK_PATH, STATS_PATH};
+use weir_soak::{ECHO_PATH, SINK_PATH, STATS_PATH, TRIM_PATH};
 
 /// The largest frame and message taken: room for the flooding client's
 /// 1 MiB messages, twice over.
@@ -95,6 +97,7 @@ fn serve(args: Args) -> Result<(), String> {
         .on_accept_resumed(move |_| resuming.accept_resumed())
         .http(move |request| match request.path() {
             STATS_PATH => HttpResponse::text(200, counted.stats().to_string()),
+            TRIM_PATH => HttpResponse::text(200, trim::release_free_memory().to_string()),
             _ => HttpResponse::not_found(),
         })
         .build()

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use weir_soak::{Stats, ECHO_PATH, SINK_PATH, STATS_PATH};
+use weir_soak::{Stats, ECHO_PATH, SINK_PATH, STATS_PATH, TRIM_PATH};
 
 /// How long the server may take to see every client gone.
 pub const IDLE_WAIT: Duration = Duration::from_secs(30);
@@ -123,7 +123,18 @@ impl ServerProcess {
 
     /// Its counters, fetched over plain HTTP.
     pub fn stats(&self) -> Result<Stats, String> {
-        let failed = |e: std::io::Error| format!("GET {STATS_PATH}: {e}");
+        Stats::parse(&self.get(STATS_PATH)?)
+    }
+
+    /// Has it hand its free heap memory back to the system (at
+    /// [`TRIM_PATH`]), so that the next RSS reading is of memory in use.
+    pub fn trim(&self) -> Result<(), String> {
+        self.get(TRIM_PATH).map(drop)
+    }
+
+    /// The body of a `GET path` over plain HTTP, which must answer 200.
+    fn get(&self, path: &str) -> Result<String, String> {
+        let failed = |e: std::io::Error| format!("GET {path}: {e}");
         let mut stream = TcpStream::connect_timeout(&self.addr, STATS_TIMEOUT).map_err(failed)?;
         stream
             .set_read_timeout(Some(STATS_TIMEOUT))
@@ -131,16 +142,16 @@ impl ServerProcess {
         stream
             .set_write_timeout(Some(STATS_TIMEOUT))
             .map_err(failed)?;
-        write!(stream, "GET {STATS_PATH} HTTP/1.1\r\nHost: soak\r\n\r\n").map_err(failed)?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: soak\r\n\r\n").map_err(failed)?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer).map_err(failed)?;
         let (head, body) = answer
             .split_once("\r\n\r\n")
-            .ok_or_else(|| format!("GET {STATS_PATH}: no end of head in {answer:?}"))?;
+            .ok_or_else(|| format!("GET {path}: no end of head in {answer:?}"))?;
         if !head.starts_with("HTTP/1.1 200") {
-            return Err(format!("GET {STATS_PATH}: {head:?}"));
+            return Err(format!("GET {path}: {head:?}"));
         }
-        Stats::parse(body)
+        Ok(body.to_owned())
     }
 
     /// Polls the counters until no connection is open, for at most `limit`;
@@ -159,11 +170,15 @@ impl ServerProcess {
         }
     }
 
-    /// [`ServerProcess::wait_idle`] for [`IDLE_WAIT`], then a quiet moment,
-    /// then its usage: the counters, whether every connection closed, and
-    /// the memory and descriptors at rest.
+    /// [`ServerProcess::wait_idle`] for [`IDLE_WAIT`], then its free heap
+    /// memory trimmed, a quiet moment, and its usage: the counters,
+    /// whether every connection closed, and the memory and descriptors at
+    /// rest.
     pub fn settle(&mut self) -> Result<(Stats, bool, Usage), String> {
         let (stats, idle) = self.wait_idle(IDLE_WAIT)?;
+        // Before the quiet moment, which lets the server close the
+        // trim's own connection.
+        self.trim()?;
         sleep(QUIET);
         Ok((stats, idle, self.usage()?))
     }
