@@ -207,6 +207,7 @@ impl Shared {
         let Some(info) = self.conn_info(index) else {
             return;
         };
+        let incoming = incoming.map(|incoming| incoming.with_peer_addr(info.peer_addr));
         let config = Arc::clone(&self.core_config);
         match decide(incoming, config, |request| {
             handler.on_upgrade(request, &info)

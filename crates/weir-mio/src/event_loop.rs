@@ -334,6 +334,12 @@ impl EventLoop {
         self.shared.shutdown(code, reason);
     }
 
+    /// Mirrors every connection's bytes queued into `mirror` at each write
+    /// (the server API's records, read by other threads).
+    pub(crate) fn set_mirror(&mut self, mirror: std::sync::Arc<dyn crate::slab::Mirror>) {
+        self.shared.slab.set_mirror(mirror);
+    }
+
     /// Replaces the system resolver used for client connections, for tests.
     #[cfg(test)]
     pub(crate) fn set_lookup(&mut self, lookup: crate::resolve::Lookup) {

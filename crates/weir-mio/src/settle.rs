@@ -63,7 +63,7 @@ impl Shared {
             return self.fail(index, Error::Io(e), handler);
         }
         if let Some(mirror) = mirror {
-            mirror.store(conn.pending_output());
+            mirror.store(index, conn.pending_output());
         }
         if matches!(conn.phase, Phase::Answering) && conn.pending_output() == 0 {
             // The HTTP answer is out: close our side, then wait (bounded by

@@ -27,10 +27,10 @@
 //! code that touches a connection, including sends to other connections
 //! than the one whose callback runs, only has to mark it dirty.
 //!
-//! Beside the slots, by the same index, the mirrors of the connections'
-//! send queues that the server API reads from other threads (`settle.rs`
-//! keeps them up to date): kept apart, so that a loop used on its own
-//! spends nothing on them.
+//! Beside the slots, the mirror of the connections' send queues that the
+//! server API reads from other threads (`settle.rs` keeps it up to date):
+//! one for the loop, indexed by slot on its side, so that a loop used on
+//! its own spends nothing on it and a connection holds nothing for it.
 //!
 //! And the list of pending reads: connections whose last read stopped at
 //! its budget rather than at `WouldBlock`, to be read again next turn
@@ -55,11 +55,11 @@ const FIRST_ROOM: usize = 1024;
 /// The end of the free list.
 const NO_SLOT: u32 = u32::MAX;
 
-/// Where the bytes a connection has queued are mirrored for handles on
-/// other threads: the server API's sockets.
+/// Where the bytes the loop's connections have queued are mirrored for
+/// handles on other threads: the server API's records.
 pub(crate) trait Mirror: Send + Sync {
-    /// Records that `bytes` are queued.
-    fn store(&self, bytes: usize);
+    /// Records that the connection at slot `index` has `bytes` queued.
+    fn store(&self, index: usize, bytes: usize);
 }
 
 /// One slot of the table.
@@ -95,9 +95,9 @@ pub(crate) struct Slab {
     free: u32,
     /// The loop's index among a server's workers, part of every id.
     worker: usize,
-    /// By slot: where to mirror a connection's bytes queued, for handles
-    /// on other threads (the server API); empty for a loop used on its own.
-    mirrors: Vec<Option<Arc<dyn Mirror>>>,
+    /// Where to mirror the connections' bytes queued, for handles on other
+    /// threads (the server API); none for a loop used on its own.
+    mirror: Option<Arc<dyn Mirror>>,
     /// Slots to settle before the next poll.
     dirty: Vec<usize>,
     /// Slots to read from again next turn.
@@ -118,7 +118,7 @@ impl Slab {
             slots: Vec::new(),
             free: NO_SLOT,
             worker,
-            mirrors: Vec::new(),
+            mirror: None,
             dirty: Vec::new(),
             read_pending: Vec::new(),
             listeners: 0,
@@ -239,8 +239,8 @@ impl Slab {
         if !retired {
             self.free = index as u32;
         }
-        if let Some(mirror) = self.mirrors.get_mut(index).and_then(Option::take) {
-            mirror.store(0);
+        if let Some(mirror) = &self.mirror {
+            mirror.store(index, 0);
         }
         match &slot {
             Slot::Listener { .. } => self.listeners -= 1,
@@ -308,26 +308,20 @@ impl Slab {
         }
     }
 
-    /// Mirrors the bytes queued of the connection at `index` into `mirror`
-    /// from now on, until it is removed.
-    pub(crate) fn set_mirror(&mut self, index: usize, mirror: Arc<dyn Mirror>) {
-        if self.conn(index).is_none() {
-            return;
-        }
-        if self.mirrors.len() <= index {
-            self.mirrors.resize_with(index + 1, || None);
-        }
-        self.mirrors[index] = Some(mirror);
+    /// Mirrors the bytes queued of every connection into `mirror` from now
+    /// on.
+    pub(crate) fn set_mirror(&mut self, mirror: Arc<dyn Mirror>) {
+        self.mirror = Some(mirror);
     }
 
-    /// The connection at `index`, if that slot holds one, and its mirror,
-    /// if it has one.
+    /// The connection at `index`, if that slot holds one, and the loop's
+    /// mirror, if it has one.
     #[inline]
     pub(crate) fn conn_and_mirror(
         &mut self,
         index: usize,
     ) -> Option<(&mut Conn, Option<&dyn Mirror>)> {
-        let mirror = self.mirrors.get(index).and_then(Option::as_deref);
+        let mirror = self.mirror.as_deref();
         match self.slots.get_mut(index)? {
             Slot::Conn(conn) => Some((conn, mirror)),
             _ => None,

@@ -11,14 +11,13 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use bytes::Bytes;
 use weir_proto::{CloseCode, MessageKind, PreparedMessage, Role, SendError};
 
 use crate::conn::Conn;
 use crate::shared::Shared;
-use crate::slab::{Mirror, Slab};
+use crate::slab::Slab;
 
 /// A connection's identity within its [`EventLoop`](crate::EventLoop):
 /// unique, and never reused, even after the connection is gone (unlike the
@@ -149,12 +148,6 @@ impl<'a> Ws<'a> {
     pub fn other(&mut self, id: ConnId) -> Option<Ws<'_>> {
         let index = self.slab.index_of(id)?;
         Ws::new(self.slab, index)
-    }
-
-    /// Mirrors [`Ws::buffered_amount`] into `mirror` at every write, for
-    /// handles on other threads.
-    pub(crate) fn set_buffered_mirror(&mut self, mirror: Arc<dyn Mirror>) {
-        self.slab.set_mirror(self.index, mirror);
     }
 
     /// The connection's id.

@@ -12,10 +12,10 @@
 use bytes::{Bytes, BytesMut};
 use weir_proto::{Fragment, Message, MessageKind, Utf8Bytes};
 
-use super::handle::lock;
 use super::Socket;
 
-/// A message being put back together from its pieces.
+/// A message being put back together from its pieces (kept in its
+/// connection's details, `records.rs`, until the last).
 pub(crate) struct Assembly {
     kind: MessageKind,
     data: BytesMut,
@@ -29,23 +29,26 @@ impl Socket {
     /// does before it calls `on_message`. A message of one piece is passed
     /// on as it is, without a copy.
     pub fn reassemble(&self, fragment: Fragment) -> Option<Message> {
-        let mut assembly = lock(&self.inner.assembly);
         if fragment.is_first && fragment.is_last {
-            *assembly = None;
             return whole(fragment.kind, fragment.data);
         }
-        if fragment.is_first {
-            *assembly = Some(Box::new(Assembly {
-                kind: fragment.kind,
-                data: BytesMut::new(),
-            }));
-        }
-        // The core starts every message with its first piece.
-        assembly.as_mut()?.data.extend_from_slice(&fragment.data);
-        if !fragment.is_last {
-            return None;
-        }
-        let done = assembly.take()?;
+        let records = self.server.records.get(self.id.worker())?;
+        let done = records.details(self.id, |details| {
+            if fragment.is_first {
+                details.assembly = Some(Box::new(Assembly {
+                    kind: fragment.kind,
+                    data: BytesMut::new(),
+                }));
+            }
+            // The core starts every message with its first piece.
+            let assembly = details.assembly.as_mut()?;
+            assembly.data.extend_from_slice(&fragment.data);
+            if fragment.is_last {
+                details.assembly.take()
+            } else {
+                None
+            }
+        })?;
         whole(done.kind, done.data.freeze())
     }
 }

@@ -11,6 +11,7 @@ use weir_proto::handshake::HttpRequest;
 
 use super::handle::Shared;
 use super::queue::WorkerLink;
+use super::records::{Records, MAX_ROUTES};
 use super::route::{HttpFn, Route, Routes};
 use super::{HttpResponse, Server, WsHandler};
 use crate::admission::Admissions;
@@ -228,6 +229,12 @@ impl ServerBuilder {
                 format!("at most {} workers", ConnId::MAX_WORKERS),
             ));
         }
+        if self.routes.len() > MAX_ROUTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("at most {MAX_ROUTES} routes"),
+            ));
+        }
         let admissions = Admissions::new(self.config.max_connections);
         let mut loops = Vec::with_capacity(workers);
         let mut links = Vec::with_capacity(workers);
@@ -260,7 +267,9 @@ impl ServerBuilder {
             workers: links,
             command_queue_capacity: self.command_queue_capacity,
             accept_hooks: self.accept_hooks,
-            directory: (0..workers).map(|_| Default::default()).collect(),
+            records: (0..workers)
+                .map(|index| Arc::new(Records::new(index)))
+                .collect(),
             rooms: Default::default(),
             shutdown: Mutex::new(None),
         });

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use weir_proto::{CloseCode, Message, PreparedMessage, SendError};
 
 use super::handle::read;
-use super::socket::{Inner, Reserved};
+use super::socket::Reserved;
 use super::worker::Worker;
 use super::{ReadyState, Socket};
 use crate::{ConnId, Conns, Error, Ws as LoopWs};
@@ -40,7 +40,7 @@ pub(crate) enum Command {
         except: Option<ConnId>,
     },
     /// Close one connection.
-    Close(Socket, CloseCode, String),
+    Close(ConnId, CloseCode, String),
 }
 
 /// What can hand out a low-level handle on a connection of the loop by its
@@ -84,8 +84,15 @@ impl Worker {
                 self.execute(command, reach, &mut failures);
             }
             self.spare_commands = commands;
-            for (socket, error) in failures {
-                let handler = self.server.routes.handler(socket.inner.route);
+            for (id, error) in failures {
+                let Some(meta) = self.server.record(id).meta(id) else {
+                    continue;
+                };
+                let handler = self.server.routes.handler(meta.route);
+                let socket = Socket {
+                    server: Arc::clone(&self.server),
+                    id,
+                };
                 self.report(handler, &socket, &Error::Send(error));
             }
         }
@@ -96,11 +103,11 @@ impl Worker {
         &mut self,
         command: Command,
         reach: &mut impl Reach,
-        failures: &mut Vec<(Socket, SendError)>,
+        failures: &mut Vec<(ConnId, SendError)>,
     ) {
         match command {
             Command::Send(reserved, message, may_compress) => {
-                self.deliver(reach, reserved.inner(), failures, |ws| {
+                self.deliver(reach, reserved.socket().id(), failures, |ws| {
                     if may_compress {
                         ws.send(message)
                     } else {
@@ -116,14 +123,13 @@ impl Worker {
                 except,
             } => {
                 let rooms = read(&self.server.rooms);
-                let Some(members) = rooms.get(&*name) else {
+                let Some(members) = rooms.get(&name) else {
                     return;
                 };
-                for socket in members.on_worker(self.index) {
-                    if Some(socket.id()) != except && socket.state() == ReadyState::Open {
-                        self.deliver(reach, &socket.inner, failures, |ws| {
-                            ws.send_prepared(&message)
-                        });
+                for &id in members.on_worker(self.index) {
+                    let open = self.server.record(id).state(id) == ReadyState::Open;
+                    if Some(id) != except && open {
+                        self.deliver(reach, id, failures, |ws| ws.send_prepared(&message));
                     }
                 }
             }
@@ -132,62 +138,48 @@ impl Worker {
                 route,
                 except,
             } => {
-                let recipients = self
-                    .sockets
+                let server = Arc::clone(&self.server);
+                let recipients = server.records[self.index]
                     .iter()
-                    .map(|entry| &entry.socket)
-                    .filter(|socket| route.is_none_or(|route| socket.inner.route == route))
-                    .filter(|socket| Some(socket.id()) != except)
-                    .filter(|socket| socket.state() == ReadyState::Open);
-                for socket in recipients {
-                    self.deliver(reach, &socket.inner, failures, |ws| {
-                        ws.send_prepared(&message)
-                    });
+                    .filter(|(_, meta)| route.is_none_or(|route| meta.route == route))
+                    .filter(|(id, meta)| Some(*id) != except && meta.state == ReadyState::Open);
+                for (id, _) in recipients {
+                    self.deliver(reach, id, failures, |ws| ws.send_prepared(&message));
                 }
             }
-            Command::Close(socket, code, reason) => {
-                if let Some(mut ws) = reach.reach(socket.id()) {
+            Command::Close(id, code, reason) => {
+                if let Some(mut ws) = reach.reach(id) {
                     let _ = ws.close(code, &reason);
                 }
             }
         }
     }
 
-    /// Runs a send on the connection of `inner`, and keeps its socket's
-    /// state in step when the slow-consumer policy closed it.
+    /// Runs a send on connection `id`, and keeps its record's state in
+    /// step when the slow-consumer policy closed it.
     fn deliver(
         &self,
         reach: &mut impl Reach,
-        inner: &Arc<Inner>,
-        failures: &mut Vec<(Socket, SendError)>,
+        id: ConnId,
+        failures: &mut Vec<(ConnId, SendError)>,
         send: impl FnOnce(&mut LoopWs<'_>) -> Result<(), SendError>,
     ) {
-        let Some(mut ws) = reach.reach(inner.id) else {
+        let Some(mut ws) = reach.reach(id) else {
             return;
         };
         let result = send(&mut ws);
+        let record = self.server.record(id);
         // Keep the mirror current while the worker runs commands, not only
         // at its next write, so that `Socket::send` sees the queue fill.
-        inner
+        record
             .buffered
             .store(ws.buffered_amount(), Ordering::Release);
         match result {
             Ok(()) | Err(SendError::Closed) => {}
-            Err(error) => {
-                if ws.is_open() {
-                    let socket = Socket {
-                        inner: Arc::clone(inner),
-                    };
-                    failures.push((socket, error));
-                } else {
-                    // Closed with 1008 by the slow-consumer policy.
-                    let _ = inner.state.compare_exchange(
-                        ReadyState::Open as u8,
-                        ReadyState::Closing as u8,
-                        Ordering::AcqRel,
-                        Ordering::Acquire,
-                    );
-                }
+            Err(error) if ws.is_open() => failures.push((id, error)),
+            // Closed with 1008 by the slow-consumer policy.
+            Err(_) => {
+                let _ = record.close(id);
             }
         }
     }

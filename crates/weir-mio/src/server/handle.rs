@@ -3,19 +3,16 @@
 //!
 //! What is shared, and how:
 //! - the routes and the configuration: read-only after `build`;
-//! - the directory of every accepted connection's [`Socket`] (from its
-//!   accepted upgrade to its `on_close`): one table per worker, indexed by
-//!   slot like the worker's own (`sockets.rs`), each behind its own
-//!   `RwLock`; an id says which worker and which slot, so finding a
-//!   socket is two indexings, no hash, and workers never contend for one
-//!   lock when connections come and go;
-//! - the rooms, name to members by worker, behind an `RwLock` (`rooms.rs`);
+//! - each worker's records of its connections (`records.rs`), from their
+//!   accepted upgrade to their `on_close`: read by any thread without a
+//!   lock, found by an id's worker and slot, no hash;
+//! - the rooms, name to members by worker and connection to names, behind
+//!   an `RwLock` (`rooms.rs`);
 //! - one command queue per worker, bounded for broadcasts, plus the loop's
 //!   [`WakeHandle`](crate::WakeHandle) (`queue.rs`);
 //! - the shutdown deadline.
 //!
-//! No lock is held while a callback runs, and no two are held at once
-//! except rooms then a socket's own room set.
+//! No lock is held while a callback runs, and no two are held at once.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -24,11 +21,12 @@ use std::time::{Duration, Instant};
 use weir_proto::{CloseCode, Message, SendError};
 
 use super::builder::AcceptHooks;
+use super::dispatch::State;
 use super::guard::guarded;
 use super::queue::WorkerLink;
-use super::rooms::RoomMap;
+use super::records::{Record, Records};
+use super::rooms::Rooms;
 use super::route::Routes;
-use super::sockets::{Entry, Sockets};
 use super::{BroadcastRefused, ReadyState, Room, Socket};
 use crate::{Config, ConnId};
 
@@ -71,38 +69,66 @@ pub(crate) struct Shared {
     pub(crate) command_queue_capacity: usize,
     pub(crate) accept_hooks: AcceptHooks,
     /// By worker.
-    pub(crate) directory: Vec<RwLock<Sockets>>,
-    pub(crate) rooms: RwLock<RoomMap>,
+    pub(crate) records: Vec<Arc<Records>>,
+    pub(crate) rooms: RwLock<Rooms>,
     pub(crate) shutdown: Mutex<Option<Instant>>,
 }
 
 impl Shared {
-    /// The socket of connection `id`, if it is still there.
-    pub(crate) fn socket(&self, id: ConnId) -> Option<Socket> {
-        read(self.directory.get(id.worker())?).get(id).cloned()
+    /// The record of connection `id`. Every id the server hands out names a
+    /// record that exists; an id made up by the application may not, and
+    /// reads as a record of no connection.
+    pub(crate) fn record(&self, id: ConnId) -> &Record {
+        static NONE: Record = Record::empty();
+        self.records
+            .get(id.worker())
+            .and_then(|records| records.get(id.slot()))
+            .unwrap_or(&NONE)
+    }
+
+    /// The socket of connection `id`, if it is accepted and not finished.
+    pub(crate) fn socket(self: &Arc<Self>, id: ConnId) -> Option<Socket> {
+        let live = self.record(id).state(id) != ReadyState::Closed;
+        live.then(|| Socket {
+            server: Arc::clone(self),
+            id,
+        })
     }
 
     /// The end of a connection: `on_close` with its state (none if it
     /// never opened: no `on_close` then), then out of its rooms and the
-    /// directory. A panic in `on_close` ends there: the connection is over
+    /// records. A panic in `on_close` ends there: the connection is over
     /// and nothing is left to report it on.
-    pub(crate) fn finish(&self, entry: Entry, code: CloseCode, reason: &str) {
-        let Entry { socket, state } = entry;
-        socket.set_state(ReadyState::Closed);
+    pub(crate) fn finish(
+        self: &Arc<Self>,
+        id: ConnId,
+        state: Option<State>,
+        code: CloseCode,
+        reason: &str,
+    ) {
+        let record = self.record(id);
+        let Some(meta) = record.meta(id) else {
+            return;
+        };
+        if meta.state == ReadyState::Closed {
+            return;
+        }
+        // Closed first, so that what on_close sends is refused.
+        record.set_state(id, ReadyState::Closed);
         if let Some(state) = state {
-            let handler = self.routes.handler(socket.inner.route);
+            let socket = Socket {
+                server: Arc::clone(self),
+                id,
+            };
+            let handler = self.routes.handler(meta.route);
             let _ = guarded("on_close", || {
                 handler.on_close(&socket, state, code, reason)
             });
         }
-        self.forget(&socket);
-    }
-
-    /// Takes a closed socket out of its rooms and the directory.
-    pub(crate) fn forget(&self, socket: &Socket) {
-        self.leave_all(socket);
-        if let Some(sockets) = self.directory.get(socket.id().worker()) {
-            write(sockets).remove(socket.id());
+        self.leave_all(id);
+        if let Some(records) = self.records.get(id.worker()) {
+            records.forget(id);
+            records.count(false);
         }
     }
 
@@ -185,17 +211,19 @@ impl ServerHandle {
     /// How many WebSocket connections are accepted and not yet closed,
     /// across all workers.
     pub fn connection_count(&self) -> usize {
-        let sockets = self.shared.directory.iter();
-        sockets.map(|sockets| read(sockets).len()).sum()
+        self.shared
+            .records
+            .iter()
+            .map(|records| records.live())
+            .sum()
     }
 
     /// The ids of those connections, in no particular order.
     pub fn connections(&self) -> Vec<ConnId> {
-        let mut ids = Vec::new();
-        for sockets in &self.shared.directory {
-            ids.extend(read(sockets).iter().map(Socket::id));
-        }
-        ids
+        let records = self.shared.records.iter();
+        records
+            .flat_map(|records| records.iter().map(|(id, _)| id))
+            .collect()
     }
 
     /// Room `name` (it exists while it has members).
@@ -208,10 +236,7 @@ impl ServerHandle {
 
     /// The names of every room with members.
     pub fn rooms(&self) -> Vec<String> {
-        read(&self.shared.rooms)
-            .keys()
-            .map(|name| name.to_string())
-            .collect()
+        read(&self.shared.rooms).names()
     }
 
     /// Starts a graceful shutdown, from any thread: stop accepting, close

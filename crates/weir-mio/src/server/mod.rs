@@ -37,7 +37,8 @@
 //!   `dispatch.rs`: the routes' handlers with their state types erased.
 //! - `route.rs`: path patterns, [`HttpResponse`] for the fallback.
 //! - `socket.rs`: [`Socket`], the connection handle, and [`ReadyState`];
-//!   `sockets.rs`: a worker's sockets, by slot.
+//!   `records.rs`: what any thread may know of each connection, without a
+//!   lock; `states.rs`: a worker's connections' states, by slot.
 //! - `handle.rs`: [`ServerHandle`] and the state all threads share.
 //! - `queue.rs`: the workers' command queues, their bound on broadcasts,
 //!   and [`BroadcastRefused`].
@@ -95,11 +96,12 @@ mod dispatch;
 mod guard;
 mod handle;
 mod queue;
+mod records;
 mod rooms;
 mod route;
 mod run;
 mod socket;
-mod sockets;
+mod states;
 mod worker;
 
 use std::fmt;
@@ -295,9 +297,13 @@ impl Server {
             })
             .collect();
         let result = run::run_workers(&shared, jobs);
-        // Sockets kept by the application no longer reach anything.
-        for sockets in &shared.directory {
-            handle::write(sockets).take_all();
+        // Sockets kept by the application no longer reach anything (every
+        // worker has finished its connections; one that panicked had them
+        // finished for it).
+        for records in &shared.records {
+            for (id, _) in records.iter() {
+                shared.record(id).set_state(id, ReadyState::Closed);
+            }
         }
         handle::write(&shared.rooms).clear();
         result

@@ -1,10 +1,11 @@
 //! Rooms: named sets of connections, across all workers.
 //!
-//! The server keeps `name -> members` behind one `RwLock` ([`Shared::rooms`]),
-//! the members held per worker as plain lists of [`Socket`]s; each socket
-//! keeps the names of its own rooms, so that it can list them, answer
-//! "am I a member" without scanning, and leave them all when it closes. Both
-//! sides change together, under the rooms write lock, and a closed socket
+//! The server keeps, behind one `RwLock` ([`Shared::rooms`]), `name ->
+//! members`, the members held per worker as plain lists of ids, and
+//! `connection -> names` for the connections in any room, so that a socket
+//! can list its rooms, answer "am I a member" without scanning, and leave
+//! them all when it closes (a connection in no room costs nothing here).
+//! Both sides change together, under the write lock, and a closed socket
 //! cannot join (its state is checked under the same lock), so membership
 //! never outlives a connection. A room exists while it has members.
 //!
@@ -12,20 +13,21 @@
 //! ([`PreparedMessage`](weir_proto::PreparedMessage)) and queues one command
 //! per worker that has members, carrying only the room's name: the worker
 //! walks its own list of the room's members when it runs the command, and
-//! hands each member's connection the shared frame directly (each socket's
-//! id says where it is in the worker's loop). So a broadcast allocates nothing in
+//! hands each member's connection the shared frame directly (each id says
+//! where it is in the worker's loop). So a broadcast allocates nothing in
 //! proportion to the room, and costs each recipient only its send. (A
 //! worker refuses the command when its queue is full: `queue.rs`.)
 //!
 //! Leaving a room finds the socket in its worker's list by a scan: joins and
 //! leaves are rarer than broadcasts, which a second index would slow.
 
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use weir_proto::{Message, PreparedMessage, SendError};
 
 use super::commands::Command;
-use super::handle::{lock, read, write, Shared};
+use super::handle::{read, write, Shared};
 use super::{BroadcastRefused, ReadyState, Socket};
 use crate::ConnId;
 
@@ -41,38 +43,113 @@ pub struct Room {
 #[derive(Default)]
 pub(crate) struct Members {
     /// Indexed by worker; each list in no particular order.
-    by_worker: Vec<Vec<Socket>>,
-    count: usize,
+    by_worker: Vec<Vec<ConnId>>,
 }
 
 impl Members {
     /// The members on worker `index`.
-    pub(crate) fn on_worker(&self, index: usize) -> &[Socket] {
+    pub(crate) fn on_worker(&self, index: usize) -> &[ConnId] {
         self.by_worker.get(index).map_or(&[], Vec::as_slice)
     }
 
-    fn add(&mut self, socket: &Socket) {
-        let worker = socket.id().worker();
+    fn add(&mut self, id: ConnId) {
+        let worker = id.worker();
         if self.by_worker.len() <= worker {
             self.by_worker.resize_with(worker + 1, Vec::new);
         }
-        self.by_worker[worker].push(socket.clone());
-        self.count += 1;
+        self.by_worker[worker].push(id);
     }
 
-    fn remove(&mut self, socket: &Socket) {
-        let Some(list) = self.by_worker.get_mut(socket.id().worker()) else {
+    fn remove(&mut self, id: ConnId) {
+        let Some(list) = self.by_worker.get_mut(id.worker()) else {
             return;
         };
-        if let Some(position) = list.iter().position(|member| member == socket) {
+        if let Some(position) = list.iter().position(|&member| member == id) {
             list.swap_remove(position);
-            self.count -= 1;
         }
+    }
+
+    fn count(&self) -> usize {
+        self.by_worker.iter().map(Vec::len).sum()
     }
 
     /// The workers with members.
     fn workers(&self) -> impl Iterator<Item = usize> + '_ {
         (0..self.by_worker.len()).filter(|&index| !self.by_worker[index].is_empty())
+    }
+}
+
+/// Every room with members, both ways (see the module docs).
+#[derive(Default)]
+pub(crate) struct Rooms {
+    by_name: HashMap<Arc<str>, Members>,
+    /// The rooms of each connection in any; sorted, for [`Socket::rooms`].
+    by_conn: HashMap<ConnId, BTreeSet<Arc<str>>>,
+}
+
+impl Rooms {
+    /// Room `name`'s members, if it has any.
+    pub(crate) fn get(&self, name: &str) -> Option<&Members> {
+        self.by_name.get(name)
+    }
+
+    /// The names of every room with members.
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.by_name.keys().map(|name| name.to_string()).collect()
+    }
+
+    /// Empties every room (when the server has stopped).
+    pub(crate) fn clear(&mut self) {
+        self.by_name.clear();
+        self.by_conn.clear();
+    }
+
+    /// Adds `id` to room `name`; `false` if it was a member.
+    fn join(&mut self, id: ConnId, name: &str) -> bool {
+        let names = self.by_conn.entry(id).or_default();
+        if names.contains(name) {
+            return false;
+        }
+        // One allocation of the name, shared by both sides.
+        let name: Arc<str> = match self.by_name.get_key_value(name) {
+            Some((name, _)) => Arc::clone(name),
+            None => name.into(),
+        };
+        names.insert(Arc::clone(&name));
+        self.by_name.entry(name).or_default().add(id);
+        true
+    }
+
+    /// Takes `id` out of room `name`, and the room away once it is empty;
+    /// `false` if it was not a member.
+    fn leave(&mut self, id: ConnId, name: &str) -> bool {
+        let Some(names) = self.by_conn.get_mut(&id) else {
+            return false;
+        };
+        if !names.remove(name) {
+            return false;
+        }
+        if names.is_empty() {
+            self.by_conn.remove(&id);
+        }
+        self.remove_member(id, name);
+        true
+    }
+
+    /// Takes `id` out of every room it is in.
+    fn leave_all(&mut self, id: ConnId) {
+        for name in self.by_conn.remove(&id).unwrap_or_default() {
+            self.remove_member(id, &name);
+        }
+    }
+
+    fn remove_member(&mut self, id: ConnId, name: &str) {
+        if let Some(members) = self.by_name.get_mut(name) {
+            members.remove(id);
+            if members.count() == 0 {
+                self.by_name.remove(name);
+            }
+        }
     }
 }
 
@@ -118,29 +195,28 @@ impl Room {
     /// How many members the room has.
     pub fn count(&self) -> usize {
         read(&self.shared.rooms)
-            .get(&*self.name)
-            .map_or(0, |members| members.count)
+            .get(&self.name)
+            .map_or(0, Members::count)
     }
 
     /// The members' ids, sorted.
     pub fn members(&self) -> Vec<ConnId> {
         let rooms = read(&self.shared.rooms);
-        let Some(members) = rooms.get(&*self.name) else {
+        let Some(members) = rooms.get(&self.name) else {
             return Vec::new();
         };
-        let mut ids = Vec::with_capacity(members.count);
-        for list in &members.by_worker {
-            ids.extend(list.iter().map(Socket::id));
-        }
+        let mut ids: Vec<ConnId> = members.by_worker.concat();
         ids.sort_unstable();
         ids
     }
 
     /// Whether connection `id` is a member.
     pub fn contains(&self, id: ConnId) -> bool {
-        self.shared
-            .socket(id)
-            .is_some_and(|socket| lock(&socket.inner.rooms).contains(&*self.name))
+        let rooms = read(&self.shared.rooms);
+        rooms
+            .by_conn
+            .get(&id)
+            .is_some_and(|names| names.contains(&*self.name))
     }
 }
 
@@ -157,40 +233,26 @@ impl Shared {
     /// Adds `socket` to room `name`; see [`Socket::join`].
     pub(crate) fn join(&self, socket: &Socket, name: &str) -> bool {
         let mut rooms = write(&self.rooms);
-        if socket.state() == ReadyState::Closed {
-            return false;
-        }
-        if !lock(&socket.inner.rooms).insert(name.to_owned()) {
-            return false;
-        }
-        match rooms.get_mut(name) {
-            Some(members) => members.add(socket),
-            None => {
-                let mut members = Members::default();
-                members.add(socket);
-                rooms.insert(name.into(), members);
-            }
-        }
-        true
+        // Under the lock that `leave_all` takes at the end: a connection
+        // that has finished cannot join again.
+        socket.state() != ReadyState::Closed && rooms.join(socket.id(), name)
     }
 
-    /// Removes `socket` from room `name`; see [`Socket::leave`].
-    pub(crate) fn leave(&self, socket: &Socket, name: &str) -> bool {
-        let mut rooms = write(&self.rooms);
-        if !lock(&socket.inner.rooms).remove(name) {
-            return false;
-        }
-        remove_member(&mut rooms, socket, name);
-        true
+    /// Removes `id` from room `name`; see [`Socket::leave`].
+    pub(crate) fn leave(&self, id: ConnId, name: &str) -> bool {
+        write(&self.rooms).leave(id, name)
     }
 
-    /// Removes a closed `socket` from every room it is in.
-    pub(crate) fn leave_all(&self, socket: &Socket) {
-        let mut rooms = write(&self.rooms);
-        let names = std::mem::take(&mut *lock(&socket.inner.rooms));
-        for name in names {
-            remove_member(&mut rooms, socket, &name);
-        }
+    /// The rooms `id` is in, sorted; see [`Socket::rooms`].
+    pub(crate) fn rooms_of(&self, id: ConnId) -> Vec<String> {
+        let rooms = read(&self.rooms);
+        let names = rooms.by_conn.get(&id).into_iter().flatten();
+        names.map(|name| name.to_string()).collect()
+    }
+
+    /// Removes a finished connection from every room it is in.
+    pub(crate) fn leave_all(&self, id: ConnId) {
+        write(&self.rooms).leave_all(id);
     }
 
     /// Sends `message`, encoded once, to the members of room `name` (but
@@ -206,25 +268,11 @@ impl Shared {
         // lock while it holds its queue's), so that no list of the workers
         // is made.
         let rooms = read(&self.rooms);
-        let workers = rooms.get(&**name).into_iter().flat_map(Members::workers);
+        let workers = rooms.get(name).into_iter().flat_map(Members::workers);
         self.post_to_workers(workers, || Command::Room {
             name: Arc::clone(name),
             message: message.clone(),
             except,
         })
-    }
-}
-
-/// Every room with members, by name.
-pub(crate) type RoomMap = std::collections::HashMap<Arc<str>, Members>;
-
-/// Takes `socket` out of room `name`'s members, and the room out of `rooms`
-/// once it is empty.
-fn remove_member(rooms: &mut RoomMap, socket: &Socket, name: &str) {
-    if let Some(members) = rooms.get_mut(name) {
-        members.remove(socket);
-        if members.count == 0 {
-            rooms.remove(name);
-        }
     }
 }

@@ -49,11 +49,6 @@ impl Routes {
     pub(crate) fn handler(&self, index: usize) -> &dyn Dispatch {
         self.routes[index].handler.as_ref()
     }
-
-    /// The pattern of route `index`.
-    pub(crate) fn pattern(&self, index: usize) -> &str {
-        &self.routes[index].pattern
-    }
 }
 
 /// An answer to a plain HTTP request, from the server's fallback

@@ -20,9 +20,8 @@ use std::thread;
 use weir_proto::CloseCode;
 
 use super::guard::panic_message;
-use super::handle::{read, Shared};
-use super::sockets::Entry;
-use super::Socket;
+use super::handle::Shared;
+use crate::ConnId;
 
 /// One worker's whole run, as [`run_workers`] takes it.
 pub(crate) type Job = Box<dyn FnOnce() -> io::Result<()> + Send>;
@@ -70,7 +69,7 @@ pub(crate) fn run_workers(shared: &Arc<Shared>, jobs: Vec<Job>) -> io::Result<()
 
 /// Runs worker `index`'s job on this thread, then [`Shared::worker_ended`]:
 /// whether the job returns or panics.
-fn run_job(shared: &Shared, index: usize, job: Job) -> io::Result<()> {
+fn run_job(shared: &Arc<Shared>, index: usize, job: Job) -> io::Result<()> {
     shared.enter_worker(index);
     // `AssertUnwindSafe` is sound here: the job owns its worker and event
     // loop, which are dropped by the unwinding and never used again; the
@@ -91,23 +90,16 @@ fn run_job(shared: &Shared, index: usize, job: Job) -> io::Result<()> {
 
 impl Shared {
     /// Worker `index` has ended, however: its queue is dropped and takes
-    /// nothing more; its connections still in the directory (only after a
-    /// panic: a worker that returns has finished its own) leave it, without
-    /// `on_close`, as their states went down with the worker; and the
+    /// nothing more; its connections not finished (only after a panic: a
+    /// worker that returns has finished its own) are, without `on_close`,
+    /// as their states went down with the worker; and the
     /// shutdown starts if it had not, so that the other workers end too.
-    fn worker_ended(&self, index: usize) {
+    fn worker_ended(self: &Arc<Self>, index: usize) {
         self.workers[index].end();
         self.begin_shutdown(self.config.linger_timeout());
-        let orphans: Vec<Socket> = read(&self.directory[index]).iter().cloned().collect();
-        for socket in orphans {
-            self.finish(
-                Entry {
-                    socket,
-                    state: None,
-                },
-                CloseCode::ABNORMAL,
-                "",
-            );
+        let orphans: Vec<ConnId> = self.records[index].iter().map(|(id, _)| id).collect();
+        for id in orphans {
+            self.finish(id, None, CloseCode::ABNORMAL, "");
         }
     }
 }

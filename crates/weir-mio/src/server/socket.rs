@@ -1,26 +1,24 @@
 //! [`Socket`], the handle on one server connection that callbacks receive
 //! and applications keep, and its [`ReadyState`].
 //!
-//! A `Socket` is an `Arc` around what other threads may read (id, address,
-//! state, bytes queued, rooms) and a way to reach the connection's worker.
-//! Commands (`send`, `close`) never touch the connection directly: they go
-//! into the worker's queue. From a callback on that worker the queue is
-//! drained right after the callback returns, with no wake-up; from any
-//! other thread the worker is woken.
+//! A `Socket` is the server's `Arc` and the connection's id: what other
+//! threads may read of the connection (state, bytes queued, compression)
+//! is in its worker's records (`records.rs`), found by the id without a
+//! lock or a lookup. Commands (`send`, `close`) never touch the connection
+//! directly: they go into the worker's queue. From a callback on that
+//! worker the queue is drained right after the callback returns, with no
+//! wake-up; from any other thread the worker is woken.
 
-use std::collections::BTreeSet;
 use std::fmt;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use weir_proto::{CloseCode, Message, SendError};
 
-use super::assemble::Assembly;
 use super::commands::Command;
-use super::handle::{lock, Shared};
+use super::handle::Shared;
+use super::records::Record;
 use super::{BroadcastRefused, ServerHandle};
-use crate::slab::Mirror;
 use crate::{ConnId, SlowConsumer};
 
 /// Where a connection is in its life, as a [`Socket`] reports it (the
@@ -40,98 +38,57 @@ pub enum ReadyState {
     Closed = 3,
 }
 
-impl ReadyState {
-    fn from_u8(value: u8) -> Self {
-        match value {
-            0 => Self::Connecting,
-            1 => Self::Open,
-            2 => Self::Closing,
-            _ => Self::Closed,
-        }
-    }
-}
-
 /// A handle on one WebSocket connection of a [`Server`](super::Server).
 ///
-/// Cheap to clone (an `Arc`), `Send + Sync`: store it in your own maps and
-/// use it from any thread. Every method is safe to call at any time; once
-/// the connection is closing or closed, sends fail with
-/// [`SendError::Closed`].
+/// Cheap to clone (the server's `Arc` and the connection's id), `Send +
+/// Sync`: store it in your own maps and use it from any thread. Every
+/// method is safe to call at any time; once the connection is closing or
+/// closed, sends fail with [`SendError::Closed`].
+///
+/// What the handshake told that a socket does not keep (the path, the
+/// headers, the peer's address:
+/// [`HttpRequest::peer_addr`](weir_proto::handshake::HttpRequest::peer_addr))
+/// is given to [`WsHandler::on_upgrade`](super::WsHandler::on_upgrade) and
+/// [`WsHandler::on_open`](super::WsHandler::on_open): keep what you need in
+/// the connection's [`State`](super::WsHandler::State).
 #[derive(Clone)]
 pub struct Socket {
-    pub(crate) inner: Arc<Inner>,
-}
-
-/// What a [`Socket`] shares.
-pub(crate) struct Inner {
-    /// The connection's id, which also says which worker owns it and where
-    /// in that worker's loop it is.
-    pub(crate) id: ConnId,
-    pub(crate) peer_addr: SocketAddr,
-    /// The path, unless it is the route's pattern (an exact route): then
-    /// nothing is allocated for it.
-    pub(crate) path: Option<Box<str>>,
-    /// The route (handler) index.
-    pub(crate) route: usize,
-    pub(crate) state: AtomicU8,
-    /// Bytes queued in the connection and not yet written, mirrored by the
-    /// worker (at every write, through [`Mirror`], and after every send it
-    /// runs).
-    pub(crate) buffered: AtomicUsize,
-    /// Bytes of the sends posted to the worker that it has not run yet
-    /// (each held by a [`Reserved`] until the worker is done with it).
-    pub(crate) queued: AtomicUsize,
-    /// The subprotocol agreed, set once `on_upgrade` has accepted.
-    pub(crate) protocol: OnceLock<Option<Box<str>>>,
-    /// The permessage-deflate parameters agreed, set once the `101` is sent.
-    #[cfg(feature = "deflate")]
-    pub(crate) deflate: Mutex<Option<weir_proto::deflate::DeflateParams>>,
-    /// The rooms this connection is in; [`Shared::rooms`] is the other
-    /// direction. Both change under the rooms lock.
-    pub(crate) rooms: Mutex<BTreeSet<String>>,
-    /// The message being put back together, in streaming mode
-    /// (`assemble.rs`).
-    pub(crate) assembly: Mutex<Option<Box<Assembly>>>,
     pub(crate) server: Arc<Shared>,
+    pub(crate) id: ConnId,
 }
 
 impl Socket {
     /// The connection's id: unique across every handler and worker of the
     /// server, never reused.
     pub fn id(&self) -> ConnId {
-        self.inner.id
+        self.id
     }
 
-    /// The remote address.
-    pub fn peer_addr(&self) -> SocketAddr {
-        self.inner.peer_addr
-    }
-
-    /// The path the connection was opened on (without the query).
-    pub fn path(&self) -> &str {
-        match &self.inner.path {
-            Some(path) => path,
-            None => self.inner.server.routes.pattern(self.inner.route),
-        }
+    /// The connection's record: what any thread may know of it.
+    pub(crate) fn record(&self) -> &Record {
+        self.server.record(self.id)
     }
 
     /// The subprotocol agreed in the opening handshake, if any (known once
     /// [`WsHandler::on_upgrade`](super::WsHandler::on_upgrade) has returned).
     pub fn protocol(&self) -> Option<String> {
-        let protocol = self.inner.protocol.get()?.as_deref()?;
-        Some(protocol.to_owned())
+        let records = self.server.records.get(self.id.worker())?;
+        records.details(self.id, |details| {
+            details.protocol.as_deref().map(str::to_owned)
+        })
     }
 
     /// The permessage-deflate parameters agreed in the opening handshake, if
     /// compression is in use (known once the connection is open).
     #[cfg(feature = "deflate")]
     pub fn deflate(&self) -> Option<weir_proto::deflate::DeflateParams> {
-        *lock(&self.inner.deflate)
+        let meta = self.record().meta(self.id)?;
+        super::records::unpack_deflate(meta.deflate())
     }
 
     /// Where the connection is in its life.
     pub fn state(&self) -> ReadyState {
-        ReadyState::from_u8(self.inner.state.load(Ordering::Acquire))
+        self.record().state(self.id)
     }
 
     /// Whether messages can be sent: [`ReadyState::Open`] (or
@@ -146,10 +103,15 @@ impl Socket {
     /// bounded by the send-queue limit
     /// ([`weir_proto::Config::max_send_queue`]) plus about one message.
     pub fn buffered_amount(&self) -> usize {
+        let record = self.record();
+        if record.meta(self.id).is_none() {
+            // The slot serves another connection now.
+            return 0;
+        }
         // The reservations first: the worker mirrors a send's bytes before
         // it releases them, so this order never misses a message.
-        let queued = self.inner.queued.load(Ordering::Acquire);
-        queued + self.inner.buffered.load(Ordering::Acquire)
+        let queued = record.queued.load(Ordering::Acquire);
+        queued + record.buffered.load(Ordering::Acquire)
     }
 
     /// Queues a text or binary message (`&str`, `String`, `Vec<u8>`,
@@ -181,14 +143,14 @@ impl Socket {
         if !self.is_open() {
             return Err(SendError::Closed);
         }
-        let limit = self.inner.server.config.connection.max_send_queue;
+        let limit = self.server.config.connection.max_send_queue;
         // Reserve first, then check, so that concurrent senders cannot all
         // pass the check: each sees the others' reservations.
-        let reserved = Reserved::new(Arc::clone(&self.inner), frame_len(message.len()));
-        let queued = self.inner.buffered.load(Ordering::Acquire) + reserved.before;
+        let reserved = Reserved::new(self.clone(), frame_len(message.len()));
+        let queued = self.record().buffered.load(Ordering::Acquire) + reserved.before;
         if queued >= limit {
             drop(reserved);
-            if self.inner.server.config.slow_consumer == SlowConsumer::Close {
+            if self.server.config.slow_consumer == SlowConsumer::Close {
                 let _ = self.close(CloseCode::POLICY_VIOLATION, "slow consumer");
             }
             return Err(SendError::QueueFull { queued, limit });
@@ -208,31 +170,23 @@ impl Socket {
         if reason.len() > weir_proto::MAX_CLOSE_REASON {
             return Err(SendError::CloseReasonTooLong(reason.len()));
         }
-        let open = ReadyState::Open as u8;
-        let connecting = ReadyState::Connecting as u8;
-        let closing = ReadyState::Closing as u8;
-        let state = &self.inner.state;
-        if state
-            .compare_exchange(open, closing, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-            && state
-                .compare_exchange(connecting, closing, Ordering::AcqRel, Ordering::Acquire)
-                .is_err()
-        {
+        if !self.record().close(self.id) {
             return Err(SendError::Closed);
         }
-        self.post(Command::Close(self.clone(), code, reason.to_owned()));
+        self.post(Command::Close(self.id, code, reason.to_owned()));
         Ok(())
     }
 
     /// Sends `message` to every open connection of the same handler
     /// (route), this one included, encoded once. Fails as
     /// [`ServerHandle::broadcast`] does, when workers' command queues are
-    /// full.
+    /// full; does nothing once the connection is closed.
     pub fn broadcast(&self, message: impl Into<Message>) -> Result<(), BroadcastRefused> {
-        self.inner
-            .server
-            .broadcast(Some(self.inner.route), None, message.into())
+        let Some(meta) = self.record().meta(self.id) else {
+            return Ok(());
+        };
+        self.server
+            .broadcast(Some(meta.route), None, message.into())
     }
 
     /// Joins room `name` (created on first join); `false` if already a
@@ -240,72 +194,63 @@ impl Socket {
     /// when it closes, after [`WsHandler::on_close`](super::WsHandler::on_close)
     /// (which can still see them).
     pub fn join(&self, name: &str) -> bool {
-        self.inner.server.join(self, name)
+        self.server.join(self, name)
     }
 
     /// Leaves room `name`; `false` if it was not a member.
     pub fn leave(&self, name: &str) -> bool {
-        self.inner.server.leave(self, name)
+        self.server.leave(self.id, name)
     }
 
     /// The rooms this connection is in, sorted by name.
     pub fn rooms(&self) -> Vec<String> {
-        lock(&self.inner.rooms).iter().cloned().collect()
+        self.server.rooms_of(self.id)
     }
 
     /// A handle on the whole server: other connections, rooms, broadcast,
     /// shutdown.
     pub fn server(&self) -> ServerHandle {
         ServerHandle {
-            shared: Arc::clone(&self.inner.server),
+            shared: Arc::clone(&self.server),
         }
     }
 
     /// Queues a command on this connection's worker.
     fn post(&self, command: Command) {
-        self.inner.server.post(self.inner.id.worker(), command);
-    }
-
-    pub(crate) fn set_state(&self, state: ReadyState) {
-        self.inner.state.store(state as u8, Ordering::Release);
+        self.server.post(self.id.worker(), command);
     }
 }
 
-impl Mirror for Inner {
-    fn store(&self, bytes: usize) {
-        self.buffered.store(bytes, Ordering::Release);
-    }
-}
-
-/// The bytes a send posted by [`Socket::send`] holds in its socket's
-/// [`Inner::queued`] until the worker has run it (or the command is
+/// The bytes a send posted by [`Socket::send`] holds in its connection's
+/// [`Record::queued`] until the worker has run it (or the command is
 /// dropped unrun): so that the queue of commands counts against the limit.
 pub(crate) struct Reserved {
-    inner: Arc<Inner>,
+    socket: Socket,
     bytes: usize,
     /// What was reserved before this, when it was made.
     before: usize,
 }
 
 impl Reserved {
-    fn new(inner: Arc<Inner>, bytes: usize) -> Self {
-        let before = inner.queued.fetch_add(bytes, Ordering::AcqRel);
+    fn new(socket: Socket, bytes: usize) -> Self {
+        let before = socket.record().queued.fetch_add(bytes, Ordering::AcqRel);
         Self {
-            inner,
+            socket,
             bytes,
             before,
         }
     }
 
     /// The connection the send is for.
-    pub(crate) fn inner(&self) -> &Arc<Inner> {
-        &self.inner
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.socket
     }
 }
 
 impl Drop for Reserved {
     fn drop(&mut self) {
-        self.inner.queued.fetch_sub(self.bytes, Ordering::AcqRel);
+        let queued = &self.socket.record().queued;
+        queued.fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }
 
@@ -338,8 +283,6 @@ impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Socket")
             .field("id", &self.id())
-            .field("peer_addr", &self.peer_addr())
-            .field("path", &self.path())
             .field("state", &self.state())
             .finish()
     }
@@ -347,11 +290,11 @@ impl fmt::Debug for Socket {
 #[cfg(test)]
 mod tests {
     /// What each idle connection of the server API holds beside its loop's
-    /// own: a guard on the layout, so that a field added here is a choice.
-    /// 176 bytes since the id carries the slot and the worker, and the
-    /// bytes queued are mirrored into it rather than into an `Arc` apart.
+    /// own: its record (and its state's slot in the worker, 16 bytes); a
+    /// guard on the layout, so that a field added is a choice.
     #[test]
-    fn a_socket_stays_small() {
-        assert!(std::mem::size_of::<super::Inner>() <= 176);
+    fn a_connection_stays_small() {
+        assert_eq!(std::mem::size_of::<super::Record>(), 24);
+        assert_eq!(std::mem::size_of::<super::Socket>(), 16);
     }
 }

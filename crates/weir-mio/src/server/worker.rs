@@ -18,7 +18,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -29,11 +28,11 @@ use weir_proto::{CloseCode, Fragment, Message, MessageKind};
 
 use super::dispatch::{Dispatch, State};
 use super::guard::guarded;
-use super::handle::{lock, write, Shared};
-use super::socket::Inner;
-use super::sockets::{Entry, Sockets};
+use super::handle::Shared;
+use super::records::Records;
+use super::states::States;
 use super::{ReadyState, Socket};
-use crate::{ConnInfo, Conns, Error, EventLoop, Handler, Opened, Ws as LoopWs};
+use crate::{ConnId, ConnInfo, Conns, Error, EventLoop, Handler, Opened, Ws as LoopWs};
 
 /// The reason of the Close frame sent when a callback panicked (1011): the
 /// panic's message stays on the server.
@@ -43,8 +42,14 @@ const PANIC_CLOSE_REASON: &str = "internal error";
 pub(crate) struct Worker {
     pub(super) index: usize,
     pub(super) server: Arc<Shared>,
-    /// The connections this worker accepted, until their `on_close`.
-    pub(super) sockets: Sockets<Entry>,
+    /// This worker's records (`records.rs`), which say which of its
+    /// connections are accepted and not finished.
+    records: Arc<Records>,
+    /// The states of those connections that opened.
+    states: States,
+    /// The socket lent to callbacks, its id set for each: so that a
+    /// callback costs no reference count.
+    socket: Socket,
     /// Storage for the commands being run, traded with the queue's
     /// (`commands.rs`).
     pub(super) spare_commands: Vec<super::commands::Command>,
@@ -56,8 +61,13 @@ impl Worker {
     pub(crate) fn new(index: usize, server: Arc<Shared>) -> Self {
         Self {
             index,
+            records: Arc::clone(&server.records[index]),
+            states: States::default(),
+            socket: Socket {
+                server: Arc::clone(&server),
+                id: ConnId::new(index, 0, 0),
+            },
             server,
-            sockets: Sockets::default(),
             spare_commands: Vec::new(),
             shutting_down: false,
         }
@@ -65,12 +75,29 @@ impl Worker {
 
     /// Runs `event_loop` until the shutdown is over.
     pub(crate) fn run(mut self, mut event_loop: EventLoop) -> io::Result<()> {
+        event_loop.set_mirror(Arc::clone(&self.records) as _);
         let result = self.run_loop(&mut event_loop);
         // At the deadline (or on a poller failure): what is left is dropped.
-        for entry in self.sockets.take_all() {
-            self.server.finish(entry, CloseCode::ABNORMAL, "");
+        let left: Vec<ConnId> = self.records.iter().map(|(id, _)| id).collect();
+        for id in left {
+            self.finish(id, CloseCode::ABNORMAL, "");
         }
         result
+    }
+
+    /// The end of connection `id`, with its state (`Shared::finish`).
+    fn finish(&mut self, id: ConnId, code: CloseCode, reason: &str) {
+        let state = self.states.take(id.slot());
+        self.server.finish(id, state, code, reason);
+    }
+
+    /// A socket of connection `id` of its own (for a callback that may
+    /// finish the connection, which takes the worker's).
+    fn socket_of(&self, id: ConnId) -> Socket {
+        Socket {
+            server: Arc::clone(&self.server),
+            id,
+        }
     }
 
     fn run_loop(&mut self, event_loop: &mut EventLoop) -> io::Result<()> {
@@ -81,8 +108,8 @@ impl Worker {
                     self.shutting_down = true;
                     self.drain(&mut event_loop.conns());
                     event_loop.shutdown(CloseCode::GOING_AWAY, "server shutting down");
-                    for entry in self.sockets.iter() {
-                        entry.socket.set_state(ReadyState::Closing);
+                    for (id, _) in self.records.iter() {
+                        self.server.record(id).set_state(id, ReadyState::Closing);
                     }
                 }
                 let now = Instant::now();
@@ -123,13 +150,16 @@ impl Worker {
         callback: &'static str,
         deliver: impl FnOnce(&dyn Dispatch, &Socket, &mut State),
     ) {
+        let id = ws.id();
         let server = &self.server;
-        if let Some(Entry {
-            socket,
-            state: Some(state),
-        }) = self.sockets.get_mut(ws.id())
-        {
-            let handler = server.routes.handler(socket.inner.route);
+        let record = self
+            .records
+            .get(id.slot())
+            .and_then(|record| record.meta(id));
+        if let (Some(meta), Some(state)) = (record, self.states.get_mut(id.slot())) {
+            self.socket.id = id;
+            let socket = &self.socket;
+            let handler = server.routes.handler(meta.route);
             let delivered = guarded(callback, || match handler.message_kind() {
                 Some(accepted) if accepted != kind => {
                     let reason = match accepted {
@@ -141,8 +171,7 @@ impl Worker {
                 _ => deliver(handler, socket, state),
             });
             if let Err(panic) = delivered {
-                let socket = socket.clone();
-                self.contain(handler, &socket, panic);
+                self.contain(handler, socket, panic);
             }
         }
         self.drain(ws);
@@ -174,29 +203,17 @@ impl Handler for Worker {
                 .with_header("Content-Type", "text/plain; charset=utf-8")
                 .with_body("No WebSocket endpoint at this path.\n"));
         };
-        // The peer reset its connection before its request was answered.
-        let Some(peer_addr) = info.peer_addr() else {
-            return Err(Rejection::new(400).with_body("The connection was reset.\n"));
-        };
-        let socket = Socket {
-            inner: Arc::new(Inner {
-                id: info.id(),
-                peer_addr,
-                path: (path != self.server.routes.pattern(route)).then(|| path.into()),
-                route,
-                state: (ReadyState::Connecting as u8).into(),
-                buffered: Default::default(),
-                queued: Default::default(),
-                protocol: Default::default(),
-                #[cfg(feature = "deflate")]
-                deflate: Default::default(),
-                rooms: Default::default(),
-                assembly: Default::default(),
-                server: Arc::clone(&self.server),
-            }),
-        };
-        // A socket left in the slot is finished below, with the worker's own.
-        let _ = write(&self.server.directory[self.index]).insert(socket.clone());
+        let id = info.id();
+        let held = self.records.make(id.slot()).load();
+        if held.state != ReadyState::Closed && held.generation != id.generation() {
+            // A connection that left the slot without its end reaching the
+            // worker: finished now, with its state.
+            let stale = ConnId::new(self.index, id.slot(), held.generation);
+            self.finish(stale, CloseCode::ABNORMAL, "");
+        }
+        self.records.make(id.slot()).begin(id, route);
+        self.records.count(true);
+        let socket = self.socket_of(id);
         let handler = self.server.routes.handler(route);
         let decision = guarded("on_upgrade", || handler.on_upgrade(&socket, request))
             .map_err(|panic| {
@@ -212,18 +229,15 @@ impl Handler for Worker {
                 {
                     options.deflate = self.server.deflate.clone();
                 }
-                let _ = socket
-                    .inner
-                    .protocol
-                    .set(options.protocol.as_deref().map(Box::from));
-                if let Some(stale) = self.sockets.insert(Entry::new(socket)) {
-                    self.server.finish(stale, CloseCode::ABNORMAL, "");
+                if let Some(protocol) = &options.protocol {
+                    self.records.details(id, |details| {
+                        details.protocol = Some(protocol.as_str().into());
+                    });
                 }
                 Ok(options)
             }
             Err(rejection) => {
-                socket.set_state(ReadyState::Closed);
-                self.server.forget(&socket);
+                self.server.finish(id, None, CloseCode::ABNORMAL, "");
                 self.wake_if_pending();
                 Err(rejection)
             }
@@ -234,28 +248,28 @@ impl Handler for Worker {
         let Opened::Accepted(request) = opened else {
             return; // a client connection: the server makes none
         };
-        let server = &self.server;
-        if let Some(entry) = self.sockets.get_mut(ws.id()) {
-            let socket = &entry.socket;
-            let _ = socket.inner.state.compare_exchange(
-                ReadyState::Connecting as u8,
-                ReadyState::Open as u8,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            );
-            ws.set_buffered_mirror(socket.inner.clone());
-            #[cfg(feature = "deflate")]
-            {
-                *lock(&socket.inner.deflate) = ws.deflate();
-            }
-            let handler = server.routes.handler(socket.inner.route);
-            match guarded("on_open", || handler.on_open(socket, request)) {
-                Ok(state) => entry.state = Some(state),
-                // No state: no other callback follows.
-                Err(panic) => {
-                    let socket = socket.clone();
-                    self.contain(handler, &socket, panic);
-                }
+        let id = ws.id();
+        let Some(meta) = self
+            .records
+            .get(id.slot())
+            .and_then(|record| record.meta(id))
+        else {
+            return self.drain(ws);
+        };
+        #[cfg(feature = "deflate")]
+        let deflate = super::records::pack_deflate(ws.deflate());
+        #[cfg(not(feature = "deflate"))]
+        let deflate = 0;
+        self.server.record(id).open(id, deflate);
+        self.socket.id = id;
+        let socket = &self.socket;
+        let handler = self.server.routes.handler(meta.route);
+        match guarded("on_open", || handler.on_open(socket, request)) {
+            Ok(state) => self.states.put(id.slot(), state),
+            // No state: no other callback follows.
+            Err(panic) => {
+                let socket = socket.clone();
+                self.contain(handler, &socket, panic);
             }
         }
         self.drain(ws);
@@ -280,23 +294,25 @@ impl Handler for Worker {
     }
 
     fn on_close(&mut self, ws: &mut LoopWs<'_>, code: CloseCode, reason: &str) {
-        if let Some(entry) = self.sockets.remove(ws.id()) {
-            self.server.finish(entry, code, reason);
-        }
+        self.finish(ws.id(), code, reason);
         self.drain(ws);
     }
 
     fn on_error(&mut self, ws: &mut LoopWs<'_>, error: &Error) {
-        if let Some(socket) = self.sockets.get(ws.id()).map(|entry| entry.socket.clone()) {
-            let handler = self.server.routes.handler(socket.inner.route);
+        let id = ws.id();
+        if let Some(meta) = self
+            .records
+            .get(id.slot())
+            .and_then(|record| record.meta(id))
+        {
+            let socket = self.socket_of(id);
+            let handler = self.server.routes.handler(meta.route);
             self.report(handler, &socket, error);
             if socket.state() == ReadyState::Connecting {
                 // The upgrade failed after on_upgrade accepted it (e.g. a
                 // subprotocol the client did not offer): it never opened,
                 // so there is no state and no on_close.
-                if let Some(entry) = self.sockets.remove(socket.id()) {
-                    self.server.finish(entry, CloseCode::ABNORMAL, "");
-                }
+                self.finish(id, CloseCode::ABNORMAL, "");
             }
         }
         self.drain(ws);

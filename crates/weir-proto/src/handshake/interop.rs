@@ -78,6 +78,7 @@ fn from_head(
         version: minor_version(version)?,
         headers: header_list(headers),
         leftover: Bytes::new(),
+        peer_addr: None,
     };
     classify(request)
 }

@@ -15,6 +15,7 @@
 //! Bytes that followed the request head are kept as `leftover`: frames from
 //! the client, a request body, or a pipelined request.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use base64::Engine as _;
@@ -114,6 +115,7 @@ fn parse_request(buf: &[u8]) -> Result<Head<HttpRequest>, HandshakeError> {
                     version: req.version.unwrap_or_default(),
                     headers: http::owned_headers(req.headers),
                     leftover: Bytes::new(),
+                    peer_addr: None,
                 },
             ))
         }
@@ -248,6 +250,18 @@ pub enum Incoming {
     Http(HttpRequest),
 }
 
+impl Incoming {
+    /// The same request, from `peer_addr`: what an adapter that owns the
+    /// socket tells the application ([`HttpRequest::peer_addr`]).
+    pub fn with_peer_addr(mut self, peer_addr: Option<SocketAddr>) -> Self {
+        match &mut self {
+            Self::Upgrade(upgrade) => upgrade.request.peer_addr = peer_addr,
+            Self::Http(request) => request.peer_addr = peer_addr,
+        }
+        self
+    }
+}
+
 /// A parsed HTTP/1.x request head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -258,6 +272,8 @@ pub struct HttpRequest {
     pub(super) version: u8,
     pub(super) headers: HeaderList,
     pub(super) leftover: Bytes,
+    /// Where the request came from, when the adapter that read it says so.
+    pub(super) peer_addr: Option<SocketAddr>,
 }
 
 impl HttpRequest {
@@ -295,6 +311,14 @@ impl HttpRequest {
     /// All header fields in order: name as sent and raw value.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
+    }
+
+    /// The address the request came from, as the adapter that read it
+    /// set it ([`Incoming::with_peer_addr`]); `None` where it did not (a
+    /// request built from the `http` crate's types, whose address the
+    /// HTTP server keeps), or could not (a peer already gone).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer_addr
     }
 
     /// Bytes received after the request head: a body, a pipelined request or,
@@ -513,6 +537,25 @@ Sec-WebSocket-Version: 13\r\n\
             Ok(Some(Incoming::Upgrade(u))) => u,
             other => panic!("expected an upgrade, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_request_carries_the_address_its_adapter_gives_it() {
+        let peer: std::net::SocketAddr = "192.0.2.7:5150".parse().unwrap();
+        let upgrade = upgrade(RFC_REQUEST);
+        assert_eq!(upgrade.request().peer_addr(), None);
+        let given = Incoming::Upgrade(upgrade).with_peer_addr(Some(peer));
+        let Incoming::Upgrade(upgrade) = given else {
+            panic!("still an upgrade")
+        };
+        assert_eq!(upgrade.request().peer_addr(), Some(peer));
+        let plain = receive_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap()
+            .unwrap();
+        let Incoming::Http(request) = plain.with_peer_addr(Some(peer)) else {
+            panic!("still plain HTTP")
+        };
+        assert_eq!(request.peer_addr(), Some(peer));
     }
 
     fn error_of(bytes: &[u8]) -> HandshakeError {
