@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, unit, property and doc tests (with
 # and without permessage-deflate in the core), the Autobahn testsuite, the
-# real-peer interop tests, a 60 s soak of the server API, the headless-browser
-# chat test, and the fuzzing and benchmark smokes. Run from anywhere:
+# real-peer interop tests, the cluster tests over Redis, a 60 s soak of the
+# server API, the headless-browser chat test, and the fuzzing and benchmark
+# smokes. Run from anywhere:
 # `bash scripts/test.sh`.
 #
 # The Autobahn run takes the longest (wstest, single-threaded Python 2, is its
@@ -45,6 +46,9 @@ autobahn_pid=$!
 
 echo "== interop with real peers: Python websockets and Node ws, compression on (installs them if missing)"
 bash scripts/interop-test.sh
+
+echo "== cluster: two servers sharing rooms over a real Redis, through an outage (installs redis-server if missing)"
+bash scripts/cluster-test.sh
 
 echo "== soak: 60 s of churning clients, a flood and a latency probe against the server API, then a low fd limit"
 bash scripts/soak.sh --duration 60

@@ -362,8 +362,8 @@ impl EventLoop {
     /// connection: its ids carry that index, so that they are unique
     /// across the workers, and it shares the places for accepted
     /// connections with the others, so that one limit bounds them all.
-    pub(crate) fn join_server(&mut self, worker: usize, admissions: Admissions) {
-        self.shared.slab.set_worker(worker);
+    pub(crate) fn join_server(&mut self, node: usize, worker: usize, admissions: Admissions) {
+        self.shared.slab.set_home(node, worker);
         self.shared.admissions = admissions;
     }
 

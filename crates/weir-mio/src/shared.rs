@@ -188,7 +188,7 @@ mod tests {
     fn places_come_back_when_a_connection_goes_and_when_the_loop_is_dropped() {
         let mut event_loop = EventLoop::new(Config::default()).unwrap();
         let admissions = Admissions::new(10);
-        event_loop.join_server(0, admissions.clone());
+        event_loop.join_server(0, 0, admissions.clone());
         let addr = event_loop.listen("127.0.0.1:0").unwrap();
         let leaving = std::net::TcpStream::connect(addr).unwrap();
         let _staying = std::net::TcpStream::connect(addr).unwrap();

@@ -15,7 +15,7 @@
 //!
 //! A token is the index of its slot and is reused once the slot is freed,
 //! so the application never sees tokens; it sees [`ConnId`]s, which carry
-//! the slot, the loop's worker index and the slot's generation (how many
+//! the slot, the loop's worker and node indices and the slot's generation (how many
 //! connections it has held). Finding a connection by id is an index and a
 //! generation check, with no map. When a slot's generation runs out, the
 //! slot is retired (never linked into the free list again), so that no id
@@ -95,6 +95,8 @@ pub(crate) struct Slab {
     free: u32,
     /// The loop's index among a server's workers, part of every id.
     worker: usize,
+    /// The server's node in a cluster, part of every id.
+    node: usize,
     /// Where to mirror the connections' bytes queued, for handles on other
     /// threads (the server API); none for a loop used on its own.
     mirror: Option<Arc<dyn Mirror>>,
@@ -118,6 +120,7 @@ impl Slab {
             slots: Vec::new(),
             free: NO_SLOT,
             worker,
+            node: 0,
             mirror: None,
             dirty: Vec::new(),
             read_pending: Vec::new(),
@@ -127,9 +130,10 @@ impl Slab {
         }
     }
 
-    /// Makes this table's ids those of worker `worker`; before any
-    /// connection exists.
-    pub(crate) fn set_worker(&mut self, worker: usize) {
+    /// Makes this table's ids those of worker `worker` of node `node`;
+    /// before any connection exists.
+    pub(crate) fn set_home(&mut self, node: usize, worker: usize) {
+        self.node = node;
         self.worker = worker;
     }
 
@@ -168,7 +172,7 @@ impl Slab {
     pub(crate) fn next_id(&mut self) -> io::Result<ConnId> {
         let index = self.vacancy()?;
         let generation = self.slot(index).map_or(1, Slot::generation);
-        Ok(ConnId::new(self.worker, index, generation))
+        Ok(ConnId::new(self.node, self.worker, index, generation))
     }
 
     /// Stores `conn` in the slot [`Slab::vacancy`] gives, with that slot's
@@ -226,7 +230,8 @@ impl Slab {
         if let Slot::Vacant { .. } = place {
             return None;
         }
-        let generation = place.generation().wrapping_add(1);
+        // Past the last generation an id can carry: 0, retired.
+        let generation = (place.generation() + 1) & ConnId::MAX_GENERATION;
         let retired = generation == 0;
         let next_free = if retired { NO_SLOT } else { self.free };
         let slot = std::mem::replace(
@@ -278,7 +283,10 @@ impl Slab {
     #[inline]
     pub(crate) fn id_and_conn(&self, index: usize) -> Option<(ConnId, &Conn)> {
         let conn = self.conn(index)?;
-        Some((ConnId::new(self.worker, index, conn.generation), conn))
+        Some((
+            ConnId::new(self.node, self.worker, index, conn.generation),
+            conn,
+        ))
     }
 
     /// The slot at `index`, if occupied.
@@ -335,7 +343,8 @@ impl Slab {
     pub(crate) fn index_of(&self, id: ConnId) -> Option<usize> {
         let index = id.slot();
         let conn = self.conn(index)?;
-        (conn.generation == id.generation() && id.worker() == self.worker).then_some(index)
+        let home = id.worker() == self.worker && id.node() == self.node;
+        (conn.generation == id.generation() && home).then_some(index)
     }
 
     /// Asks the loop to settle connection `index` before it polls again.
@@ -422,11 +431,11 @@ mod tests {
         let mut slab = Slab::new(0, true);
         slab.vacancy().unwrap();
         let last = Slot::Vacant {
-            generation: u32::MAX,
+            generation: ConnId::MAX_GENERATION,
             next_free: 1,
         };
         slab.put(0, last);
-        assert_eq!(slab.next_id().unwrap().generation(), u32::MAX);
+        assert_eq!(slab.next_id().unwrap().generation(), ConnId::MAX_GENERATION);
         assert_eq!(occupy(&mut slab), 0);
         slab.remove(0);
         // Slot 0 is not free again: its ids are all used.

@@ -27,12 +27,13 @@ use crate::slab::Slab;
 /// and a check, never a lookup: its slot in the loop's table (the low 24
 /// bits), the loop's index among the workers of a
 /// [`Server`](crate::server::Server) (the next 8 bits; 0 for a loop of its
-/// own), and the slot's generation (the high 32 bits), which counts the
-/// connections the slot has held. A slot whose generation has run out
-/// (after 2^32 - 1 connections) is never used again, so no id comes back
-/// while the loop lives; and as the workers of a server have different
-/// indices, ids are unique across the whole server. Ids are not in the
-/// order connections came, and are never 0.
+/// own), the server's node in a cluster (the next 8; 0 outside one), and
+/// the slot's generation (the high 24 bits), which counts the connections
+/// the slot has held. A slot whose generation has run out (after 2^24 - 1
+/// connections) is never used again, so no id comes back while the loop
+/// lives; and as the workers of a server, and the nodes of a cluster, have
+/// different indices, ids are unique across all of them. Ids are not in
+/// the order connections came, and are never 0.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(u64);
 
@@ -41,19 +42,34 @@ impl ConnId {
     const SLOT_BITS: u32 = 24;
     /// Bits of the worker index.
     const WORKER_BITS: u32 = 8;
+    /// Bits of the node index.
+    const NODE_BITS: u32 = 8;
+    /// Where the generation starts.
+    const GENERATION_SHIFT: u32 = Self::SLOT_BITS + Self::WORKER_BITS + Self::NODE_BITS;
     /// The most slots a loop's table has room for.
     pub(crate) const MAX_SLOTS: usize = 1 << Self::SLOT_BITS;
     /// The most workers a server has room for.
     pub(crate) const MAX_WORKERS: usize = 1 << Self::WORKER_BITS;
+    /// The most nodes a cluster has room for.
+    pub(crate) const MAX_NODES: usize = 1 << Self::NODE_BITS;
+    /// The last generation of a slot.
+    pub(crate) const MAX_GENERATION: u32 = (1 << (64 - Self::GENERATION_SHIFT)) - 1;
 
     /// The id of the connection of generation `generation` in slot `slot`
-    /// of worker `worker`'s loop. Bits beyond the slot's and the worker's
-    /// widths are dropped: the slab never hands out such slots, and the
-    /// builder refuses such workers.
-    pub(crate) fn new(worker: usize, slot: usize, generation: u32) -> Self {
+    /// of the loop of worker `worker` of node `node`. Bits beyond each
+    /// field's width are dropped: the slab never hands out such slots or
+    /// generations, and the builder refuses such workers and nodes.
+    pub(crate) fn new(node: usize, worker: usize, slot: usize, generation: u32) -> Self {
         let slot = slot as u64 & (Self::MAX_SLOTS as u64 - 1);
         let worker = worker as u64 & (Self::MAX_WORKERS as u64 - 1);
-        Self(u64::from(generation) << 32 | worker << Self::SLOT_BITS | slot)
+        let node = node as u64 & (Self::MAX_NODES as u64 - 1);
+        let generation = u64::from(generation & Self::MAX_GENERATION);
+        Self(
+            generation << Self::GENERATION_SHIFT
+                | node << (Self::SLOT_BITS + Self::WORKER_BITS)
+                | worker << Self::SLOT_BITS
+                | slot,
+        )
     }
 
     /// The slot in the loop's table.
@@ -66,14 +82,26 @@ impl ConnId {
         (self.0 >> Self::SLOT_BITS) as usize & (Self::MAX_WORKERS - 1)
     }
 
+    /// The node of a cluster the connection lives on (0 outside one).
+    pub fn node(self) -> usize {
+        (self.0 >> (Self::SLOT_BITS + Self::WORKER_BITS)) as usize & (Self::MAX_NODES - 1)
+    }
+
     /// The slot's generation when the connection took it.
     pub(crate) fn generation(self) -> u32 {
-        (self.0 >> 32) as u32
+        (self.0 >> Self::GENERATION_SHIFT) as u32
     }
 
     /// The id as a number.
     pub fn as_u64(self) -> u64 {
         self.0
+    }
+
+    /// The id whose number is `number` ([`ConnId::as_u64`]), e.g. one that
+    /// came from another node of a cluster. An id made up this way names no
+    /// connection unless one of the cluster's servers handed it out.
+    pub fn from_u64(number: u64) -> Self {
+        Self(number)
     }
 }
 

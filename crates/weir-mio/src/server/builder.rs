@@ -13,6 +13,8 @@ use super::handle::Shared;
 use super::queue::WorkerLink;
 use super::records::{Records, MAX_ROUTES};
 use super::route::{HttpFn, Route, Routes};
+#[cfg(feature = "redis")]
+use super::{cluster::Link, Cluster};
 use super::{HttpResponse, Server, WsHandler};
 use crate::admission::Admissions;
 use crate::{Config, ConnId, EventLoop};
@@ -54,6 +56,10 @@ pub struct ServerBuilder {
     routes: Vec<Route>,
     http: Box<HttpFn>,
     workers: usize,
+    /// This server's node in a cluster (part of every id), 0 outside one.
+    node: usize,
+    #[cfg(feature = "redis")]
+    cluster: Option<Cluster>,
     config: Config,
     command_queue_capacity: usize,
     accept_hooks: AcceptHooks,
@@ -72,6 +78,9 @@ impl Default for ServerBuilder {
             routes: Vec::new(),
             http: Box::new(|_| HttpResponse::not_found()),
             workers: 1,
+            node: 0,
+            #[cfg(feature = "redis")]
+            cluster: None,
             config: Config::default().with_connection(connection),
             command_queue_capacity: DEFAULT_COMMAND_QUEUE_CAPACITY,
             accept_hooks: AcceptHooks::default(),
@@ -162,6 +171,16 @@ impl ServerBuilder {
         self
     }
 
+    /// Joins `cluster`: rooms, server-wide broadcasts and sends to ids
+    /// reach the cluster's other nodes too (see [`Cluster`]). This server's
+    /// ids carry the cluster's node number.
+    #[cfg(feature = "redis")]
+    pub fn cluster(mut self, cluster: Cluster) -> Self {
+        self.node = usize::from(cluster.node());
+        self.cluster = Some(cluster);
+        self
+    }
+
     /// How many worker threads (each its own event loop) share the
     /// listening socket. Default 1; 0 means one per core. At most 256
     /// (connection ids have room for that many): more fails
@@ -240,7 +259,7 @@ impl ServerBuilder {
         let mut links = Vec::with_capacity(workers);
         for worker in 0..workers {
             let mut event_loop = EventLoop::new(self.config.clone())?;
-            event_loop.join_server(worker, admissions.clone());
+            event_loop.join_server(self.node, worker, admissions.clone());
             #[cfg(feature = "tls")]
             match &self.tls {
                 Some(tls) => event_loop.listen_on_tls(listener.try_clone()?, tls.clone())?,
@@ -254,6 +273,8 @@ impl ServerBuilder {
             links.push(WorkerLink::new(event_loop.wake_handle()));
             loops.push(event_loop);
         }
+        #[cfg(feature = "redis")]
+        let (cluster, starter) = self.cluster.map(Link::new).unzip();
         let shared = Arc::new(Shared {
             routes: Routes {
                 routes: self.routes,
@@ -268,11 +289,17 @@ impl ServerBuilder {
             command_queue_capacity: self.command_queue_capacity,
             accept_hooks: self.accept_hooks,
             records: (0..workers)
-                .map(|index| Arc::new(Records::new(index)))
+                .map(|index| Arc::new(Records::new(self.node, index)))
                 .collect(),
             rooms: Default::default(),
+            #[cfg(feature = "redis")]
+            cluster,
             shutdown: Mutex::new(None),
         });
+        #[cfg(feature = "redis")]
+        if let Some(starter) = starter {
+            starter.start(Arc::downgrade(&shared))?;
+        }
         Ok(Server { shared, loops })
     }
 }

@@ -71,6 +71,9 @@ pub(crate) struct Shared {
     /// By worker.
     pub(crate) records: Vec<Arc<Records>>,
     pub(crate) rooms: RwLock<Rooms>,
+    /// This node's side of its cluster, if it is in one.
+    #[cfg(feature = "redis")]
+    pub(crate) cluster: Option<super::cluster::Link>,
     pub(crate) shutdown: Mutex<Option<Instant>>,
 }
 
@@ -192,8 +195,26 @@ impl ServerHandle {
 
     /// Sends `message` to connection `id`; [`SendError::Closed`] if there is
     /// no such open connection. See [`Socket::send`].
+    ///
+    /// In a cluster, an id of another node ([`ConnId::node`]) is published
+    /// for that node, and `Ok` means only that: delivery across nodes is at
+    /// most once (see [`Cluster`](super::Cluster)).
     pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = self.shared.cluster.as_ref().filter(|c| c.is_remote(id)) {
+            cluster.one(id, &message.into());
+            return Ok(());
+        }
         self.socket(id).ok_or(SendError::Closed)?.send(message)
+    }
+
+    /// What this node's cluster has done, if the server is in one.
+    #[cfg(feature = "redis")]
+    pub fn cluster_stats(&self) -> Option<super::ClusterStats> {
+        self.shared
+            .cluster
+            .as_ref()
+            .map(super::cluster::Link::stats)
     }
 
     /// Closes connection `id`; see [`Socket::close`].

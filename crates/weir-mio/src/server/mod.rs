@@ -91,6 +91,8 @@
 
 mod assemble;
 mod builder;
+#[cfg(feature = "redis")]
+mod cluster;
 mod commands;
 mod dispatch;
 mod guard;
@@ -113,6 +115,8 @@ use weir_proto::handshake::{AcceptOptions, Rejection, UpgradeRequest};
 use weir_proto::{CloseCode, Fragment, Message, MessageKind};
 
 pub use builder::ServerBuilder;
+#[cfg(feature = "redis")]
+pub use cluster::{Cluster, ClusterStats, ClusterStatus};
 pub use handle::ServerHandle;
 pub use queue::BroadcastRefused;
 pub use rooms::Room;
@@ -306,6 +310,10 @@ impl Server {
             }
         }
         handle::write(&shared.rooms).clear();
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &shared.cluster {
+            cluster.stop();
+        }
         result
     }
 }

@@ -142,9 +142,26 @@ impl Shared {
         Posted::Queued
     }
 
-    /// Sends `message`, encoded once, to every open connection (of route
-    /// `route` if given), except `except`.
+    /// Sends `message` to every open connection (of route `route` if
+    /// given), except `except`: here, and on the cluster's other nodes if
+    /// there is a cluster and no route.
     pub(crate) fn broadcast(
+        &self,
+        route: Option<usize>,
+        except: Option<ConnId>,
+        message: Message,
+    ) -> Result<(), BroadcastRefused> {
+        // A route is this node's: only a server-wide broadcast crosses.
+        #[cfg(feature = "redis")]
+        if let (Some(cluster), None) = (&self.cluster, route) {
+            cluster.everyone(except, &message);
+        }
+        self.broadcast_here(route, except, message)
+    }
+
+    /// Sends `message`, encoded once, to every open connection of this node
+    /// (of one route, if given) but `except`.
+    pub(crate) fn broadcast_here(
         &self,
         route: Option<usize>,
         except: Option<ConnId>,

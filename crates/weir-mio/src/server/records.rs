@@ -257,6 +257,7 @@ impl Details {
 /// One worker's records, the count of its accepted connections, and their
 /// [`Details`].
 pub(crate) struct Records {
+    node: usize,
     worker: usize,
     /// By the top bits of a slot.
     top: Box<[OnceLock<Box<Middle>>; FANOUT]>,
@@ -286,9 +287,10 @@ fn locate(slot: usize) -> (usize, usize, usize) {
 }
 
 impl Records {
-    /// Worker `worker`'s, empty.
-    pub(crate) fn new(worker: usize) -> Self {
+    /// Those of worker `worker` of node `node`, empty.
+    pub(crate) fn new(node: usize, worker: usize) -> Self {
         Self {
+            node,
             worker,
             top: Box::new(std::array::from_fn(|_| OnceLock::new())),
             live: AtomicUsize::new(0),
@@ -331,7 +333,7 @@ impl Records {
     /// Every connection whose record is not closed, with its record's
     /// word: slot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (ConnId, Meta)> + '_ {
-        let worker = self.worker;
+        let (node, worker) = (self.node, self.worker);
         let leaves = self.top.iter().enumerate().flat_map(|(top, middles)| {
             let middles = middles.get().into_iter().flat_map(|middles| middles.iter());
             middles.enumerate().filter_map(move |(middle, leaf)| {
@@ -341,7 +343,7 @@ impl Records {
         leaves.flat_map(move |(first, leaf)| {
             leaf.iter().enumerate().filter_map(move |(index, record)| {
                 let meta = record.load();
-                let id = ConnId::new(worker, first + index, meta.generation);
+                let id = ConnId::new(node, worker, first + index, meta.generation);
                 (meta.state != ReadyState::Closed).then_some((id, meta))
             })
         })
@@ -376,7 +378,7 @@ mod tests {
         assert_eq!(locate(256), (0, 1, 0));
         assert_eq!(locate(65_536 + 257), (1, 1, 1));
         assert_eq!(locate(ConnId::MAX_SLOTS - 1), (255, 255, 255));
-        let records = Records::new(0);
+        let records = Records::new(0, 0);
         assert!(records.get(70_000).is_none());
         let made: *const Record = records.make(70_000);
         assert!(std::ptr::eq(made, records.get(70_000).unwrap()));
@@ -392,7 +394,7 @@ mod tests {
             ReadyState::Closed,
         ] {
             let meta = Meta {
-                generation: u32::MAX - 1,
+                generation: ConnId::MAX_GENERATION,
                 state,
                 route: MAX_ROUTES - 1,
                 deflate: 0x1FF,
@@ -419,9 +421,9 @@ mod tests {
 
     #[test]
     fn a_record_reads_closed_for_an_id_whose_slot_has_passed_on() {
-        let records = Records::new(3);
-        let old = ConnId::new(3, 70, 1);
-        let new = ConnId::new(3, 70, 2);
+        let records = Records::new(1, 3);
+        let old = ConnId::new(1, 3, 70, 1);
+        let new = ConnId::new(1, 3, 70, 2);
         let record = records.make(70);
         record.begin(old, 5);
         assert_eq!(record.state(old), ReadyState::Connecting);

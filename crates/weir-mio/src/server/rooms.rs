@@ -255,11 +255,26 @@ impl Shared {
         write(&self.rooms).leave_all(id);
     }
 
-    /// Sends `message`, encoded once, to the members of room `name` (but
-    /// `except`): one command for each worker with members.
+    /// Sends `message` to the members of room `name` (but `except`): here,
+    /// and on the cluster's other nodes if there is a cluster.
     fn room_broadcast(
         &self,
         name: &Arc<str>,
+        except: Option<ConnId>,
+        message: Message,
+    ) -> Result<(), BroadcastRefused> {
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &self.cluster {
+            cluster.room(name, except, &message);
+        }
+        self.room_broadcast_here(Arc::clone(name), except, message)
+    }
+
+    /// Sends `message`, encoded once, to the members of room `name` (but
+    /// `except`) on this node: one command for each worker with members.
+    pub(crate) fn room_broadcast_here(
+        &self,
+        name: Arc<str>,
         except: Option<ConnId>,
         message: Message,
     ) -> Result<(), BroadcastRefused> {
@@ -268,9 +283,9 @@ impl Shared {
         // lock while it holds its queue's), so that no list of the workers
         // is made.
         let rooms = read(&self.rooms);
-        let workers = rooms.get(name).into_iter().flat_map(Members::workers);
+        let workers = rooms.get(&name).into_iter().flat_map(Members::workers);
         self.post_to_workers(workers, || Command::Room {
-            name: Arc::clone(name),
+            name: Arc::clone(&name),
             message: message.clone(),
             except,
         })

@@ -65,7 +65,7 @@ impl Worker {
             states: States::default(),
             socket: Socket {
                 server: Arc::clone(&server),
-                id: ConnId::new(index, 0, 0),
+                id: ConnId::new(0, index, 0, 0),
             },
             server,
             spare_commands: Vec::new(),
@@ -208,7 +208,7 @@ impl Handler for Worker {
         if held.state != ReadyState::Closed && held.generation != id.generation() {
             // A connection that left the slot without its end reaching the
             // worker: finished now, with its state.
-            let stale = ConnId::new(self.index, id.slot(), held.generation);
+            let stale = ConnId::new(id.node(), self.index, id.slot(), held.generation);
             self.finish(stale, CloseCode::ABNORMAL, "");
         }
         self.records.make(id.slot()).begin(id, route);
