@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cluster tests: weir-mio servers sharing rooms, broadcasts and sends
-# over a real Redis, through a Redis outage and back
-# (crates/weir-mio/tests/cluster.rs, feature `redis`). Run from anywhere:
+# over a real Redis, through a Redis outage and back, and a node killed
+# outright (crates/weir-mio/tests/cluster.rs, feature `redis`; the chat
+# example is that node). Run from anywhere:
 # `bash scripts/cluster-test.sh`.
 #
 # Installs Debian's redis-server if missing (as root), and stops the
@@ -21,6 +22,9 @@ fi
 
 echo "== cargo clippy -p weir-mio --features redis"
 cargo clippy -p weir-mio --all-targets --features redis -- -D warnings
+
+echo "== cargo build -p weir-mio --features redis --example chat (a node the tests kill)"
+cargo build -p weir-mio --features redis --example chat
 
 echo "== cargo test -p weir-mio --features redis --test cluster ($(redis-server --version | cut -d' ' -f1-3))"
 cargo test -p weir-mio --features redis --test cluster

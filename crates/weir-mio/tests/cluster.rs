@@ -1,8 +1,11 @@
-//! Two servers in one cluster over a real Redis (feature `redis`): room
-//! messages, server broadcasts and sends cross nodes; with Redis killed,
-//! each node's own rooms keep working, the nodes report the outage, and
-//! what was meant for the other node is dropped and counted; with Redis
-//! back on the same port, delivery across nodes resumes without a restart.
+//! Servers in one cluster over a real Redis (feature `redis`): room
+//! messages, server broadcasts and sends cross nodes, and room counts and
+//! member lists span them; with Redis killed, each node's own rooms keep
+//! working, the nodes report the outage, and what was meant for the other
+//! node is dropped and counted; with Redis back on the same port, delivery
+//! across nodes resumes without a restart; a node killed outright (the
+//! chat example, in a process of its own) drops out of the other's counts
+//! within the expiry.
 //!
 //! Needs `redis-server` on the PATH (`bash scripts/cluster-test.sh`
 //! installs it); each test starts its own, on a free port, with no
@@ -23,6 +26,10 @@ use weir_test_support::client::Client;
 
 /// How long anything may take before the test fails.
 const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The nodes' expiry (how long a node may go unheard): the default, which
+/// the chat example uses too. Every node of a cluster must have the same.
+const EXPIRY: Duration = Duration::from_secs(3);
 
 /// A `redis-server` of the test's own, killed when dropped.
 struct Redis {
@@ -109,12 +116,16 @@ struct Node {
 }
 
 impl Node {
-    fn start(redis: &Redis, node: u8) -> Self {
+    /// A node that claims its number, forgetting others unheard for
+    /// `expiry`.
+    fn start(redis: &Redis, expiry: Duration) -> Self {
         let (tell, statuses) = mpsc::channel();
         let tell = Mutex::new(tell);
-        let cluster = Cluster::redis(&redis.url(), node).on_status(move |status| {
-            let _ = tell.lock().unwrap().send(status);
-        });
+        let cluster = Cluster::redis(&redis.url())
+            .expiry(expiry)
+            .on_status(move |status| {
+                let _ = tell.lock().unwrap().send(status);
+            });
         let builder = Server::builder().route("/chat", Chat).cluster(cluster);
         let node = Self {
             server: ApiServer::start(builder),
@@ -141,6 +152,21 @@ impl Node {
 
     fn addr(&self) -> SocketAddr {
         self.server.addr
+    }
+
+    /// Waits until the lobby counts `count` members from here.
+    fn lobby_counts(&self, count: usize) -> Duration {
+        let start = Instant::now();
+        let lobby = self.server.handle.room("lobby");
+        while lobby.count() != count {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "lobby at {} not {count}",
+                lobby.count()
+            );
+            sleep(Duration::from_millis(10));
+        }
+        start.elapsed()
     }
 }
 
@@ -169,7 +195,7 @@ fn hears_nothing(client: &mut Client) {
 #[test]
 fn rooms_broadcasts_and_sends_cross_nodes() {
     let redis = Redis::start(0);
-    let (a, b) = (Node::start(&redis, 1), Node::start(&redis, 2));
+    let (a, b) = (Node::start(&redis, EXPIRY), Node::start(&redis, EXPIRY));
     let (mut on_a, id_a) = a.join();
     let (mut on_b, id_b) = b.join();
     assert_eq!((id_a.node(), id_b.node()), (1, 2));
@@ -204,7 +230,7 @@ fn rooms_broadcasts_and_sends_cross_nodes() {
 #[test]
 fn an_outage_keeps_local_rooms_and_delivery_resumes_when_redis_is_back() {
     let mut redis = Redis::start(0);
-    let (a, b) = (Node::start(&redis, 1), Node::start(&redis, 2));
+    let (a, b) = (Node::start(&redis, EXPIRY), Node::start(&redis, EXPIRY));
     let (mut first, _) = a.join();
     let (mut second, _) = a.join();
     let (mut on_b, _) = b.join();
@@ -224,4 +250,83 @@ fn an_outage_keeps_local_rooms_and_delivery_resumes_when_redis_is_back() {
     assert_eq!(b.next_status(), ClusterStatus::Connected);
     says(&mut first, "room:after", &mut on_b, "after");
     assert_eq!(second.next_message(), Message::from("after"));
+}
+
+#[test]
+fn counts_and_members_span_nodes() {
+    let redis = Redis::start(0);
+    let (a, b) = (Node::start(&redis, EXPIRY), Node::start(&redis, EXPIRY));
+    let (_on_a, id_a) = a.join();
+    let (mut on_b, id_b) = b.join();
+    a.lobby_counts(2);
+    b.lobby_counts(2);
+    let lobby = a.server.handle.room("lobby");
+    let mut both = vec![id_a, id_b];
+    both.sort_unstable();
+    assert_eq!(lobby.members(), both);
+    assert!(lobby.contains(id_b));
+    // A node that joins later learns who is there already.
+    let c = Node::start(&redis, EXPIRY);
+    c.lobby_counts(2);
+    on_b.close(weir_mio::CloseCode::NORMAL, "");
+    on_b.expect_close_then_eof();
+    a.lobby_counts(1);
+    c.lobby_counts(1);
+    assert!(!lobby.contains(id_b));
+}
+
+#[test]
+fn a_node_killed_outright_drops_out_within_the_expiry() {
+    let redis = Redis::start(0);
+    let a = Node::start(&redis, EXPIRY);
+    let (_on_a, _) = a.join();
+    let mut chat = ChatProcess::start(&redis);
+    let mut member = Client::connect(chat.addr, "/chat");
+    member.send(r#"{"type":"join","room":"lobby","name":"b"}"#);
+    let _joined = member.next_message();
+    a.lobby_counts(2);
+    chat.kill();
+    let took = a.lobby_counts(1);
+    eprintln!("the killed node's member dropped out after {took:?}");
+    assert!(took <= EXPIRY + Duration::from_millis(500), "{took:?}");
+}
+
+/// The chat example as a node of its own, in a process that can be killed.
+struct ChatProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ChatProcess {
+    /// Starts the chat example built beside this test (`cargo build
+    /// --features redis --example chat`, as scripts/cluster-test.sh does)
+    /// and waits until it accepts connections.
+    fn start(redis: &Redis) -> Self {
+        let test = std::env::current_exe().unwrap();
+        let profile = test.parent().and_then(|deps| deps.parent()).unwrap();
+        let chat = profile.join("examples").join("chat");
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let child = Command::new(&chat)
+            .args([addr.to_string(), "--redis".into(), redis.url()])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e} (build it with --features redis)", chat.display()));
+        let deadline = Instant::now() + PATIENCE;
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "the chat example did not start");
+            sleep(Duration::from_millis(20));
+        }
+        Self { child, addr }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ChatProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }

@@ -11,7 +11,13 @@ use weir_mio::server::{Server, ServerBuilder};
 // Unused in autobahn-server, which runs an `EventLoop` of its own.
 #[allow(dead_code)]
 pub fn from_args() -> io::Result<(ServerBuilder, bool)> {
-    let mut args = std::env::args().skip(1);
+    from_arg_list(std::env::args().skip(1).collect())
+}
+
+/// [`from_args`] on `args` (the command line without the program's name).
+#[allow(dead_code)]
+pub fn from_arg_list(args: Vec<String>) -> io::Result<(ServerBuilder, bool)> {
+    let mut args = args.into_iter();
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8080".into());
     let builder = Server::builder().bind(addr);
     let tls = tls_from_args(args, "[ADDR] [--tls CERT.pem KEY.pem]")?;

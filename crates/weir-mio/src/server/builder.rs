@@ -173,10 +173,9 @@ impl ServerBuilder {
 
     /// Joins `cluster`: rooms, server-wide broadcasts and sends to ids
     /// reach the cluster's other nodes too (see [`Cluster`]). This server's
-    /// ids carry the cluster's node number.
+    /// ids carry its node number, given or claimed from Redis by `build`.
     #[cfg(feature = "redis")]
     pub fn cluster(mut self, cluster: Cluster) -> Self {
-        self.node = usize::from(cluster.node());
         self.cluster = Some(cluster);
         self
     }
@@ -229,7 +228,13 @@ impl ServerBuilder {
 
     /// Binds the listening socket and sets up the workers. Nothing runs
     /// until [`Server::run`].
-    pub fn build(self) -> io::Result<Server> {
+    pub fn build(
+        #[cfg_attr(not(feature = "redis"), allow(unused_mut))] mut self,
+    ) -> io::Result<Server> {
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &mut self.cluster {
+            self.node = usize::from(cluster.settle_node()?);
+        }
         let addrs = self.addr?;
         let listener = TcpListener::bind(&addrs[..])?;
         let local_addr = listener.local_addr()?;

@@ -43,6 +43,8 @@
 //! - `queue.rs`: the workers' command queues, their bound on broadcasts,
 //!   and [`BroadcastRefused`].
 //! - `rooms.rs`: [`Room`] and membership.
+//! - `cluster/` (feature `redis`): [`Cluster`], rooms, broadcasts and sends
+//!   across servers over Redis pub/sub.
 //! - `assemble.rs`: streaming mode, and [`Socket::reassemble`].
 //! - `run.rs`: the worker threads, and how one failed worker stops them all.
 //! - `worker.rs`: one event loop per thread and the glue from the

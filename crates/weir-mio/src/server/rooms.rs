@@ -98,6 +98,15 @@ impl Rooms {
         self.by_name.keys().map(|name| name.to_string()).collect()
     }
 
+    /// Every room with members, with their ids.
+    #[cfg(feature = "redis")]
+    pub(crate) fn snapshot(&self) -> Vec<(String, Vec<ConnId>)> {
+        let rooms = self.by_name.iter();
+        rooms
+            .map(|(name, members)| (name.to_string(), members.by_worker.concat()))
+            .collect()
+    }
+
     /// Empties every room (when the server has stopped).
     pub(crate) fn clear(&mut self) {
         self.by_name.clear();
@@ -136,11 +145,13 @@ impl Rooms {
         true
     }
 
-    /// Takes `id` out of every room it is in.
-    fn leave_all(&mut self, id: ConnId) {
-        for name in self.by_conn.remove(&id).unwrap_or_default() {
-            self.remove_member(id, &name);
+    /// Takes `id` out of every room it is in, and returns their names.
+    fn leave_all(&mut self, id: ConnId) -> BTreeSet<Arc<str>> {
+        let names = self.by_conn.remove(&id).unwrap_or_default();
+        for name in &names {
+            self.remove_member(id, name);
         }
+        names
     }
 
     fn remove_member(&mut self, id: ConnId, name: &str) {
@@ -181,10 +192,17 @@ impl Room {
     }
 
     /// Sends `message` to member `id`; [`SendError::Closed`] if `id` is not
-    /// a member (or not open).
+    /// a member (or not open). In a cluster, a member on another node is
+    /// reached as [`ServerHandle::send_to`](super::ServerHandle::send_to)
+    /// reaches it.
     pub fn send_to(&self, id: ConnId, message: impl Into<Message>) -> Result<(), SendError> {
         if !self.contains(id) {
             return Err(SendError::Closed);
+        }
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = self.shared.cluster.as_ref().filter(|c| c.is_remote(id)) {
+            cluster.one(id, &message.into());
+            return Ok(());
         }
         self.shared
             .socket(id)
@@ -192,26 +210,41 @@ impl Room {
             .send(message)
     }
 
-    /// How many members the room has.
+    /// How many members the room has; in a cluster, on every node (as far
+    /// as this node has heard: see [`Cluster::expiry`](super::Cluster::expiry)).
     pub fn count(&self) -> usize {
-        read(&self.shared.rooms)
+        let here = read(&self.shared.rooms)
             .get(&self.name)
-            .map_or(0, Members::count)
+            .map_or(0, Members::count);
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &self.shared.cluster {
+            return here + cluster.remote_count(&self.name);
+        }
+        here
     }
 
-    /// The members' ids, sorted.
+    /// The members' ids, sorted; in a cluster, on every node.
     pub fn members(&self) -> Vec<ConnId> {
-        let rooms = read(&self.shared.rooms);
-        let Some(members) = rooms.get(&self.name) else {
-            return Vec::new();
+        #[cfg_attr(not(feature = "redis"), allow(unused_mut))]
+        let mut ids: Vec<ConnId> = {
+            let rooms = read(&self.shared.rooms);
+            let here = rooms.get(&self.name);
+            here.map_or_else(Vec::new, |members| members.by_worker.concat())
         };
-        let mut ids: Vec<ConnId> = members.by_worker.concat();
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &self.shared.cluster {
+            ids.extend(cluster.remote_members(&self.name));
+        }
         ids.sort_unstable();
         ids
     }
 
-    /// Whether connection `id` is a member.
+    /// Whether connection `id` is a member; in a cluster, on any node.
     pub fn contains(&self, id: ConnId) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = self.shared.cluster.as_ref().filter(|c| c.is_remote(id)) {
+            return cluster.remote_contains(&self.name, id);
+        }
         let rooms = read(&self.shared.rooms);
         rooms
             .by_conn
@@ -235,12 +268,26 @@ impl Shared {
         let mut rooms = write(&self.rooms);
         // Under the lock that `leave_all` takes at the end: a connection
         // that has finished cannot join again.
-        socket.state() != ReadyState::Closed && rooms.join(socket.id(), name)
+        let joined = socket.state() != ReadyState::Closed && rooms.join(socket.id(), name);
+        // Told under the lock too, so that the other nodes hear of changes
+        // in the order they were made, and in order with this node's list
+        // of its rooms (made under the same lock).
+        #[cfg(feature = "redis")]
+        if let (true, Some(cluster)) = (joined, &self.cluster) {
+            cluster.joined(name, socket.id());
+        }
+        joined
     }
 
     /// Removes `id` from room `name`; see [`Socket::leave`].
     pub(crate) fn leave(&self, id: ConnId, name: &str) -> bool {
-        write(&self.rooms).leave(id, name)
+        let mut rooms = write(&self.rooms);
+        let left = rooms.leave(id, name);
+        #[cfg(feature = "redis")]
+        if let (true, Some(cluster)) = (left, &self.cluster) {
+            cluster.left(name, id);
+        }
+        left
     }
 
     /// The rooms `id` is in, sorted; see [`Socket::rooms`].
@@ -252,7 +299,15 @@ impl Shared {
 
     /// Removes a finished connection from every room it is in.
     pub(crate) fn leave_all(&self, id: ConnId) {
-        write(&self.rooms).leave_all(id);
+        let mut rooms = write(&self.rooms);
+        #[cfg_attr(not(feature = "redis"), allow(unused_variables))]
+        let names = rooms.leave_all(id);
+        #[cfg(feature = "redis")]
+        if let Some(cluster) = &self.cluster {
+            for name in &names {
+                cluster.left(name, id);
+            }
+        }
     }
 
     /// Sends `message` to the members of room `name` (but `except`): here,

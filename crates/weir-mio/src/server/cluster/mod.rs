@@ -11,6 +11,15 @@
 //! - a send to a connection of another node (its id says which node) goes
 //!   to `PREFIX:to:NODE`, which only that node reads.
 //!
+//! Room counts and member lists span the nodes: every node tells the others
+//! who joins and leaves its rooms, on `PREFIX:members`, and keeps a view of
+//! theirs (`view.rs`), so that `Room::count` never waits for Redis. A node
+//! that is new, or back after an outage, asks the others for their rooms
+//! and tells its own. Each node sends a heartbeat every third of the expiry
+//! ([`Cluster::expiry`], 3 s by default); a node unheard for the expiry (it
+//! crashed, or lost Redis) drops out of the others' counts, and a node
+//! that stops says so at once.
+//!
 //! Redis's I/O stays off the event loops: two threads of the cluster's own
 //! (`threads.rs`), one publishing what a bounded queue hands it, one reading.
 //!
@@ -25,34 +34,39 @@
 //! - both threads reconnect, waiting 100 ms after the first failure and
 //!   doubling the wait up to 5 s, and the node is back in the cluster as
 //!   soon as Redis answers again, without a restart.
-//!
-//! Room counts and member lists are this node's own (spanning the cluster
-//! is for a later version).
 
 mod threads;
+mod view;
 mod wire;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
 
 use weir_proto::Message;
 
-use super::handle::Shared;
+use super::handle::{read, Shared};
 use crate::ConnId;
-pub(crate) use wire::{Note, Reach};
+use view::View;
+pub(crate) use wire::{Membership, Note, Reach};
 
 /// The outbound queue's default capacity, in notes.
 const DEFAULT_QUEUE_CAPACITY: usize = 4096;
+
+/// How long a node may go unheard before the others forget its members.
+const DEFAULT_EXPIRY: Duration = Duration::from_secs(3);
 
 /// How a server joins a cluster: give it to
 /// [`ServerBuilder::cluster`](super::ServerBuilder::cluster).
 pub struct Cluster {
     url: String,
     prefix: String,
-    node: u8,
+    /// This server's node number: given, or claimed at build.
+    node: Option<u8>,
     queue_capacity: usize,
+    expiry: Duration,
     on_status: Arc<StatusFn>,
 }
 
@@ -83,18 +97,42 @@ pub struct ClusterStats {
 }
 
 impl Cluster {
-    /// A cluster on the Redis server at `url` (`redis://host:port`),
-    /// with this server as node `node`: every node of a cluster needs its
-    /// own, from 1 to 255 (it is part of every [`ConnId`] the node hands
-    /// out, so that a send to an id reaches its node).
-    pub fn redis(url: &str, node: u8) -> Self {
+    /// A cluster on the Redis server at `url` (`redis://host:port`).
+    ///
+    /// Each node of a cluster has its own number, from 1 to 255, part of
+    /// every [`ConnId`] it hands out so that a send to an id reaches its
+    /// node. Unless one is given ([`Cluster::node`]), the server claims a
+    /// free one when it is built: Redis must answer then (within a
+    /// second), or [`ServerBuilder::build`](super::ServerBuilder::build)
+    /// fails. A claim is a key (`PREFIX:node:N`) that the node's heartbeat
+    /// keeps alive, freed when the node stops or after 10 s (or 3 times the
+    /// expiry, if longer) without a heartbeat.
+    pub fn redis(url: &str) -> Self {
         Self {
             url: url.to_owned(),
             prefix: "weir".to_owned(),
-            node,
+            node: None,
             queue_capacity: DEFAULT_QUEUE_CAPACITY,
+            expiry: DEFAULT_EXPIRY,
             on_status: Arc::new(|_| {}),
         }
+    }
+
+    /// How long a node may go unheard (it sends a heartbeat every third of
+    /// this) before the other nodes drop its members from their counts and
+    /// member lists: how soon a crashed node's members disappear. The same
+    /// on every node of a cluster. Default 3 s; at least 30 ms.
+    pub fn expiry(mut self, expiry: Duration) -> Self {
+        self.expiry = expiry.max(Duration::from_millis(30));
+        self
+    }
+
+    /// This server's node number (1 to 255; 0 is taken as 1), instead of
+    /// one claimed from Redis: so that the server starts while Redis is
+    /// down. Giving two nodes the same number breaks sends to ids.
+    pub fn node(mut self, node: u8) -> Self {
+        self.node = Some(node.max(1));
+        self
     }
 
     /// The start of every channel name, so that clusters can share a Redis
@@ -118,9 +156,24 @@ impl Cluster {
         self
     }
 
-    /// This server's node.
-    pub(crate) fn node(&self) -> u8 {
-        self.node
+    /// This server's node number, claimed from Redis if none was given.
+    pub(crate) fn settle_node(&mut self) -> std::io::Result<u8> {
+        let node = match self.node {
+            Some(node) => node,
+            None => threads::claim(self)?,
+        };
+        self.node = Some(node);
+        Ok(node)
+    }
+
+    /// How long a node's claim on its number lasts without a heartbeat.
+    fn lease(&self) -> Duration {
+        (self.expiry * 3).max(Duration::from_secs(10))
+    }
+
+    /// The key of node `node`'s claim on its number.
+    fn claim_key(&self, node: u8) -> String {
+        format!("{}:node:{node}", self.prefix)
     }
 }
 
@@ -131,6 +184,7 @@ impl fmt::Debug for Cluster {
             .field("prefix", &self.prefix)
             .field("node", &self.node)
             .field("queue_capacity", &self.queue_capacity)
+            .field("expiry", &self.expiry)
             .finish_non_exhaustive()
     }
 }
@@ -144,6 +198,8 @@ pub(crate) struct Link {
     counters: Arc<Counters>,
     /// Set when the server has stopped: the reading thread ends.
     stopped: Arc<AtomicBool>,
+    /// The other nodes' room members.
+    view: Arc<RwLock<View>>,
 }
 
 /// A note and the channel it goes on.
@@ -171,20 +227,17 @@ impl Counters {
 pub(crate) struct Starter {
     cluster: Cluster,
     queue: mpsc::Receiver<Outbound>,
+    /// For the reader, which answers other nodes' questions.
+    outbound: SyncSender<Outbound>,
     counters: Arc<Counters>,
     stopped: Arc<AtomicBool>,
+    view: Arc<RwLock<View>>,
 }
 
 impl Starter {
     /// Starts the threads, for the server whose state is `server`.
     pub(crate) fn start(self, server: Weak<Shared>) -> std::io::Result<()> {
-        threads::spawn(
-            self.cluster,
-            self.queue,
-            self.counters,
-            self.stopped,
-            server,
-        )
+        threads::spawn(self, server)
     }
 }
 
@@ -194,20 +247,57 @@ impl Link {
         let (outbound, queue) = mpsc::sync_channel(cluster.queue_capacity);
         let counters = Arc::new(Counters::default());
         let stopped = Arc::new(AtomicBool::new(false));
+        let view = Arc::new(RwLock::new(View::new(cluster.expiry)));
         let link = Self {
-            node: cluster.node,
+            node: cluster.node.unwrap_or(1),
             prefix: cluster.prefix.clone(),
-            outbound,
+            outbound: outbound.clone(),
             counters: Arc::clone(&counters),
             stopped: Arc::clone(&stopped),
+            view: Arc::clone(&view),
         };
         let starter = Starter {
             cluster,
             queue,
+            outbound,
             counters,
             stopped,
+            view,
         };
         (link, starter)
+    }
+
+    /// Tells the other nodes that `id` joined `room`.
+    pub(crate) fn joined(&self, room: &str, id: ConnId) {
+        let room = room.to_owned();
+        self.tell(&Membership::Joined { room, id });
+    }
+
+    /// Tells the other nodes that `id` left `room`.
+    pub(crate) fn left(&self, room: &str, id: ConnId) {
+        let room = room.to_owned();
+        self.tell(&Membership::Left { room, id });
+    }
+
+    fn tell(&self, membership: &Membership) {
+        let channel = members_channel(&self.prefix);
+        let bytes = wire::encode_membership(self.node, membership);
+        queue(&self.outbound, &self.counters, Outbound { channel, bytes });
+    }
+
+    /// How many members `room` has on the other nodes.
+    pub(crate) fn remote_count(&self, room: &str) -> usize {
+        read(&self.view).count(room, Instant::now())
+    }
+
+    /// The ids of `room`'s members on the other nodes.
+    pub(crate) fn remote_members(&self, room: &str) -> Vec<ConnId> {
+        read(&self.view).members(room, Instant::now())
+    }
+
+    /// Whether `id`, another node's, is a member of `room`.
+    pub(crate) fn remote_contains(&self, room: &str, id: ConnId) -> bool {
+        read(&self.view).contains(room, id, Instant::now())
     }
 
     /// Publishes `message` for room `name`'s members on other nodes.
@@ -240,12 +330,7 @@ impl Link {
             message: message.clone(),
         };
         let bytes = note.encode();
-        match self.outbound.try_send(Outbound { channel, bytes }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                Counters::count(&self.counters.dropped);
-            }
-        }
+        queue(&self.outbound, &self.counters, Outbound { channel, bytes });
     }
 
     /// The counters now.
@@ -258,13 +343,37 @@ impl Link {
         }
     }
 
-    /// Ends the reading thread (the publishing one ends with the queue).
+    /// Tells the other nodes this one is leaving, and ends the reading
+    /// thread (the publishing one ends with the queue).
     pub(crate) fn stop(&self) {
+        self.tell(&Membership::Leaving);
         self.stopped.store(true, Ordering::Release);
     }
 }
 
+/// The channel of membership notes.
+fn members_channel(prefix: &str) -> String {
+    format!("{prefix}:members")
+}
+
+/// Queues `note` for the publisher, or counts it dropped when the queue is
+/// full (Redis slow or down).
+fn queue(outbound: &SyncSender<Outbound>, counters: &Counters, note: Outbound) {
+    match outbound.try_send(note) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+            Counters::count(&counters.dropped);
+        }
+    }
+}
+
 impl Shared {
+    /// Every room with members on this node, with them: what this node
+    /// tells the others when they ask, and after an outage.
+    pub(crate) fn local_rooms(&self) -> Vec<(String, Vec<ConnId>)> {
+        read(&self.rooms).snapshot()
+    }
+
     /// Hands a note read from another node to this node's connections.
     pub(crate) fn deliver_note(self: &Arc<Self>, room: Option<&str>, note: Note) {
         match (note.reach, room) {
