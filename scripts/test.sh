@@ -63,6 +63,7 @@ echo "== benchmark smoke: every codec bench once, and a short echo load test aga
 (cd benches && cargo bench -p weir-bench-codec -- --test)
 bash benches/echo.sh --quick
 bash benches/broadcast.sh --quick
+bash benches/fanout.sh --quick
 
 echo "== waiting for the Autobahn testsuite"
 status=0

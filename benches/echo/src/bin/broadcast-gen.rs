@@ -6,10 +6,16 @@
 //! next one starts.
 //!
 //! ```text
-//! broadcast-gen --url ws://127.0.0.1:PORT/ --clients 50 \
-//!               (--seconds 5 | --iterations I) [--warmup 1] \
-//!               [--server-pid PID] [--label NAME]
+//! broadcast-gen --url ws://127.0.0.1:PORT/ [--url ws://...] --clients 50 \
+//!               [--senders K] (--seconds 5 | --iterations I) [--warmup 1] \
+//!               [--server-pid PID[,PID]] [--label NAME]
 //! ```
+//!
+//! With several `--url`s (the nodes of a cluster), client `i` connects to
+//! the `i mod k`-th. With `--senders K`, only the first K clients send in
+//! each iteration, so an iteration is K x N deliveries: `--senders 1` is a
+//! fan-out, one message to the whole group. `--server-pid` may list several
+//! processes, whose CPU is added up.
 //!
 //! The clients are weir-proto client `Connection`s (every frame masked) on
 //! one mio thread; the handshakes are made one client at a time, before any
@@ -51,47 +57,63 @@ const SIZE: usize = 20;
 const STUCK: Duration = Duration::from_secs(10);
 
 struct Args {
-    url: String,
+    urls: Vec<String>,
     clients: usize,
+    /// How many clients send in each iteration (the first ones).
+    senders: usize,
     seconds: f64,
     iterations: Option<u64>,
     warmup: f64,
-    server_pid: Option<u32>,
+    server_pids: Vec<u32>,
     label: String,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: broadcast-gen --url ws://HOST:PORT/PATH [--clients N] \
-         [--seconds T | --iterations I] [--warmup W] [--server-pid PID] [--label NAME]"
+        "usage: broadcast-gen --url ws://HOST:PORT/PATH [--url ...] [--clients N] [--senders K] \
+         [--seconds T | --iterations I] [--warmup W] [--server-pid PID[,PID]] [--label NAME]"
     );
     exit(2)
 }
 
 fn parse_args() -> Args {
     let mut args = Args {
-        url: String::new(),
+        urls: Vec::new(),
         clients: 10,
+        senders: 0,
         seconds: 5.0,
         iterations: None,
         warmup: 1.0,
-        server_pid: None,
+        server_pids: Vec::new(),
         label: "server".into(),
     };
     let mut flags = Flags::new(usage);
     while let Some(flag) = flags.next_flag() {
         match flag.as_str() {
-            "--url" => args.url = flags.value(),
+            "--url" => args.urls.push(flags.value()),
             "--clients" | "-c" => args.clients = flags.num(),
+            "--senders" => args.senders = flags.num(),
             "--seconds" | "-t" => args.seconds = flags.num(),
             "--iterations" | "-n" => args.iterations = Some(flags.num()),
             "--warmup" => args.warmup = flags.num(),
-            "--server-pid" => args.server_pid = Some(flags.num()),
+            "--server-pid" => {
+                let pids = flags.value();
+                let pids = pids
+                    .split(',')
+                    .map(|pid| pid.parse::<u32>().unwrap_or_else(|_| usage()));
+                args.server_pids.extend(pids);
+            }
             "--label" => args.label = flags.value(),
             _ => usage(),
         }
     }
-    if args.url.is_empty() || args.clients == 0 || args.clients > 9_999_999 {
+    if args.senders == 0 {
+        args.senders = args.clients;
+    }
+    if args.urls.is_empty() || args.clients == 0 || args.clients > 9_999_999 {
+        usage();
+    }
+    if args.senders > args.clients {
         usage();
     }
     args
@@ -129,9 +151,15 @@ struct Client {
     heard: Vec<u64>,
 }
 
+/// What the clients connect to: a URL and its address.
+struct Target {
+    url: String,
+    addr: SocketAddr,
+}
+
 /// Connects client `index` and completes its opening handshake (blocking),
 /// then hands the socket over to mio.
-fn connect(url: &str, addr: SocketAddr, index: usize, clients: usize) -> Client {
+fn connect(url: &str, addr: SocketAddr, index: usize, senders: usize) -> Client {
     let fail_here = |what: &str, e: &dyn std::fmt::Display| -> ! {
         fail(format!("client {index}: {what}: {e}"))
     };
@@ -168,7 +196,7 @@ fn connect(url: &str, addr: SocketAddr, index: usize, clients: usize) -> Client 
         socket: TcpStream::from_std(socket),
         conn,
         received: 0,
-        heard: vec![0; clients],
+        heard: vec![0; senders],
     }
 }
 
@@ -180,22 +208,25 @@ struct Generator {
     iteration: u64,
     /// Deliveries still missing in it.
     missing: usize,
+    /// How many clients send in each iteration (the first ones).
+    senders: usize,
     scratch: Box<[u8]>,
 }
 
 impl Generator {
-    /// Starts the next iteration: every client queues its message, and
-    /// every client is written.
+    /// Starts the next iteration: every sender queues its message, and
+    /// is written.
     fn start_iteration(&mut self) {
         let n = self.clients.len();
-        self.missing = n * n;
-        for (index, client) in self.clients.iter_mut().enumerate() {
+        self.missing = n * self.senders;
+        for client in &mut self.clients {
             client.received = 0;
+        }
+        for index in 0..self.senders {
+            let client = &mut self.clients[index];
             if let Err(e) = client.conn.send(payload(self.iteration, index)) {
                 fail(format!("client {index}: send: {e}"));
             }
-        }
-        for index in 0..n {
             self.flush(index);
         }
     }
@@ -283,17 +314,18 @@ impl Generator {
     /// Fails the run, saying which clients are missing messages.
     fn stuck(&self) -> ! {
         let n = self.clients.len();
+        let senders = self.senders;
         let short: Vec<String> = (self.clients.iter().enumerate())
-            .filter(|(_, client)| client.received < n)
+            .filter(|(_, client)| client.received < senders)
             .take(10)
             .map(|(index, client)| format!("client {index} has {}", client.received))
             .collect();
         fail(format!(
             "iteration {} not complete after {STUCK:?}: {} of {} deliveries missing ({}{} \
-             of {n} messages)",
+             of {senders} messages)",
             self.iteration,
             self.missing,
-            n * n,
+            n * senders,
             short.join(", "),
             if short.len() == 10 { ", ..." } else { "" }
         ))
@@ -327,6 +359,21 @@ fn check(client: &mut Client, index: usize, iteration: u64, message: &Message) -
     1
 }
 
+/// The URL and its first address.
+fn resolve(url: &str) -> Target {
+    let uri = WsUri::parse(url).unwrap_or_else(|e| fail(format!("bad url: {e}")));
+    let host = uri.host.trim_start_matches('[').trim_end_matches(']');
+    let addr = (host, uri.port)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .unwrap_or_else(|| fail(format!("cannot resolve {url}")));
+    Target {
+        url: url.to_owned(),
+        addr,
+    }
+}
+
 /// The `q` quantile of `times`, sorted, in milliseconds.
 fn quantile_ms(times: &[Duration], q: f64) -> f64 {
     let index = ((times.len() as f64 * q) as usize).min(times.len() - 1);
@@ -335,18 +382,13 @@ fn quantile_ms(times: &[Duration], q: f64) -> f64 {
 
 fn main() {
     let args = parse_args();
-    let uri = WsUri::parse(&args.url).unwrap_or_else(|e| fail(format!("bad url: {e}")));
-    let host = uri.host.trim_start_matches('[').trim_end_matches(']');
-    let addr = (host, uri.port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut addrs| addrs.next())
-        .unwrap_or_else(|| fail(format!("cannot resolve {}", args.url)));
+    let targets: Vec<Target> = args.urls.iter().map(|url| resolve(url)).collect();
     let n = args.clients;
     let poll = Poll::new().unwrap_or_else(|e| fail(format!("poll: {e}")));
     let mut clients = Vec::with_capacity(n);
     for index in 0..n {
-        let mut client = connect(&args.url, addr, index, n);
+        let target = &targets[index % targets.len()];
+        let mut client = connect(&target.url, target.addr, index, args.senders);
         poll.registry()
             .register(
                 &mut client.socket,
@@ -361,19 +403,20 @@ fn main() {
         clients,
         iteration: 0,
         missing: 0,
+        senders: args.senders,
         scratch: vec![0; 256 * 1024].into_boxed_slice(),
     };
     let mut events = Events::with_capacity(1024);
 
     let warmup = Instant::now();
-    gen.run(&mut events, |_| {
+    let warmup_iterations = gen.run(&mut events, |_| {
         warmup.elapsed().as_secs_f64() >= args.warmup
     });
 
     let hz = clock_ticks_per_second();
-    let server = args
-        .server_pid
-        .map(|pid| CpuClock::start(pid.to_string(), hz));
+    let servers: Vec<CpuClock> = (args.server_pids.iter())
+        .map(|pid| CpuClock::start(pid.to_string(), hz))
+        .collect();
     let own = CpuClock::start("self", hz);
     let machine_before = machine_busy_ticks();
     let start = Instant::now();
@@ -382,7 +425,19 @@ fn main() {
         None => start.elapsed().as_secs_f64() >= args.seconds,
     });
     let secs = start.elapsed().as_secs_f64();
-    let server_cpu = server.and_then(|clock| clock.stop());
+    // Every process's, added up; none if any is unknown.
+    let server_cpu = (!servers.is_empty())
+        .then(|| {
+            servers
+                .iter()
+                .map(CpuClock::stop)
+                .collect::<Option<Vec<Cpu>>>()
+        })
+        .flatten()
+        .map(|cpus| Cpu {
+            user: cpus.iter().map(|c| c.user).sum(),
+            system: cpus.iter().map(|c| c.system).sum(),
+        });
     let own_cpu = own.stop();
     let machine_pct = machine_before
         .zip(machine_busy_ticks())
@@ -390,16 +445,19 @@ fn main() {
     times.sort_unstable();
 
     let iterations = times.len() as u64;
-    let deliveries = iterations * (n * n) as u64;
+    let deliveries = iterations * (n * args.senders) as u64;
     let per_delivery =
         |f: fn(Cpu) -> f64| or_na(server_cpu.map(|c| f(c) * 1e6 / deliveries.max(1) as f64), 4);
     let pct = |cpu: Option<Cpu>| or_na(cpu.map(|c| c.total() * 100.0 / secs), 1);
     weir_bench_echo::print_result(&[
         ("label", args.label.clone()),
         ("clients", n.to_string()),
+        ("senders", args.senders.to_string()),
+        ("nodes", targets.len().to_string()),
         ("size", SIZE.to_string()),
         ("seconds", format!("{secs:.3}")),
         ("iterations", iterations.to_string()),
+        ("warmup_iterations", warmup_iterations.len().to_string()),
         (
             "iterations_per_s",
             format!("{:.2}", iterations as f64 / secs),

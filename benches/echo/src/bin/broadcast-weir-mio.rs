@@ -4,14 +4,17 @@
 //! room (the sender included) with [`Room::broadcast`], which encodes it
 //! once for all members.
 //!
-//! `broadcast-weir-mio PORT`. The route is `/`; the default limits and
-//! protections of `Server::builder()` apply. The room handle is taken from
+//! `broadcast-weir-mio PORT [--redis URL]`. The route is `/`; the default
+//! limits and protections of `Server::builder()` apply. With `--redis`, the
+//! server is a node of a cluster on that Redis (`benches/fanout.sh`), a
+//! room broadcast reaches the members on every node, and `GET /stats`
+//! answers the cluster's counters (`published=N received=N dropped=N`). The room handle is taken from
 //! the first socket's server handle and kept, so a message costs one
 //! `Room::broadcast` call and no lookup of the room by name.
 
 use std::sync::OnceLock;
 
-use weir_mio::server::{Room, Server, Socket, WsHandler};
+use weir_mio::server::{Cluster, HttpResponse, Room, Server, ServerHandle, Socket, WsHandler};
 use weir_mio::{AcceptOptions, Message, Rejection, UpgradeRequest};
 
 /// The room every connection joins.
@@ -44,7 +47,29 @@ impl WsHandler for Broadcast {
 
 fn main() -> std::io::Result<()> {
     let port = weir_bench_echo::port_arg();
-    let server = Server::builder()
+    let redis = match std::env::args().skip(2).collect::<Vec<_>>().as_slice() {
+        [] => None,
+        [flag, url] if flag == "--redis" => Some(url.clone()),
+        _ => {
+            eprintln!("usage: broadcast-weir-mio PORT [--redis URL]");
+            std::process::exit(2)
+        }
+    };
+    let mut builder = Server::builder();
+    if let Some(url) = redis {
+        builder = builder.cluster(Cluster::redis(&url));
+    }
+    let handle: std::sync::Arc<OnceLock<ServerHandle>> = Default::default();
+    let stats_handle = std::sync::Arc::clone(&handle);
+    builder = builder.http(move |_request| {
+        let stats = stats_handle.get().and_then(ServerHandle::cluster_stats);
+        let text = stats.map_or_else(String::new, |stats| {
+            let (published, received, dropped) = (stats.published, stats.received, stats.dropped);
+            format!("published={published} received={received} dropped={dropped}\n")
+        });
+        HttpResponse::text(200, text)
+    });
+    let server = builder
         .bind(("127.0.0.1", port))
         .route(
             "/",
@@ -54,6 +79,7 @@ fn main() -> std::io::Result<()> {
         )
         .workers(1)
         .build()?;
+    let _ = handle.set(server.handle());
     weir_bench_echo::announce("broadcast-weir-mio", port);
     server.run()
 }

@@ -87,12 +87,13 @@ pub enum ClusterStatus {
 /// What a node's cluster has done since the server was built.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClusterStats {
-    /// Notes published for other nodes.
+    /// Messages published for other nodes (room and server broadcasts,
+    /// sends to their connections): one `PUBLISH` each.
     pub published: u64,
-    /// Notes read from other nodes and delivered here.
+    /// Messages read from other nodes and delivered here.
     pub received: u64,
-    /// Notes for other nodes that were dropped: Redis was down, or the
-    /// queue full.
+    /// Notes for other nodes (messages, and who joined or left a room)
+    /// that were dropped: Redis was down, or the queue full.
     pub dropped: u64,
 }
 
@@ -206,6 +207,20 @@ pub(crate) struct Link {
 pub(crate) struct Outbound {
     channel: String,
     bytes: Vec<u8>,
+    /// A message for connections (counted in [`ClusterStats::published`]),
+    /// not a membership note.
+    message: bool,
+}
+
+impl Outbound {
+    /// Node `node`'s membership note, on `channel` (the members channel).
+    fn membership(channel: String, node: u8, membership: &Membership) -> Self {
+        Self {
+            channel,
+            bytes: wire::encode_membership(node, membership),
+            message: false,
+        }
+    }
 }
 
 /// The counters behind [`ClusterStats`].
@@ -281,8 +296,8 @@ impl Link {
 
     fn tell(&self, membership: &Membership) {
         let channel = members_channel(&self.prefix);
-        let bytes = wire::encode_membership(self.node, membership);
-        queue(&self.outbound, &self.counters, Outbound { channel, bytes });
+        let note = Outbound::membership(channel, self.node, membership);
+        queue(&self.outbound, &self.counters, note);
     }
 
     /// How many members `room` has on the other nodes.
@@ -330,7 +345,12 @@ impl Link {
             message: message.clone(),
         };
         let bytes = note.encode();
-        queue(&self.outbound, &self.counters, Outbound { channel, bytes });
+        let note = Outbound {
+            channel,
+            bytes,
+            message: true,
+        };
+        queue(&self.outbound, &self.counters, note);
     }
 
     /// The counters now.

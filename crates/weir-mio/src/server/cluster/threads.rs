@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use redis::{Client, Connection, Msg, RedisError};
 
 use super::view::View;
-use super::wire::{decode_membership, encode_membership};
+use super::wire::decode_membership;
 use super::{
     members_channel, queue, Cluster, ClusterStatus, Counters, Membership, Note, Outbound, Starter,
     StatusFn,
@@ -86,10 +86,7 @@ pub(super) fn spawn(starter: Starter, server: Weak<Shared>) -> io::Result<()> {
         queue,
         counters: Arc::clone(&counters),
         health: Arc::clone(&health),
-        heartbeat: Outbound {
-            channel: members.clone(),
-            bytes: encode_membership(node, &Membership::Alive),
-        },
+        heartbeat: Outbound::membership(members.clone(), node, &Membership::Alive),
         heartbeat_every: cluster.expiry / 3,
         claim: cluster.claim_key(node),
         lease: lease_millis(&cluster),
@@ -274,7 +271,8 @@ impl Publisher {
                 continue;
             };
             match publish(live, &note) {
-                Ok(_) => Counters::count(&self.counters.published),
+                Ok(()) if note.message => Counters::count(&self.counters.published),
+                Ok(()) => {}
                 Err(error) => {
                     connection = None;
                     backoff.failed();
@@ -385,8 +383,8 @@ impl Reader {
     /// Queues a membership note of this node's.
     fn tell(&self, membership: &Membership) {
         let channel = self.channels[2].clone();
-        let bytes = encode_membership(self.node, membership);
-        queue(&self.outbound, &self.counters, Outbound { channel, bytes });
+        let note = Outbound::membership(channel, self.node, membership);
+        queue(&self.outbound, &self.counters, note);
     }
 
     /// Tells the other nodes every room this node has members in.
