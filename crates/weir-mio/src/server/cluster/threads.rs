@@ -228,12 +228,17 @@ impl Publisher {
     fn run(self) {
         let mut connection: Option<Connection> = None;
         let mut backoff = Backoff::new();
-        let mut beat = Instant::now();
+        // When the last heartbeat went out; none yet on this connection.
+        let mut beat: Option<Instant> = None;
         loop {
             if connection.is_none() && backoff.ready() {
                 match self.client.get_connection_with_timeout(CONNECT_TIMEOUT) {
                     Ok(fresh) => {
                         connection = Some(fresh);
+                        // At once: the claim on the node number is renewed
+                        // before a node started meanwhile can take it (a
+                        // Redis that restarted has lost it).
+                        beat = None;
                         backoff.succeeded();
                         self.health.up(Side::Publish);
                     }
@@ -246,9 +251,9 @@ impl Publisher {
             // The heartbeat doubles as a check of the connection, so that
             // a Redis restart is noticed (and reported) before a note is
             // lost to it.
-            let due = beat.elapsed() >= self.heartbeat_every;
+            let due = beat.is_none_or(|beat| beat.elapsed() >= self.heartbeat_every);
             if let Some(live) = connection.as_mut().filter(|_| due) {
-                beat = Instant::now();
+                beat = Some(Instant::now());
                 if let Err(error) = self.beat(live) {
                     connection = None;
                     backoff.failed();
