@@ -5,7 +5,8 @@
 //! node is dropped and counted; with Redis back on the same port, delivery
 //! across nodes resumes without a restart; a node killed outright (the
 //! chat example, in a process of its own) drops out of the other's counts
-//! within the expiry.
+//! within the expiry; a node given its number starts without Redis and
+//! joins the cluster when Redis comes.
 //!
 //! Needs `redis-server` on the PATH (`bash scripts/cluster-test.sh`
 //! installs it); each test starts its own, on a free port, with no
@@ -329,4 +330,42 @@ impl Drop for ChatProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+#[test]
+fn without_redis_a_node_needs_its_number_given_and_joins_when_redis_comes() {
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let claimed = Server::builder()
+        .route("/chat", Chat)
+        .cluster(Cluster::redis(&url))
+        .bind("127.0.0.1:0")
+        .build();
+    assert!(claimed.is_err(), "no Redis to claim a number from");
+
+    let (tell, statuses) = mpsc::channel();
+    let tell = Mutex::new(tell);
+    let given = Cluster::redis(&url).node(7).on_status(move |status| {
+        let _ = tell.lock().unwrap().send(status);
+    });
+    let early = Node {
+        server: ApiServer::start(Server::builder().route("/chat", Chat).cluster(given)),
+        statuses,
+    };
+    assert!(matches!(
+        early.next_status(),
+        ClusterStatus::Disconnected(_)
+    ));
+    let (mut here, id) = early.join();
+    assert_eq!(id.node(), 7);
+    // Everything local works without Redis.
+    here.send("all:alone");
+    assert_eq!(here.next_message(), Message::from("alone"));
+
+    let redis = Redis::start(port);
+    assert_eq!(early.next_status(), ClusterStatus::Connected);
+    let other = Node::start(&redis, EXPIRY);
+    let (mut there, _) = other.join();
+    says(&mut here, "room:found you", &mut there, "found you");
+    other.lobby_counts(2);
 }
