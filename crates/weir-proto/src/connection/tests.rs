@@ -1023,3 +1023,42 @@ fn receive_buf_moves_a_small_remainder_out_of_the_callers_buffer() {
     drop(message);
     assert!(buf.try_reclaim(1 << 16));
 }
+
+/// A buffer that does not continue the start of a frame the connection
+/// holds: only the bytes that complete the frame are copied; a frame after
+/// them stays a slice of the buffer. Bytes that arrive before the events
+/// are polled (by either entry point) queue behind them, in order.
+#[test]
+fn receive_buf_copies_only_what_completes_a_frame() {
+    let first = to_server(0x82, &[1u8; 10_000]);
+    let second = to_server(0x82, &[2u8; 10_000]);
+    let third = to_server(0x81, b"third");
+    let mut server = connection(Role::Server, Config::default());
+    let expect = |server: &mut Connection, payload: &[u8]| {
+        let Some(Ok(Event::Message(message))) = server.poll_event() else {
+            panic!("expected a message");
+        };
+        assert_eq!(message.payload(), payload);
+        message
+    };
+    for queue_more in [false, true] {
+        server.receive_buf(&mut BytesMut::from(&first[..5000]));
+        assert!(server.poll_event().is_none());
+        let mut rest = BytesMut::from(&first[5000..]);
+        rest.extend_from_slice(&second);
+        let second_start = rest.as_ptr().wrapping_add(first.len() - 5000);
+        server.receive_buf(&mut rest);
+        if queue_more {
+            server.receive(&third[..3]);
+            server.receive_buf(&mut BytesMut::from(&third[3..]));
+        }
+        expect(&mut server, &[1u8; 10_000]);
+        let message = expect(&mut server, &[2u8; 10_000]);
+        if !queue_more {
+            assert_eq!(message.payload().as_ptr(), second_start.wrapping_add(8));
+        } else {
+            expect(&mut server, b"third");
+        }
+        assert_eq!(server.poll_event(), None);
+    }
+}
