@@ -42,6 +42,19 @@ use crate::read_buf::recv_into;
 use crate::timers::Deadline;
 use crate::tls::TlsSession;
 
+/// Reads from `socket` (through `tls`, if any) into the spare capacity of
+/// `buf`, adding the bytes read to it.
+fn read_into(
+    socket: &TcpStream,
+    tls: &mut Option<TlsSession>,
+    buf: &mut BytesMut,
+) -> io::Result<usize> {
+    match tls {
+        Some(tls) => tls.read(socket, buf),
+        None => recv_into(socket, buf),
+    }
+}
+
 /// The most slices handed to one vectored write. Small frames share one
 /// slice (the core stages them together), so a few are plenty; more would
 /// only cost filling them on every write.
@@ -261,11 +274,34 @@ impl Conn {
     /// of `buf`, adding the bytes read to it: `Ok(0)` at the end of input.
     /// Never allocates.
     pub(crate) fn read_input(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
-        match (&self.socket, &mut self.tls) {
-            (None, _) => Err(io::ErrorKind::WouldBlock.into()),
-            (Some(socket), Some(tls)) => tls.read(socket, buf),
-            (Some(socket), None) => recv_into(socket, buf),
+        match &self.socket {
+            None => Err(io::ErrorKind::WouldBlock.into()),
+            Some(socket) => read_into(socket, &mut self.tls, buf),
         }
+    }
+
+    /// Once open, while the core receives a frame that still misses at
+    /// least `min` bytes: reads straight into the room the core reserved
+    /// for it ([`Connection::receive_in_place`]), so the rest of a large
+    /// frame is not copied. The bytes read (`Ok(0)` at the end of input)
+    /// and whether they filled the room; `None` when there is no such
+    /// frame (read into the loop's buffer then).
+    #[inline]
+    pub(crate) fn read_in_place(&mut self, min: usize) -> Option<io::Result<(usize, bool)>> {
+        let Self {
+            socket: Some(socket),
+            tls,
+            phase: Phase::Open(core),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        core.receive_in_place(min, |room| {
+            let room_len = room.capacity();
+            let n = read_into(socket, tls, room)?;
+            Ok((n, n == room_len))
+        })
     }
 
     /// Ends this side's output: TLS `close_notify` (best effort) if any,

@@ -15,10 +15,11 @@
 //! loop until it pauses. Each chunk is fed at once to
 //! the connection's current reader: the request or response reader during
 //! the handshake (which copies what it needs), the core once open (which
-//! takes the bytes themselves, no copy). Then the core is polled for events
-//! until it has none, and each event becomes a callback. Nothing here
-//! writes: every connection touched is marked dirty and settled afterwards
-//! (`settle.rs`).
+//! takes the bytes themselves, no copy; the rest of a frame larger than the
+//! buffer is read straight into the room the core reserves for it). Then
+//! the core is polled for events until it has none, and each event becomes
+//! a callback. Nothing here writes: every connection touched is marked
+//! dirty and settled afterwards (`settle.rs`).
 
 use std::io;
 
@@ -120,7 +121,11 @@ impl Shared {
                 Phase::Open(core) => core.state() == State::Closed,
                 _ => false,
             };
-            let (n, full) = match scratch.read(conn) {
+            // The rest of a frame larger than a block goes straight into
+            // the room the core reserved for it.
+            let in_place = conn.read_in_place(self.config.read_buffer_size);
+            let read_in_place = in_place.is_some();
+            let (n, full) = match in_place.unwrap_or_else(|| scratch.read(conn)) {
                 Ok((0, _)) => return self.on_eof(index, handler),
                 Ok(read) => read,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -139,7 +144,12 @@ impl Shared {
                 }
                 continue;
             }
-            self.input(index, scratch, handler);
+            if read_in_place {
+                self.drain_events(index, handler);
+                self.slab.mark_dirty(index);
+            } else {
+                self.input(index, scratch, handler);
+            }
             if drained {
                 return;
             }

@@ -7,7 +7,9 @@
 //! which parses them in place and hands messages out as slices of them:
 //! no copy in user space. A connection that reads again with nobody else
 //! reading in between gets bytes that continue its last ones, which the
-//! core joins without a copy (a frame larger than one read).
+//! core joins without a copy (a frame larger than one read). The rest of
+//! a frame larger than a block does not come here: it is read straight
+//! into the room the core reserves for it (`Conn::read_in_place`).
 //!
 //! When less than a quarter of the block is left, the loop moves on: back
 //! to the start of the same block if nothing else holds a piece of it any

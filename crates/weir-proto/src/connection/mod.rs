@@ -7,8 +7,9 @@
 //! - input: [`Connection::receive`] takes bytes read from the transport
 //!   (copying them into the connection's buffer), and
 //!   [`Connection::receive_buf`] takes a `BytesMut` the adapter read into,
-//!   without copying it when it can; neither fails: a peer's violation is
-//!   reported as an event;
+//!   without copying it when it can, and [`Connection::receive_in_place`]
+//!   lends the room reserved for the rest of a large frame to read into;
+//!   none fails: a peer's violation is reported as an event;
 //! - commands: [`Connection::send`], [`Connection::send_fragment`],
 //!   [`Connection::ping`], [`Connection::pong`], [`Connection::close`]; they
 //!   return [`SendError`](crate::SendError) only for local misuse;
