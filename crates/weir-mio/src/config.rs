@@ -41,9 +41,13 @@ pub struct Config {
     /// The most bytes a request or response head may take. Default
     /// [`DEFAULT_MAX_HEADER_BYTES`] (8 KiB).
     pub max_header_bytes: usize,
-    /// The size of the one read buffer the loop owns and shares between all
-    /// connections. Default 64 KiB. Idle connections hold no read buffer of
-    /// their own.
+    /// The size of the blocks of the one read buffer the loop shares between
+    /// all connections: a read takes what is left of a block, at least a
+    /// quarter of one. Default 64 KiB. The bytes read go to the
+    /// connection's core without a copy, as a piece of the block, which
+    /// stays allocated while any of its pieces does (a message the
+    /// application keeps holds its block); the loop reads into a new block
+    /// meanwhile. Idle connections hold no read buffer of their own.
     pub read_buffer_size: usize,
     /// Fairness: the most bytes read from one connection in one turn of the
     /// loop before the others get theirs; the rest is read next turn (the
@@ -149,7 +153,7 @@ impl Config {
         self
     }
 
-    /// Sets [`Config::read_buffer_size`] (at least 1 byte is used).
+    /// Sets [`Config::read_buffer_size`] (at least 4 bytes are used).
     pub fn with_read_buffer_size(mut self, bytes: usize) -> Self {
         self.read_buffer_size = bytes;
         self

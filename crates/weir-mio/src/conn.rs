@@ -13,8 +13,10 @@
 //! loop's table (`slab.rs`), with no allocation of its own: the socket, the
 //! core [`Connection`] inline (or the handshake reader) and a few words of
 //! bookkeeping. The peer's address is not kept: it is asked of the socket
-//! when wanted ([`Conn::peer_addr`]). Reads go through the loop's one shared buffer,
-//! and the only bytes kept are those the core or the handshake still needs,
+//! when wanted ([`Conn::peer_addr`]). Reads go into the loop's one read buffer
+//! (`read_buf.rs`), and the only bytes kept are those the core or the
+//! handshake still needs (the core's are a piece of that buffer, see
+//! [`Connection::receive_buf`]),
 //! plus the HTTP head being written (in [`Extras`], boxed), freed as soon
 //! as it is sent. What only some connections have is boxed too: a TLS
 //! session, a subprotocol (in [`Extras`]), a client's dialing state. `size_of::<Conn>()` is checked
@@ -27,16 +29,31 @@
 //! closing handshake: the core decides those, `settle.rs` only relays the
 //! time).
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::SocketAddr;
 
+use bytes::BytesMut;
 use mio::net::TcpStream;
 use mio::Interest;
 use weir_proto::handshake::{ClientHandshake, ServerHandshake};
 use weir_proto::{Connection, Role, State};
 
+use crate::read_buf::recv_into;
 use crate::timers::Deadline;
 use crate::tls::TlsSession;
+
+/// Reads from `socket` (through `tls`, if any) into the spare capacity of
+/// `buf`, adding the bytes read to it.
+fn read_into(
+    socket: &TcpStream,
+    tls: &mut Option<TlsSession>,
+    buf: &mut BytesMut,
+) -> io::Result<usize> {
+    match tls {
+        Some(tls) => tls.read(socket, buf),
+        None => recv_into(socket, buf),
+    }
+}
 
 /// The most slices handed to one vectored write. Small frames share one
 /// slice (the core stages them together), so a few are plenty; more would
@@ -253,14 +270,38 @@ impl Conn {
         head + self.core().map_or(0, Connection::buffered_amount) + tls
     }
 
-    /// Reads from the socket (through TLS, if any) into `buf`: `Ok(0)` at
-    /// the end of input.
-    pub(crate) fn read_input(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match (&self.socket, &mut self.tls) {
-            (None, _) => Err(io::ErrorKind::WouldBlock.into()),
-            (Some(socket), Some(tls)) => tls.read(socket, buf),
-            (Some(socket), None) => (&*socket).read(buf),
+    /// Reads from the socket (through TLS, if any) into the spare capacity
+    /// of `buf`, adding the bytes read to it: `Ok(0)` at the end of input.
+    /// Never allocates.
+    pub(crate) fn read_input(&mut self, buf: &mut BytesMut) -> io::Result<usize> {
+        match &self.socket {
+            None => Err(io::ErrorKind::WouldBlock.into()),
+            Some(socket) => read_into(socket, &mut self.tls, buf),
         }
+    }
+
+    /// Once open, while the core receives a frame that still misses at
+    /// least `min` bytes: reads straight into the room the core reserved
+    /// for it ([`Connection::receive_in_place`]), so the rest of a large
+    /// frame is not copied. The bytes read (`Ok(0)` at the end of input)
+    /// and whether they filled the room; `None` when there is no such
+    /// frame (read into the loop's buffer then).
+    #[inline]
+    pub(crate) fn read_in_place(&mut self, min: usize) -> Option<io::Result<(usize, bool)>> {
+        let Self {
+            socket: Some(socket),
+            tls,
+            phase: Phase::Open(core),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        core.receive_in_place(min, |room| {
+            let room_len = room.capacity();
+            let n = read_into(socket, tls, room)?;
+            Ok((n, n == room_len))
+        })
     }
 
     /// Ends this side's output: TLS `close_notify` (best effort) if any,

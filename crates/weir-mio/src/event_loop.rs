@@ -8,9 +8,10 @@
 //!    listener whose accept fails for want of resources retries on a timer
 //!    instead, see `accept.rs`), or read until `WouldBlock` or until the
 //!    connection's budget for the turn ([`Config::read_budget`]) is spent,
-//!    into the loop's one read buffer, feed the handshake reader or the
-//!    core, and dispatch the resulting events to the [`Handler`]; then
-//!    settle what changed;
+//!    into the loop's one read buffer (`read_buf.rs`), feed the handshake
+//!    reader or the core (which takes the bytes read, without a copy), and
+//!    dispatch the resulting events to the [`Handler`]; then settle what
+//!    changed;
 //! 4. read again, one budget each, from the connections whose read in an
 //!    earlier turn stopped at the budget rather than at `WouldBlock`
 //!    (edge-triggered readiness will not report their input again);
@@ -54,6 +55,7 @@ use weir_proto::CloseCode;
 
 use crate::accept::Listener;
 use crate::admission::Admissions;
+use crate::read_buf::ReadBuf;
 use crate::resolve::Resolver;
 use crate::shared::Shared;
 use crate::slab::Slab;
@@ -77,7 +79,7 @@ pub struct EventLoop {
     poll: Poll,
     events: Events,
     /// The one read buffer, shared by every connection.
-    scratch: Box<[u8]>,
+    scratch: ReadBuf,
     shared: Shared,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
@@ -149,7 +151,8 @@ impl std::fmt::Debug for EventLoop {
 impl EventLoop {
     /// A loop with no listener and no connection.
     ///
-    /// Allocates the read buffer ([`Config::read_buffer_size`]) once, here.
+    /// The read buffer ([`Config::read_buffer_size`]) is allocated at the
+    /// first read.
     pub fn new(config: Config) -> io::Result<Self> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
@@ -157,7 +160,7 @@ impl EventLoop {
         let admissions = Admissions::new(config.max_connections);
         Ok(Self {
             events: Events::with_capacity(config.events_capacity.max(1)),
-            scratch: vec![0; config.read_buffer_size.max(1)].into_boxed_slice(),
+            scratch: ReadBuf::new(config.read_buffer_size),
             poll,
             shared: Shared {
                 registry,

@@ -80,6 +80,13 @@ pub trait Handler {
     }
 
     /// A complete text or binary message arrived.
+    ///
+    /// Its payload is a slice of the loop's read buffer, not a copy: a
+    /// message kept long after the callback (a history, a cache) keeps
+    /// the whole block it was read into allocated
+    /// ([`Config::read_buffer_size`](crate::Config::read_buffer_size),
+    /// 64 KiB by default). Copy what you keep for long
+    /// (`Bytes::copy_from_slice`).
     fn on_message(&mut self, ws: &mut Ws<'_>, message: Message) {
         let _ = (ws, message);
     }

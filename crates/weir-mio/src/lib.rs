@@ -41,7 +41,9 @@
 //!   never reused, which is what the application sees: it carries the
 //!   slot and the slot's generation, so finding a connection by id is an
 //!   index and a check.
-//! - One read buffer for the whole loop; an idle connection holds only its
+//! - One read buffer for the whole loop, read into straight from the
+//!   socket; the core takes the bytes read as they are, without a copy
+//!   (messages are slices of them). An idle connection holds only its
 //!   socket, the core's state and a few words.
 //! - Writes are vectored, straight from the core's queue; `WRITABLE`
 //!   interest is registered only while output is pending, so a slow reader
@@ -93,7 +95,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code, clippy::undocumented_unsafe_blocks)]
 
 mod accept;
 mod admission;
@@ -104,6 +106,7 @@ mod error;
 mod event_loop;
 mod handler;
 mod read;
+mod read_buf;
 mod resolve;
 pub mod server;
 mod settle;

@@ -1,5 +1,5 @@
-//! The read side of the loop: readiness, reads into the shared buffer, and
-//! the dispatch of what they produce to the handler.
+//! The read side of the loop: readiness, reads into the loop's read buffer
+//! (`read_buf.rs`), and the dispatch of what they produce to the handler.
 //!
 //! Reads go until `WouldBlock` (mio's readiness is edge-triggered), until a
 //! read on a plain socket comes back short of the buffer (the socket was
@@ -14,10 +14,12 @@
 //! turn, like every other connection with input, instead of holding the
 //! loop until it pauses. Each chunk is fed at once to
 //! the connection's current reader: the request or response reader during
-//! the handshake, the core once open. Then the core is polled for events
-//! until it has none, and each event becomes a callback. Nothing here
-//! writes: every connection touched is marked dirty and settled afterwards
-//! (`settle.rs`).
+//! the handshake (which copies what it needs), the core once open (which
+//! takes the bytes themselves, no copy; the rest of a frame larger than the
+//! buffer is read straight into the room the core reserves for it). Then
+//! the core is polled for events until it has none, and each event becomes
+//! a callback. Nothing here writes: every connection touched is marked
+//! dirty and settled afterwards (`settle.rs`).
 
 use std::io;
 
@@ -25,6 +27,7 @@ use mio::event::Event as Readiness;
 use weir_proto::{CloseCode, Event, State};
 
 use crate::conn::{Conn, Phase};
+use crate::read_buf::ReadBuf;
 use crate::shared::Shared;
 use crate::slab::Slot;
 use crate::tls::is_tls_failure;
@@ -41,7 +44,7 @@ impl Shared {
         &mut self,
         index: usize,
         event: &Readiness,
-        scratch: &mut [u8],
+        scratch: &mut ReadBuf,
         handler: &mut H,
     ) {
         let connecting = match self.slab.get_mut(index) {
@@ -69,7 +72,7 @@ impl Shared {
     pub(crate) fn resume_reads<H: Handler>(
         &mut self,
         resuming: Vec<usize>,
-        scratch: &mut [u8],
+        scratch: &mut ReadBuf,
         handler: &mut H,
     ) {
         for index in resuming {
@@ -93,7 +96,7 @@ impl Shared {
     fn read<H: Handler>(
         &mut self,
         index: usize,
-        scratch: &mut [u8],
+        scratch: &mut ReadBuf,
         short_read_drains: bool,
         handler: &mut H,
     ) {
@@ -118,16 +121,20 @@ impl Shared {
                 Phase::Open(core) => core.state() == State::Closed,
                 _ => false,
             };
-            let n = match conn.read_input(scratch) {
-                Ok(0) => return self.on_eof(index, handler),
-                Ok(n) => n,
+            // The rest of a frame larger than a block goes straight into
+            // the room the core reserved for it.
+            let in_place = conn.read_in_place(self.config.read_buffer_size);
+            let read_in_place = in_place.is_some();
+            let (n, full) = match in_place.unwrap_or_else(|| scratch.read(conn)) {
+                Ok((0, _)) => return self.on_eof(index, handler),
+                Ok(read) => read,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if is_tls_failure(&e) => return self.fail(index, Error::Tls(e), handler),
                 Err(e) => return self.fail(index, Error::Io(e), handler),
             };
             budget = budget.saturating_sub(n);
-            let drained = short_read_drains && n < scratch.len() && conn.tls.is_none();
+            let drained = short_read_drains && !full && conn.tls.is_none();
             if discarding {
                 if conn.discard(n) > MAX_DISCARD {
                     return self.remove(index);
@@ -137,29 +144,36 @@ impl Shared {
                 }
                 continue;
             }
-            self.input(index, &scratch[..n], handler);
+            if read_in_place {
+                self.drain_events(index, handler);
+                self.slab.mark_dirty(index);
+            } else {
+                self.input(index, scratch, handler);
+            }
             if drained {
                 return;
             }
         }
     }
 
-    /// Feeds bytes read from connection `index` to its phase's reader.
-    fn input<H: Handler>(&mut self, index: usize, data: &[u8], handler: &mut H) {
+    /// Feeds the bytes of the last read from connection `index` to its
+    /// phase's reader: the core takes them, the handshake readers copy
+    /// what they need.
+    fn input<H: Handler>(&mut self, index: usize, scratch: &mut ReadBuf, handler: &mut H) {
         let Some(conn) = self.slab.conn_mut(index) else {
             return;
         };
         match &mut conn.phase {
             Phase::Open(core) => {
-                core.receive(data);
+                core.receive_buf(&mut scratch.take());
                 self.drain_events(index, handler);
             }
             Phase::AwaitingRequest(handshake) => {
-                let result = handshake.receive(data);
+                let result = handshake.receive(scratch.filled());
                 self.on_request(index, result, handler);
             }
             Phase::AwaitingResponse(handshake) => {
-                let result = handshake.receive(data);
+                let result = handshake.receive(scratch.filled());
                 self.on_response(index, result, handler);
             }
             Phase::Resolving(_) | Phase::Connecting(_) | Phase::Answering | Phase::Lingering => {}

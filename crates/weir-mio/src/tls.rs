@@ -4,8 +4,9 @@
 //! ([`TlsSession::connect`]); after that both roles are driven alike.
 //!
 //! Reads: TLS records from the socket go into rustls, which decrypts them;
-//! the plaintext comes out into the loop's shared read buffer and goes on
-//! to the handshake reader or the core as for a plain socket. Plaintext
+//! the plaintext is copied out of rustls into the loop's read buffer
+//! (`read_buf.rs`) and goes on to the handshake reader or the core as for a
+//! plain socket. Plaintext
 //! still held by rustls when a read stops at the connection's budget is
 //! read first next time (the connection is on the pending-read list, see
 //! `read.rs`), so edge-triggered readiness strands nothing.
@@ -22,7 +23,9 @@
 //! Nothing here keeps buffers of its own: an idle session holds rustls's
 //! state only (its keys and a 4 KiB record buffer, which rustls keeps).
 
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, BufRead, IoSlice, Write};
+
+use bytes::BytesMut;
 
 use mio::net::TcpStream;
 use weir_tls::rustls;
@@ -109,16 +112,25 @@ impl TlsSession {
         }
     }
 
-    /// Reads plaintext into `buf`: what rustls holds already, else what
-    /// the socket brings. `Ok(0)` is the end of input (the peer's
-    /// `close_notify`, or TCP closed without it: the core decides what
-    /// that means); `WouldBlock` when the socket has nothing more. A TLS
-    /// failure is an `InvalidData` error carrying the rustls error; the
-    /// alert rustls queued for the peer goes out with the next write.
-    pub(crate) fn read(&mut self, mut socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    /// Reads plaintext into the spare capacity of `buf` (at least one
+    /// byte), adding it to `buf`: what rustls holds already, else what the
+    /// socket brings, at most one record's worth at a time. `Ok(0)` is the
+    /// end of input (the peer's `close_notify`, or TCP closed without it:
+    /// the core decides what that means); `WouldBlock` when the socket has
+    /// nothing more. A TLS failure is an `InvalidData` error carrying the
+    /// rustls error; the alert rustls queued for the peer goes out with the
+    /// next write.
+    pub(crate) fn read(&mut self, mut socket: &TcpStream, buf: &mut BytesMut) -> io::Result<usize> {
         loop {
-            match self.inner.conn.reader().read(buf) {
-                Ok(n) => return Ok(n),
+            let mut reader = self.inner.conn.reader();
+            match reader.fill_buf() {
+                Ok(plaintext) => {
+                    // Empty at the peer's close_notify.
+                    let n = plaintext.len().min(buf.capacity() - buf.len());
+                    buf.extend_from_slice(&plaintext[..n]);
+                    reader.consume(n);
+                    return Ok(n);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
                 Err(e) => return Err(e),

@@ -4,6 +4,7 @@
 
 use std::io::{self, IoSlice};
 
+use bytes::BytesMut;
 use mio::net::TcpStream;
 
 /// Never true: without the feature nothing fails at TLS.
@@ -35,7 +36,7 @@ impl TlsSession {
     }
 
     /// Never called: there is no session.
-    pub(crate) fn read(&mut self, _socket: &TcpStream, _buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read(&mut self, _socket: &TcpStream, _buf: &mut BytesMut) -> io::Result<usize> {
         match *self {}
     }
 

@@ -77,7 +77,7 @@ fn plaintext_in_rustls_counts_as_pending_until_its_records_are_written() {
     });
 
     let mut session = TlsSession::accept(&server_tls).unwrap();
-    let mut scratch = [0; 4096];
+    let mut scratch = bytes::BytesMut::with_capacity(4096);
     eventually(|| {
         match session.read(&socket, &mut scratch) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}

@@ -7,8 +7,9 @@
 //! - input: [`Connection::receive`] takes bytes read from the transport
 //!   (copying them into the connection's buffer), and
 //!   [`Connection::receive_buf`] takes a `BytesMut` the adapter read into,
-//!   without copying it when it can; neither fails: a peer's violation is
-//!   reported as an event;
+//!   without copying it when it can, and [`Connection::receive_in_place`]
+//!   lends the room reserved for the rest of a large frame to read into;
+//!   none fails: a peer's violation is reported as an event;
 //! - commands: [`Connection::send`], [`Connection::send_fragment`],
 //!   [`Connection::ping`], [`Connection::pong`], [`Connection::close`]; they
 //!   return [`SendError`](crate::SendError) only for local misuse;
@@ -145,6 +146,11 @@ struct IncomingFrame {
     /// Whether the payload is compressed data, inflated as it arrives.
     #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
     compressed: bool,
+    /// Bytes received after the end of this frame, once `input` holds all
+    /// of it (`Connection::receive_buf`: a buffer that did not continue
+    /// `input` gave it only the bytes that complete the frame); they become
+    /// `input` when the frame is taken.
+    after: BytesMut,
 }
 
 /// The data message being received.
@@ -298,7 +304,11 @@ impl Connection {
     /// arrives or is sent and given back once consumed or drained, so an
     /// idle connection holds none.
     pub fn buffer_capacity(&self) -> usize {
-        self.input.capacity() + self.output.capacity()
+        let after = self
+            .frame
+            .as_ref()
+            .map_or(0, |frame| frame.after.capacity());
+        self.input.capacity() + after + self.output.capacity()
     }
 
     /// Whether this endpoint should close the TCP connection now: the closing

@@ -1023,3 +1023,100 @@ fn receive_buf_moves_a_small_remainder_out_of_the_callers_buffer() {
     drop(message);
     assert!(buf.try_reclaim(1 << 16));
 }
+
+/// A buffer that does not continue the start of a frame the connection
+/// holds: only the bytes that complete the frame are copied; a frame after
+/// them stays a slice of the buffer. Bytes that arrive before the events
+/// are polled (by either entry point) queue behind them, in order.
+#[test]
+fn receive_buf_copies_only_what_completes_a_frame() {
+    let first = to_server(0x82, &[1u8; 10_000]);
+    let second = to_server(0x82, &[2u8; 10_000]);
+    let third = to_server(0x81, b"third");
+    let mut server = connection(Role::Server, Config::default());
+    let expect = |server: &mut Connection, payload: &[u8]| {
+        let Some(Ok(Event::Message(message))) = server.poll_event() else {
+            panic!("expected a message");
+        };
+        assert_eq!(message.payload(), payload);
+        message
+    };
+    for queue_more in [false, true] {
+        server.receive_buf(&mut BytesMut::from(&first[..5000]));
+        assert!(server.poll_event().is_none());
+        let mut rest = BytesMut::from(&first[5000..]);
+        rest.extend_from_slice(&second);
+        let second_start = rest.as_ptr().wrapping_add(first.len() - 5000);
+        server.receive_buf(&mut rest);
+        if queue_more {
+            server.receive(&third[..3]);
+            server.receive_buf(&mut BytesMut::from(&third[3..]));
+        }
+        expect(&mut server, &[1u8; 10_000]);
+        let message = expect(&mut server, &[2u8; 10_000]);
+        if !queue_more {
+            assert_eq!(message.payload().as_ptr(), second_start.wrapping_add(8));
+        } else {
+            expect(&mut server, b"third");
+        }
+        assert_eq!(server.poll_event(), None);
+    }
+}
+
+/// `receive_in_place` lends the room reserved for the rest of a large
+/// frame: what the reader appends is received where it lands, the room it
+/// leaves stays the connection's (the next read continues it), and there
+/// is no room to lend between frames, for a short rest, in streaming mode,
+/// or without `frame_reserve`.
+#[test]
+fn receive_in_place_reads_the_rest_of_a_frame_into_its_room() {
+    let payload: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    let frame = to_server(0x82, &payload);
+    let mut server = connection(Role::Server, Config::default());
+    assert_eq!(server.receive_in_place(1, |_| ()), None, "between frames");
+    server.receive_buf(&mut BytesMut::from(&frame[..10_000]));
+    assert!(server.poll_event().is_none());
+    assert_eq!(
+        server.receive_in_place(95_000, |_| ()),
+        None,
+        "too short a rest"
+    );
+    let mut ends = Vec::new();
+    let mut at = 10_000;
+    while at < frame.len() {
+        let piece = &frame[at..frame.len().min(at + 30_000)];
+        let start = server.receive_in_place(1, |room| {
+            let start = room.as_ptr();
+            room.extend_from_slice(piece);
+            start
+        });
+        ends.push((start.expect("room for the rest"), piece.len()));
+        at += piece.len();
+    }
+    for pair in ends.windows(2) {
+        let ((first, len), (next, _)) = (pair[0], pair[1]);
+        assert_eq!(first.wrapping_add(len), next, "the room continues");
+    }
+    let Some(Ok(Event::Message(message))) = server.poll_event() else {
+        panic!("expected the message");
+    };
+    assert_eq!(message.payload(), &payload[..]);
+    // The start was copied once, into the room's buffer.
+    assert_eq!(
+        message.payload().as_ptr(),
+        ends[0].0.wrapping_sub(10_000 - 14)
+    );
+    assert_eq!(server.receive_in_place(1, |_| ()), None, "between frames");
+
+    let streaming = Config::default().with_streaming(true);
+    let mut server = connection(Role::Server, streaming);
+    server.receive(&frame[..10_000]);
+    while server.poll_event().is_some() {}
+    assert_eq!(server.receive_in_place(1, |_| ()), None, "streaming");
+
+    let no_reserve = Config::default().with_frame_reserve(0);
+    let mut server = connection(Role::Server, no_reserve);
+    server.receive_buf(&mut BytesMut::from(&frame[..10_000]));
+    assert!(server.poll_event().is_none());
+    assert_eq!(server.receive_in_place(1, |_| ()), None, "no room reserved");
+}
