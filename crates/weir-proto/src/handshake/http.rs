@@ -303,6 +303,12 @@ pub(crate) struct HeadBuffer {
     limit: usize,
     /// Where to resume the search for a blank line.
     scan_from: usize,
+    /// How many bytes of empty lines (`\r`, `\n`) come before the start
+    /// line. The parser skips them (RFC 9112 section 2.2), so they cannot
+    /// end the head: were they taken for its end, the parser would run on
+    /// whatever prefix of the start line had come by then, and how the
+    /// bytes were split would change the outcome.
+    leading: usize,
     finished: bool,
 }
 
@@ -313,6 +319,7 @@ impl HeadBuffer {
             buf: BytesMut::new(),
             limit,
             scan_from: 0,
+            leading: 0,
             finished: false,
         }
     }
@@ -345,7 +352,10 @@ impl HeadBuffer {
         let search_from = self.scan_from.max(self.buf.len().saturating_sub(2));
         self.buf.extend_from_slice(taken);
         let full = self.buf.len() >= self.limit;
-        let blank_line = find_blank_line(&self.buf, search_from);
+        while matches!(self.buf.get(self.leading), Some(b'\r' | b'\n')) {
+            self.leading += 1;
+        }
+        let blank_line = find_blank_line(&self.buf, search_from.max(self.leading));
         if blank_line.is_none() && !full {
             self.scan_from = self.buf.len().saturating_sub(2);
             return Ok(None);
