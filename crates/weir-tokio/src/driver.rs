@@ -25,20 +25,27 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
+use tokio_util::io::poll_read_buf;
 use weir_proto::{CloseCode, Connection, Event, Message, State};
 
 use crate::error::Error;
 
-/// Bytes read at most per read: with 16 KiB messages, 8 in flight, a
-/// 16 KiB buffer took 2.17 system calls per echoed message, 64 KiB 0.82.
+/// The room a read buffer gets when it is made, and the most one read
+/// takes: with 16 KiB messages, 8 in flight, a 16 KiB buffer took 2.17
+/// system calls per echoed message, 64 KiB 0.82.
 const READ_BUF_SIZE: usize = 64 * 1024;
 
+/// Below this much room left, a read buffer is renewed (see
+/// [`Driver::poll_read`]).
+const READ_BUF_MIN: usize = READ_BUF_SIZE / 4;
+
 thread_local! {
-    /// The buffer every connection polled on this thread reads into.
-    static READ_BUF: std::cell::RefCell<Box<[u8]>> =
-        std::cell::RefCell::new(vec![0; READ_BUF_SIZE].into_boxed_slice());
+    /// The buffer every connection polled on this thread reads into: each
+    /// read's bytes are split off its front and handed to the core.
+    static READ_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::default();
 }
 
 /// The most slices handed to one vectored write.
@@ -165,16 +172,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
     /// One read, handed to the core; the bytes read, 0 at the end of input.
     ///
-    /// The read goes through this thread's buffer: the core copies what it
-    /// keeps, so a buffer per connection would only cost memory (its size
-    /// for each idle connection). The buffer is used within this call only,
-    /// so connections moving between a runtime's threads do not matter.
+    /// The read lands in the spare room of this thread's buffer, and the
+    /// core takes the bytes read without a copy
+    /// ([`Connection::receive_buf`]): the messages it hands out are slices
+    /// of that buffer, which is not reused while any of them lives. Once
+    /// less than [`READ_BUF_MIN`] is left, the buffer is renewed: in place
+    /// when nothing holds a slice of it any more, in a new allocation
+    /// otherwise. No connection keeps a buffer of its own between reads,
+    /// so an idle connection holds none (the core keeps only an unfinished
+    /// frame's bytes, copied out when they are few). The buffer is used
+    /// within this call only, so connections moving between a runtime's
+    /// threads do not matter.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         READ_BUF.with_borrow_mut(|read_buf| {
-            let mut buf = ReadBuf::new(read_buf);
-            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
-            self.core.receive(buf.filled());
-            Poll::Ready(Ok(buf.filled().len()))
+            if read_buf.capacity() < READ_BUF_MIN {
+                read_buf.reserve(READ_BUF_SIZE);
+            }
+            let read = ready!(poll_read_buf(Pin::new(&mut self.io), cx, read_buf))?;
+            self.core.receive_buf(read_buf);
+            Poll::Ready(Ok(read))
         })
     }
 

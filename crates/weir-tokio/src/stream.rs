@@ -107,6 +107,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
 /// - [`WebSocketStream::split`] gives a [`ReadHalf`] and a [`WriteHalf`]
 ///   for two tasks.
 ///
+/// A received message is a slice of the buffer it was read into (up to
+/// 64 KiB, shared by the connections polled on the same thread), without
+/// a copy: keeping the message keeps that buffer alive. Copy a message
+/// that is kept for long (`Bytes::copy_from_slice`).
+///
 /// Polling the stream is cancel-safe: a message is taken from the
 /// connection only when it is returned, so dropping a pending `next()`
 /// (in a `select!`, say) loses nothing.
