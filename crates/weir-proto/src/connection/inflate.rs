@@ -12,7 +12,7 @@
 
 use bytes::Buf;
 
-use super::receive::complete_message;
+use super::receive::{complete_message, end_frame};
 use super::Connection;
 use crate::error::ProtocolError;
 use crate::message::{Event, Fragment, MessageKind};
@@ -104,7 +104,7 @@ impl Connection {
             None
         };
         if frame_over {
-            *frame_slot = None;
+            end_frame(input, frame_slot);
         }
         if message_done {
             *message_slot = None;

@@ -145,6 +145,10 @@ struct IncomingFrame {
     /// Whether the payload is compressed data, inflated as it arrives.
     #[cfg_attr(not(feature = "deflate"), allow(dead_code))]
     compressed: bool,
+    /// Bytes that arrived after the rest of this frame, in another
+    /// allocation than the frame's (see [`Connection::receive_buf`]): they
+    /// follow the input once the frame ends.
+    next_input: BytesMut,
 }
 
 /// The data message being received.
@@ -298,7 +302,11 @@ impl Connection {
     /// arrives or is sent and given back once consumed or drained, so an
     /// idle connection holds none.
     pub fn buffer_capacity(&self) -> usize {
-        self.input.capacity() + self.output.capacity()
+        let waiting = self
+            .frame
+            .as_ref()
+            .map_or(0, |frame| frame.next_input.capacity());
+        self.input.capacity() + waiting + self.output.capacity()
     }
 
     /// Whether this endpoint should close the TCP connection now: the closing

@@ -45,11 +45,15 @@ impl Connection {
     /// connection failed, are discarded (RFC 6455 section 5.5.1: the Close is
     /// the last frame an endpoint sends).
     pub fn receive(&mut self, bytes: &[u8]) {
-        if !self.receive_closed() && !bytes.is_empty() {
-            self.reserve_frame(bytes.len());
-            self.input.extend_from_slice(bytes);
-            self.clock.input_arrived = true;
+        if !self.takes_input(bytes.len()) {
+            return;
         }
+        if let Some(next) = self.waiting_input() {
+            next.extend_from_slice(bytes);
+            return;
+        }
+        self.reserve_frame(bytes.len());
+        self.input.extend_from_slice(bytes);
     }
 
     /// Takes the bytes of `buf`, read from the transport, leaving `buf`
@@ -61,12 +65,16 @@ impl Connection {
     /// The bytes are not copied when the connection holds no unparsed
     /// input (the common case: reads end at frame boundaries), nor when
     /// they continue the allocation of the bytes it holds (an adapter that
-    /// reads into the spare capacity of the same buffer); otherwise they
-    /// are appended, as `receive` does. Messages are then slices of `buf`'s
-    /// allocation. (Handing the room reserved for the rest of a large frame
-    /// back as `buf`, for the next reads to land in place, was tried: it
-    /// saves a copy for an adapter that keeps reading into `buf`, but one
-    /// that drops `buf` after the call would make every later read
+    /// reads into the spare capacity of the same buffer). When they
+    /// continue an unfinished frame from another allocation (an adapter
+    /// whose reads of several connections share one buffer), only the rest
+    /// of that frame is copied behind it; the frames after it are taken as
+    /// they are, and parsed once it is done (all is copied when the cut
+    /// fell in a frame header, which is short). Messages are slices of
+    /// `buf`'s allocation. (Handing the room reserved for the rest of a
+    /// large frame back as `buf`, for the next reads to land in place, was
+    /// tried: it saves a copy for an adapter that keeps reading into `buf`,
+    /// but one that drops `buf` after the call would make every later read
     /// reallocate the frame, so it is not done.)
     ///
     /// Memory: a payload handed out keeps the allocation it is a slice of
@@ -77,11 +85,15 @@ impl Connection {
     /// own, so that a connection waiting for the rest of a frame does not
     /// pin the adapter's read buffer; a larger unfinished frame keeps it.
     pub fn receive_buf(&mut self, buf: &mut BytesMut) {
-        let bytes = buf.split();
-        if self.receive_closed() || bytes.is_empty() {
+        let mut bytes = buf.split();
+        if !self.takes_input(bytes.len()) {
             return;
         }
-        self.clock.input_arrived = true;
+        if let Some(next) = self.waiting_input() {
+            // Behind the bytes already waiting: O(1) if they follow them.
+            next.unsplit(bytes);
+            return;
+        }
         if self.input.is_empty() {
             self.input = bytes;
             return;
@@ -92,8 +104,35 @@ impl Connection {
             self.input.unsplit(bytes);
             return;
         }
+        if let Some(frame) = &mut self.frame {
+            let unhandled = self.input.len() - frame.buffered;
+            let missing = (frame.len - frame.received).saturating_sub(unhandled);
+            if missing < bytes.len() {
+                frame.next_input = bytes.split_off(missing);
+            }
+        }
         self.reserve_frame(bytes.len());
         self.input.unsplit(bytes);
+    }
+
+    /// Whether `len` bytes arriving now are buffered: some, and before the
+    /// peer's Close or a failure. Notes that input arrived.
+    fn takes_input(&mut self, len: usize) -> bool {
+        if self.receive_closed() || len == 0 {
+            return false;
+        }
+        self.clock.input_arrived = true;
+        true
+    }
+
+    /// The bytes waiting behind the unfinished frame, if any arrived in
+    /// another allocation (see [`Connection::receive_buf`]): where more
+    /// input goes until that frame ends.
+    fn waiting_input(&mut self) -> Option<&mut BytesMut> {
+        self.frame
+            .as_mut()
+            .map(|frame| &mut frame.next_input)
+            .filter(|next| !next.is_empty())
     }
 
     /// Once the parser needs more bytes: gives back an empty read buffer
@@ -274,6 +313,7 @@ impl Connection {
             buffered: 0,
             is_text,
             compressed,
+            next_input: BytesMut::new(),
         })
     }
 
@@ -407,8 +447,8 @@ impl Connection {
             return Ok(None);
         }
         let len = frame.len;
-        self.frame = None;
         let payload = self.take_payload(0, len);
+        end_frame(&mut self.input, &mut self.frame);
         match header.opcode {
             OpCode::Ping => {
                 if self.config.auto_pong && !self.close_sent() {
@@ -464,7 +504,7 @@ impl Connection {
         let is_last = complete && frame.header.fin;
         if frame.buffered == 0 && !is_last {
             if complete {
-                self.frame = None;
+                end_frame(&mut self.input, &mut self.frame);
             }
             return Ok(None);
         }
@@ -483,7 +523,7 @@ impl Connection {
         frame.buffered = 0;
         message.delivered_any = true;
         if complete {
-            self.frame = None;
+            end_frame(&mut self.input, &mut self.frame);
         }
         if is_last {
             self.message = None;
@@ -514,6 +554,17 @@ impl Connection {
         if let Some(deflate) = &mut self.deflate {
             deflate.release_receive();
         }
+    }
+}
+
+/// Ends the frame in `frame`, whose bytes have been taken from `input`:
+/// the bytes that arrived after it in another allocation (see
+/// [`Connection::receive_buf`]) follow what is left of `input`, without a
+/// copy when that is nothing (the usual case: they were split off at the
+/// frame's end).
+pub(super) fn end_frame(input: &mut BytesMut, frame: &mut Option<Box<IncomingFrame>>) {
+    if let Some(done) = frame.take() {
+        input.unsplit(done.next_input);
     }
 }
 
