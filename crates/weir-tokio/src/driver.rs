@@ -69,6 +69,9 @@ pub(crate) struct Driver<S> {
     /// Input arrived, or a Close was queued, since the core was last told
     /// the time ([`Connection::handle_timeout`] is due).
     must_tick: bool,
+    /// Bytes went to the core since [`Connection::poll_event`] last
+    /// returned `None`: it may have events.
+    unpolled_input: bool,
 }
 
 /// How a stream ends.
@@ -91,6 +94,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             ended: false,
             input_ended: false,
             must_tick: true,
+            // The handshake's leftover bytes may have been fed.
+            unpolled_input: true,
         }
     }
 
@@ -117,7 +122,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             return self.end(Error::StreamingMode);
         }
         loop {
-            while let Some(event) = self.core.poll_event() {
+            while let Some(event) = self.next_event() {
                 match event {
                     Ok(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
                     // The pong is queued, written below.
@@ -165,9 +170,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         return self.end(Error::ConnectionReset);
                     }
                 }
-                Ok(_) => self.must_tick = true,
+                Ok(_) => {
+                    self.must_tick = true;
+                    self.unpolled_input = true;
+                }
             }
         }
+    }
+
+    /// The core's next event; `None` without asking it when no bytes went
+    /// to it since it last had none.
+    fn next_event(&mut self) -> Option<Result<Event, weir_proto::ProtocolError>> {
+        if !self.unpolled_input {
+            return None;
+        }
+        let event = self.core.poll_event();
+        self.unpolled_input = event.is_some();
+        event
     }
 
     /// One read, handed to the core; the bytes read, 0 at the end of input.

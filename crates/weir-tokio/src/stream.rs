@@ -43,16 +43,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
         self.driver.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `poll` on the driver for `half`, with the joint waker.
+    /// Runs `poll` on the driver for `half`, with the joint waker; if it
+    /// returns `Pending`, leaves the task's waker for the joint waker to
+    /// wake.
     fn poll<T>(
         &self,
         half: Half,
         cx: &Context<'_>,
         poll: impl FnOnce(&mut Driver<S>, &mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
-        self.wakers.register(half, cx.waker());
+        let seen = self.wakers.wake_ups();
         let mut joint = Context::from_waker(&self.joint);
-        poll(&mut self.lock(), &mut joint)
+        let result = poll(&mut self.lock(), &mut joint);
+        if result.is_pending() {
+            self.wakers.register(half, cx.waker(), seen);
+        }
+        result
     }
 
     fn poll_next(&self, cx: &Context<'_>) -> Poll<Option<Result<Message, Error>>> {
