@@ -48,6 +48,20 @@ thread_local! {
     static READ_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::default();
 }
 
+/// Renews `read_buf` once less than [`READ_BUF_MIN`] is left in it.
+///
+/// Grown with `reserve` from empty, never made with
+/// `BytesMut::with_capacity`: bytes remembers the capacity a buffer was
+/// made with and gives at least that much to any slice of it that must
+/// grow into an allocation of its own (an unfinished frame the core
+/// extends, say), where a buffer grown from empty gives a slice what it
+/// asks for.
+fn make_room(read_buf: &mut BytesMut) {
+    if read_buf.capacity() < READ_BUF_MIN {
+        read_buf.reserve(READ_BUF_SIZE);
+    }
+}
+
 /// The most slices handed to one vectored write.
 const MAX_SLICES: usize = 16;
 
@@ -204,9 +218,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     /// threads do not matter.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         READ_BUF.with_borrow_mut(|read_buf| {
-            if read_buf.capacity() < READ_BUF_MIN {
-                read_buf.reserve(READ_BUF_SIZE);
-            }
+            make_room(read_buf);
             let read = ready!(poll_read_buf(Pin::new(&mut self.io), cx, read_buf))?;
             self.core.receive_buf(read_buf);
             Poll::Ready(Ok(read))
@@ -329,5 +341,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
         self.core.advance_transmit(written);
         Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A slice of the read buffer that must grow (the core extending an
+    /// unfinished frame) gets what it asks for, not the read buffer's size,
+    /// before and after a renewal in a new allocation.
+    #[test]
+    fn slices_of_the_read_buffer_grow_by_what_they_need() {
+        let mut read_buf = BytesMut::new();
+        let mut kept = Vec::new();
+        // Fills the buffer past two renewals, keeping every slice, so that
+        // each renewal is a new allocation.
+        for _ in 0..3 * READ_BUF_SIZE / 1000 {
+            make_room(&mut read_buf);
+            assert!(read_buf.capacity() >= READ_BUF_MIN);
+            read_buf.extend_from_slice(&[7; 1000]);
+            let mut slice = read_buf.split();
+            slice.reserve(2000);
+            assert!(slice.capacity() < 4 * 1024, "grew to {}", slice.capacity());
+            kept.push(slice);
+        }
     }
 }
