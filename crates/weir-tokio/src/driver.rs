@@ -11,7 +11,9 @@
 //!   [`Driver::poll_flush`], [`Driver::poll_close`]): the core queues
 //!   frames; a send waits while the queue holds
 //!   [`Config::max_send_queue`](weir_proto::Config::max_send_queue) bytes
-//!   or more, so nothing is buffered without bound.
+//!   or more, so nothing is buffered without bound. A small message sent
+//!   while nothing is queued is encoded into room lent from a per-thread
+//!   buffer ([`Connection::send_in`]), not into an allocation of its own.
 //! - Time: the core is told the time after every read that brought input,
 //!   after this endpoint's Close, and when a tokio timer armed for the
 //!   core's next deadline ([`Connection::poll_timeout`]) goes off.
@@ -60,6 +62,39 @@ fn make_room(read_buf: &mut BytesMut) {
     if read_buf.capacity() < READ_BUF_MIN {
         read_buf.reserve(READ_BUF_SIZE);
     }
+}
+
+/// Messages up to this size are encoded into room lent from this thread's
+/// send buffer (larger payloads are queued as they are, not copied).
+const SEND_ROOM_MAX: usize = 2048;
+
+/// Room lent at least for a message, so that a burst of small messages
+/// queued together fits too.
+const SEND_ROOM_MIN: usize = 512;
+
+/// The size of a send buffer, from which room is lent.
+const SEND_BUF_SIZE: usize = 16 * 1024;
+
+thread_local! {
+    /// The buffer small messages are encoded into, a piece per connection
+    /// with nothing queued ([`Connection::send_in`]): no allocation per
+    /// message, and none held by an idle connection.
+    static SEND_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::default();
+}
+
+/// Room for `message`'s frame, split off this thread's send buffer, which
+/// is renewed once it has too little left (grown from empty, as the read
+/// buffer: see [`make_room`]).
+fn send_room(message: &Message) -> BytesMut {
+    let need = message.len() + weir_proto::frame::MAX_HEADER_LEN;
+    SEND_BUF.with_borrow_mut(|send_buf| {
+        if send_buf.capacity() < need {
+            send_buf.reserve(SEND_BUF_SIZE);
+        }
+        let lent = need.max(SEND_ROOM_MIN).min(send_buf.capacity());
+        let rest = send_buf.split_off(lent);
+        std::mem::replace(send_buf, rest)
+    })
 }
 
 /// The most slices handed to one vectored write.
@@ -297,7 +332,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.ended {
             return Err(Error::AlreadyClosed);
         }
-        Ok(self.core.send(message)?)
+        if message.len() > SEND_ROOM_MAX || self.core.buffered_amount() > 0 {
+            return Ok(self.core.send(message)?);
+        }
+        let room = send_room(&message);
+        Ok(self.core.send_in(message, room)?)
     }
 
     /// Writes everything queued and flushes the transport.

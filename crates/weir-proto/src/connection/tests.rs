@@ -1075,3 +1075,38 @@ fn receive_buf_moves_a_small_remainder_out_of_the_callers_buffer() {
     drop(message);
     assert!(buf.try_reclaim(1 << 16));
 }
+
+/// `send_in` encodes into the room it is given when nothing is queued
+/// (the same bytes as `send`), and borrows nothing otherwise.
+#[test]
+fn send_in_encodes_into_the_room_it_is_lent() {
+    let mut server = connection(Role::Server, Config::default());
+    let mut buf = BytesMut::with_capacity(1024);
+    let room_start = buf.as_ptr();
+    let room = buf.split_off(0);
+    server.send_in(Message::from("hello"), room).unwrap();
+    let mut slices = [std::io::IoSlice::new(&[]); 4];
+    assert_eq!(server.transmit_slices(&mut slices), 1);
+    assert_eq!(slices[0].as_ptr(), room_start, "encoded in the room");
+    let mut expected = connection(Role::Server, Config::default());
+    expected.send(Message::from("hello")).unwrap();
+    // With bytes queued, the room is not taken; the frames follow in order.
+    let other = BytesMut::with_capacity(1024);
+    server.send_in(Message::from("again"), other).unwrap();
+    expected.send(Message::from("again")).unwrap();
+    assert_eq!(drain(&mut server), drain(&mut expected));
+    assert_eq!(server.buffer_capacity(), 0, "written out: nothing held");
+    // A frame larger than the room grows it.
+    let long = Message::from(vec![5u8; 300]);
+    server
+        .send_in(long.clone(), BytesMut::with_capacity(8))
+        .unwrap();
+    expected.send(long).unwrap();
+    assert_eq!(drain(&mut server), drain(&mut expected));
+    // A refused message leaves nothing borrowed.
+    server.close(CloseCode::NORMAL, "").unwrap();
+    drain(&mut server);
+    let refused = server.send_in(Message::from("late"), BytesMut::with_capacity(1024));
+    assert_eq!(refused, Err(SendError::Closed));
+    assert_eq!(server.buffer_capacity(), 0);
+}
