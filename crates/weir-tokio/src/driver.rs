@@ -11,9 +11,10 @@
 //!   [`Driver::poll_flush`], [`Driver::poll_close`]): the core queues
 //!   frames; a send waits while the queue holds
 //!   [`Config::max_send_queue`](weir_proto::Config::max_send_queue) bytes
-//!   or more, so nothing is buffered without bound. A small message sent
-//!   while nothing is queued is encoded into room lent from a per-thread
-//!   buffer ([`Connection::send_in`]), not into an allocation of its own.
+//!   or more, so nothing is buffered without bound. A message sent while
+//!   nothing is queued is encoded into room lent from a per-thread buffer
+//!   ([`Connection::send_in`]), not into an allocation of its own (a large
+//!   payload is not copied: only its header goes there).
 //! - Time: the core is told the time after every read that brought input,
 //!   after this endpoint's Close, and when a tokio timer armed for the
 //!   core's next deadline ([`Connection::poll_timeout`]) goes off.
@@ -64,8 +65,9 @@ fn make_room(read_buf: &mut BytesMut) {
     }
 }
 
-/// Messages up to this size are encoded into room lent from this thread's
-/// send buffer (larger payloads are queued as they are, not copied).
+/// Messages up to this size are encoded whole into room lent from this
+/// thread's send buffer; larger payloads are queued as they are, not
+/// copied, and only their frame header goes into the room.
 const SEND_ROOM_MAX: usize = 2048;
 
 /// Room lent at least for a message, so that a burst of small messages
@@ -82,11 +84,16 @@ thread_local! {
     static SEND_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::default();
 }
 
-/// Room for `message`'s frame, split off this thread's send buffer, which
-/// is renewed once it has too little left (grown from empty, as the read
-/// buffer: see [`make_room`]).
+/// Room for what `message`'s frame copies (header, and a small payload),
+/// split off this thread's send buffer, which is renewed once it has too
+/// little left (grown from empty, as the read buffer: see [`make_room`]).
 fn send_room(message: &Message) -> BytesMut {
-    let need = message.len() + weir_proto::frame::MAX_HEADER_LEN;
+    let copied = if message.len() > SEND_ROOM_MAX {
+        0
+    } else {
+        message.len()
+    };
+    let need = copied + weir_proto::frame::MAX_HEADER_LEN;
     SEND_BUF.with_borrow_mut(|send_buf| {
         if send_buf.capacity() < need {
             send_buf.reserve(SEND_BUF_SIZE);
@@ -332,7 +339,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.ended {
             return Err(Error::AlreadyClosed);
         }
-        if message.len() > SEND_ROOM_MAX || self.core.buffered_amount() > 0 {
+        if self.core.buffered_amount() > 0 {
             return Ok(self.core.send(message)?);
         }
         let room = send_room(&message);

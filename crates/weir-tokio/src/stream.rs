@@ -116,9 +116,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
 /// A received message is a slice of the buffer it was read into (up to
 /// 64 KiB, shared by the connections polled on the same thread), without
 /// a copy: keeping the message keeps that buffer alive. Copy a message
-/// that is kept for long (`Bytes::copy_from_slice`). Likewise, small
-/// messages sent are encoded into a 16 KiB buffer shared the same way,
-/// which a connection keeps alive until they are written out (a peer that
+/// that is kept for long (`Bytes::copy_from_slice`). Likewise, frames
+/// sent are encoded (headers, and small payloads whole) into a 16 KiB
+/// buffer shared the same way, which a connection keeps alive until they
+/// are written out (a peer that
 /// does not read holds it; [`Config::max_send_queue`](weir_proto::Config::max_send_queue)
 /// bounds what such a peer can hold in any case).
 ///
