@@ -11,7 +11,10 @@
 //!   [`Driver::poll_flush`], [`Driver::poll_close`]): the core queues
 //!   frames; a send waits while the queue holds
 //!   [`Config::max_send_queue`](weir_proto::Config::max_send_queue) bytes
-//!   or more, so nothing is buffered without bound.
+//!   or more, so nothing is buffered without bound. A message sent while
+//!   nothing is queued is encoded into room lent from a per-thread buffer
+//!   ([`Connection::send_in`]), not into an allocation of its own (a large
+//!   payload is not copied: only its header goes there).
 //! - Time: the core is told the time after every read that brought input,
 //!   after this endpoint's Close, and when a tokio timer armed for the
 //!   core's next deadline ([`Connection::poll_timeout`]) goes off.
@@ -25,21 +28,13 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
+use tokio_util::io::poll_read_buf;
 use weir_proto::{CloseCode, Connection, Event, Message, State};
 
+use crate::buffers::{make_room, send_room, READ_BUF};
 use crate::error::Error;
-
-/// Bytes read at most per read: with 16 KiB messages, 8 in flight, a
-/// 16 KiB buffer took 2.17 system calls per echoed message, 64 KiB 0.82.
-const READ_BUF_SIZE: usize = 64 * 1024;
-
-thread_local! {
-    /// The buffer every connection polled on this thread reads into.
-    static READ_BUF: std::cell::RefCell<Box<[u8]>> =
-        std::cell::RefCell::new(vec![0; READ_BUF_SIZE].into_boxed_slice());
-}
 
 /// The most slices handed to one vectored write.
 const MAX_SLICES: usize = 16;
@@ -62,6 +57,9 @@ pub(crate) struct Driver<S> {
     /// Input arrived, or a Close was queued, since the core was last told
     /// the time ([`Connection::handle_timeout`] is due).
     must_tick: bool,
+    /// Bytes went to the core since [`Connection::poll_event`] last
+    /// returned `None`: it may have events.
+    unpolled_input: bool,
 }
 
 /// How a stream ends.
@@ -84,6 +82,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             ended: false,
             input_ended: false,
             must_tick: true,
+            // The handshake's leftover bytes may have been fed.
+            unpolled_input: true,
         }
     }
 
@@ -110,7 +110,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             return self.end(Error::StreamingMode);
         }
         loop {
-            while let Some(event) = self.core.poll_event() {
+            while let Some(event) = self.next_event() {
                 match event {
                     Ok(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
                     // The pong is queued, written below.
@@ -158,23 +158,44 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         return self.end(Error::ConnectionReset);
                     }
                 }
-                Ok(_) => self.must_tick = true,
+                Ok(_) => {
+                    self.must_tick = true;
+                    self.unpolled_input = true;
+                }
             }
         }
     }
 
+    /// The core's next event; `None` without asking it when no bytes went
+    /// to it since it last had none.
+    fn next_event(&mut self) -> Option<Result<Event, weir_proto::ProtocolError>> {
+        if !self.unpolled_input {
+            return None;
+        }
+        let event = self.core.poll_event();
+        self.unpolled_input = event.is_some();
+        event
+    }
+
     /// One read, handed to the core; the bytes read, 0 at the end of input.
     ///
-    /// The read goes through this thread's buffer: the core copies what it
-    /// keeps, so a buffer per connection would only cost memory (its size
-    /// for each idle connection). The buffer is used within this call only,
-    /// so connections moving between a runtime's threads do not matter.
+    /// The read lands in the spare room of this thread's buffer, and the
+    /// core takes the bytes read without a copy
+    /// ([`Connection::receive_buf`]): the messages it hands out are slices
+    /// of that buffer, which is not reused while any of them lives. Once
+    /// little is left, the buffer is renewed ([`make_room`]): in place
+    /// when nothing holds a slice of it any more, in a new allocation
+    /// otherwise. No connection keeps a buffer of its own between reads,
+    /// so an idle connection holds none (the core keeps only an unfinished
+    /// frame's bytes, copied out when they are few). The buffer is used
+    /// within this call only, so connections moving between a runtime's
+    /// threads do not matter.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
         READ_BUF.with_borrow_mut(|read_buf| {
-            let mut buf = ReadBuf::new(read_buf);
-            ready!(Pin::new(&mut self.io).poll_read(cx, &mut buf))?;
-            self.core.receive(buf.filled());
-            Poll::Ready(Ok(buf.filled().len()))
+            make_room(read_buf);
+            let read = ready!(poll_read_buf(Pin::new(&mut self.io), cx, read_buf))?;
+            self.core.receive_buf(read_buf);
+            Poll::Ready(Ok(read))
         })
     }
 
@@ -250,7 +271,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.ended {
             return Err(Error::AlreadyClosed);
         }
-        Ok(self.core.send(message)?)
+        if self.core.buffered_amount() > 0 {
+            return Ok(self.core.send(message)?);
+        }
+        let room = send_room(&message);
+        Ok(self.core.send_in(message, room)?)
     }
 
     /// Writes everything queued and flushes the transport.

@@ -9,6 +9,9 @@
 //! - [`WebSocketStream`], its halves [`ReadHalf`] and [`WriteHalf`]
 //!   (`stream.rs`): the public face. The halves share one connection and
 //!   can be used from two tasks.
+//! - `buffers.rs`: the per-thread read and send buffers the connections
+//!   of a thread share: no copy of what is read, no allocation per message
+//!   sent, no buffer held by an idle connection.
 //! - `driver.rs`: the connection and its transport, and the three things
 //!   every poll does with them: read and hand bytes to the core, write
 //!   what the core queued, run the core's deadlines on a tokio timer.
@@ -45,6 +48,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod buffers;
 mod client;
 mod driver;
 mod error;

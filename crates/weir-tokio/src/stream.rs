@@ -43,16 +43,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
         self.driver.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `poll` on the driver for `half`, with the joint waker.
+    /// Runs `poll` on the driver for `half`, with the joint waker; if it
+    /// returns `Pending`, leaves the task's waker for the joint waker to
+    /// wake.
     fn poll<T>(
         &self,
         half: Half,
         cx: &Context<'_>,
         poll: impl FnOnce(&mut Driver<S>, &mut Context<'_>) -> Poll<T>,
     ) -> Poll<T> {
-        self.wakers.register(half, cx.waker());
+        let seen = self.wakers.wake_ups();
         let mut joint = Context::from_waker(&self.joint);
-        poll(&mut self.lock(), &mut joint)
+        let result = poll(&mut self.lock(), &mut joint);
+        if result.is_pending() {
+            self.wakers.register(half, cx.waker(), seen);
+        }
+        result
     }
 
     fn poll_next(&self, cx: &Context<'_>) -> Poll<Option<Result<Message, Error>>> {
@@ -106,6 +112,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
 ///   timeouts) run while the stream is polled.
 /// - [`WebSocketStream::split`] gives a [`ReadHalf`] and a [`WriteHalf`]
 ///   for two tasks.
+///
+/// A received message is a slice of the buffer it was read into (up to
+/// 64 KiB, shared by the connections polled on the same thread), without
+/// a copy: keeping the message keeps that buffer alive. Copy a message
+/// that is kept for long (`Bytes::copy_from_slice`). Likewise, frames
+/// sent are encoded (headers, and small payloads whole) into a 16 KiB
+/// buffer shared the same way, which a connection keeps alive until they
+/// are written out (a peer that
+/// does not read holds it; [`Config::max_send_queue`](weir_proto::Config::max_send_queue)
+/// bounds what such a peer can hold in any case).
 ///
 /// Polling the stream is cancel-safe: a message is taken from the
 /// connection only when it is returned, so dropping a pending `next()`

@@ -4,10 +4,18 @@
 //! half must write (a pong, the answer to a Close) and the writing half
 //! waits to write too, one registration would replace the other and a task
 //! would never wake. So every poll of the transport, timer included, is
-//! made with [`Wakers`]' waker, which wakes whichever half is waiting:
-//! each half leaves its own waker in its slot before polling. A wake-up
-//! can reach a half with nothing to do; it then polls and waits again.
+//! made with [`Wakers`]' waker, which wakes whichever half is waiting. A
+//! wake-up can reach a half with nothing to do; it then polls and waits
+//! again.
+//!
+//! A half leaves its own waker in its slot only when its poll returns
+//! `Pending` (a half that got an answer needs no wake-up), which saves
+//! a lock per poll that is answered (most are). The joint waker can fire
+//! during that poll, before the half's waker is in its slot: each wake-up
+//! is counted, and a half that sees the count move between the start of
+//! its poll and its registration wakes itself (see [`Wakers::register`]).
 
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Wake, Waker};
 
@@ -16,6 +24,8 @@ use std::task::{Wake, Waker};
 pub(crate) struct Wakers {
     reader: Mutex<Option<Waker>>,
     writer: Mutex<Option<Waker>>,
+    /// Joint wake-ups so far (wrapping).
+    wake_ups: AtomicUsize,
 }
 
 /// Which half polls.
@@ -31,18 +41,39 @@ impl Wakers {
         Waker::from(Arc::clone(self))
     }
 
-    /// Leaves `waker` as `half`'s, to be woken by the joint waker.
-    pub(crate) fn register(&self, half: Half, waker: &Waker) {
+    /// The count of joint wake-ups so far: read before a poll, for
+    /// [`Wakers::register`].
+    pub(crate) fn wake_ups(&self) -> usize {
+        // Relaxed: this read comes before the poll that hands the joint
+        // waker out, and so before any wake-up that waker makes.
+        self.wake_ups.load(Ordering::Relaxed)
+    }
+
+    /// After a poll for `half` that returned `Pending`: leaves `waker` as
+    /// `half`'s, to be woken by the joint waker. `seen` is
+    /// [`Wakers::wake_ups`] from before the poll; if a wake-up came since,
+    /// it may have found the slot empty, so `waker` is woken now.
+    pub(crate) fn register(&self, half: Half, waker: &Waker, seen: usize) {
         let slot = match half {
             Half::Reader => &self.reader,
             Half::Writer => &self.writer,
         };
-        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if !slot
-            .as_ref()
-            .is_some_and(|current| current.will_wake(waker))
         {
-            *slot = Some(waker.clone());
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            if !slot
+                .as_ref()
+                .is_some_and(|current| current.will_wake(waker))
+            {
+                *slot = Some(waker.clone());
+            }
+        }
+        // With the fence in `wake_by_ref`: either that wake-up's count is
+        // seen here, or its look into the slot comes after the store above
+        // (the two sequentially consistent fences are ordered one way or
+        // the other).
+        fence(Ordering::SeqCst);
+        if self.wake_ups.load(Ordering::Relaxed) != seen {
+            waker.wake_by_ref();
         }
     }
 }
@@ -53,6 +84,8 @@ impl Wake for Wakers {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
+        self.wake_ups.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         let take = |slot: &Mutex<Option<Waker>>| {
             slot.lock().unwrap_or_else(PoisonError::into_inner).take()
         };
@@ -86,8 +119,8 @@ mod tests {
         let wakers = Arc::new(Wakers::default());
         let reader = Arc::new(Count(AtomicUsize::new(0)));
         let writer = Arc::new(Count(AtomicUsize::new(0)));
-        wakers.register(Half::Reader, &Waker::from(Arc::clone(&reader)));
-        wakers.register(Half::Writer, &Waker::from(Arc::clone(&writer)));
+        wakers.register(Half::Reader, &Waker::from(Arc::clone(&reader)), 0);
+        wakers.register(Half::Writer, &Waker::from(Arc::clone(&writer)), 0);
         let joint = wakers.joint();
         joint.wake_by_ref();
         joint.wake_by_ref(); // nobody registered again: nobody to wake
@@ -100,9 +133,26 @@ mod tests {
         let wakers = Arc::new(Wakers::default());
         let task = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(Arc::clone(&task));
-        wakers.register(Half::Reader, &waker);
-        wakers.register(Half::Writer, &waker);
+        wakers.register(Half::Reader, &waker, 0);
+        wakers.register(Half::Writer, &waker, 0);
         wakers.joint().wake_by_ref();
+        assert_eq!(task.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_wake_up_before_the_registration_is_not_lost() {
+        let wakers = Arc::new(Wakers::default());
+        let task = Arc::new(Count(AtomicUsize::new(0)));
+        let seen = wakers.wake_ups();
+        // The poll handed the joint waker out, and it fired before the
+        // half's waker was in its slot: nobody to wake then.
+        wakers.joint().wake_by_ref();
+        assert_eq!(task.0.load(Ordering::SeqCst), 0);
+        wakers.register(Half::Reader, &Waker::from(Arc::clone(&task)), seen);
+        assert_eq!(task.0.load(Ordering::SeqCst), 1, "woken at registration");
+        // With no wake-up in between, registering wakes nobody.
+        let seen = wakers.wake_ups();
+        wakers.register(Half::Reader, &Waker::from(Arc::clone(&task)), seen);
         assert_eq!(task.0.load(Ordering::SeqCst), 1);
     }
 }

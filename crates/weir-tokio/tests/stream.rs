@@ -266,3 +266,59 @@ async fn plain_http_gets_426() {
         other => panic!("expected NotWebSocket, got {:?}", other.map(|_| ())),
     }
 }
+
+/// Received messages are slices of the thread's read buffer: those kept
+/// must stay intact while later reads, of this connection and of others
+/// polled on the same thread, fill and renew it.
+#[tokio::test]
+async fn kept_messages_survive_the_reads_after_them() {
+    const CONNECTIONS: usize = 2;
+    let messages: Vec<Message> = (0..80u32)
+        .map(|i| Message::from(vec![i as u8; (i as usize * 7919) % 40_000 + 1]))
+        .collect();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    for _ in 0..CONNECTIONS {
+        let (url, messages) = (url.clone(), messages.clone());
+        tokio::spawn(async move {
+            let (mut client, _) = connect_async(&url).await.unwrap();
+            for message in messages {
+                client.feed(message).await.unwrap();
+            }
+            client
+                .close(weir_tokio::CloseCode::NORMAL, "")
+                .await
+                .unwrap();
+            while client.next().await.is_some() {}
+        });
+    }
+    let mut servers = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (tcp, _) = listener.accept().await.unwrap();
+        // Uncompressed, so messages come straight from the read buffer.
+        servers.push(
+            accept_with(tcp, Config::default(), |_| Ok(uncompressed()))
+                .await
+                .unwrap(),
+        );
+    }
+    // Both connections read in one task, so on one thread, interleaved.
+    let kept = futures_util::future::join_all(
+        servers
+            .into_iter()
+            .map(|server| server.map(Result::unwrap).collect::<Vec<_>>()),
+    )
+    .await;
+    for received in kept {
+        assert!(received == messages, "a kept message changed");
+    }
+}
+
+/// Accept options that decline permessage-deflate.
+fn uncompressed() -> weir_proto::handshake::AcceptOptions {
+    weir_proto::handshake::AcceptOptions {
+        #[cfg(feature = "deflate")]
+        deflate: None,
+        ..Default::default()
+    }
+}

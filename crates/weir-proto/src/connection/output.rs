@@ -71,6 +71,15 @@ impl Output {
         }
     }
 
+    /// Takes `room` as the staging buffer if there is none (nothing
+    /// queued): see [`Connection::send_in`](super::Connection::send_in).
+    pub(crate) fn lend(&mut self, room: BytesMut) {
+        if self.staging.capacity() == 0 && self.chunks.is_none() {
+            self.staging = room;
+            self.staging.clear();
+        }
+    }
+
     /// Bytes waiting to be written.
     pub(crate) fn len(&self) -> usize {
         self.staging.len() + self.chunks.as_ref().map_or(0, |chunks| chunks.len)
@@ -150,7 +159,7 @@ impl Output {
     /// connection holds no send memory. With no spare capacity left, the
     /// staging buffer may still share the allocation of the chunks split
     /// from it, so it is dropped whatever its capacity.
-    fn release_if_drained(&mut self) {
+    pub(crate) fn release_if_drained(&mut self) {
         if self.staging.is_empty() && self.chunks.is_none() {
             self.staging = BytesMut::new();
         }

@@ -6,7 +6,7 @@
 //! generator (RFC 6455 section 5.3); server payloads are queued without a
 //! copy.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::{Connection, Stage};
 use crate::close::{close_payload, CloseCode, MAX_CLOSE_REASON};
@@ -30,6 +30,28 @@ impl Connection {
     /// unfinished, or while the send queue is full.
     pub fn send(&mut self, message: impl Into<Message>) -> Result<(), SendError> {
         self.send_message(message.into(), true)
+    }
+
+    /// [`Connection::send`], encoding into `room` (an empty buffer with
+    /// spare capacity: a piece of an adapter's per-thread buffer, say) when
+    /// nothing is queued, instead of into an allocation of the
+    /// connection's own: the send-side counterpart of
+    /// [`Connection::receive_buf`]. Frames that do not fit grow the buffer
+    /// as usual; `room` is dropped when the connection has bytes queued
+    /// already, or when the message is refused.
+    ///
+    /// Memory: until the frame is written out, the connection keeps
+    /// `room`'s whole allocation alive, however small the frame.
+    pub fn send_in(
+        &mut self,
+        message: impl Into<Message>,
+        room: BytesMut,
+    ) -> Result<(), SendError> {
+        self.output.lend(room);
+        let sent = self.send(message);
+        // A refused message leaves nothing borrowed.
+        self.output.release_if_drained();
+        sent
     }
 
     /// Queues a whole message as one frame, never compressed.

@@ -84,6 +84,11 @@ enum Entry {
     /// `receive_buf`, every chunk read into the spare capacity of one
     /// `BytesMut`, as an adapter reusing its read buffer does.
     OneBuffer,
+    /// `receive_buf` (a fresh `BytesMut`) and `receive` in turn, with events
+    /// polled only after every second chunk: bytes arriving while others
+    /// still wait to be parsed. Streaming mode's fragments then depend on
+    /// it, so they are compared joined.
+    Unpolled,
 }
 
 fn run_on(conn: Connection, chunks: &[&[u8]]) -> Outcome {
@@ -94,7 +99,7 @@ fn run_with(mut conn: Connection, chunks: &[&[u8]], entry: Entry) -> Outcome {
     let mut events = Vec::new();
     let total = chunks.iter().map(|chunk| chunk.len()).sum();
     let mut reused = BytesMut::with_capacity(total);
-    for chunk in chunks {
+    for (index, chunk) in chunks.iter().enumerate() {
         match entry {
             Entry::Slice => conn.receive(chunk),
             Entry::FreshBuffers => {
@@ -107,6 +112,11 @@ fn run_with(mut conn: Connection, chunks: &[&[u8]], entry: Entry) -> Outcome {
                 conn.receive_buf(&mut reused);
                 assert!(reused.is_empty());
             }
+            Entry::Unpolled if index % 2 == 0 => conn.receive_buf(&mut BytesMut::from(*chunk)),
+            Entry::Unpolled => conn.receive(chunk),
+        }
+        if matches!(entry, Entry::Unpolled) && index % 2 == 0 && index + 1 < chunks.len() {
+            continue;
         }
         while let Some(event) = conn.poll_event() {
             events.push(event);
@@ -125,6 +135,16 @@ fn run_all(make: &impl Fn() -> Connection, chunks: &[&[u8]]) -> Outcome {
     for entry in [Entry::FreshBuffers, Entry::OneBuffer] {
         assert_eq!(run_with(make(), chunks, entry), slice, "{entry:?}");
     }
+    let joined = |outcome: Outcome| Outcome {
+        events: join_fragments(outcome.events),
+        ..outcome
+    };
+    let unpolled = run_with(make(), chunks, Entry::Unpolled);
+    assert_eq!(
+        joined(unpolled),
+        joined(run_with(make(), chunks, Entry::Slice)),
+        "Unpolled"
+    );
     slice
 }
 
@@ -997,6 +1017,38 @@ fn receive_buf_takes_the_bytes_without_copying() {
     assert_eq!(first, second);
 }
 
+/// A read that continues an unfinished frame from another allocation (an
+/// adapter whose connections share one read buffer): only the rest of that
+/// frame is copied behind it; the frames after it are slices of the read.
+#[test]
+fn receive_buf_copies_only_the_rest_of_an_unfinished_frame() {
+    let frame = to_server(0x82, &[9u8; 10_000]);
+    // Cut anywhere after the header (8 bytes), whose length tells where
+    // the frame ends. (A cut in the header copies all: covered by the
+    // split-anywhere tests.)
+    for cut in [8, 6000, frame.len() - 1] {
+        let mut server = connection(Role::Server, Config::default());
+        server.receive_buf(&mut BytesMut::from(&frame[..cut]));
+        assert!(server.poll_event().is_none());
+        let mut read = BytesMut::from(&frame[cut..]);
+        read.extend_from_slice(&frame);
+        read.extend_from_slice(&frame);
+        let second_start = read.as_ptr().wrapping_add(frame.len() - cut);
+        server.receive_buf(&mut read);
+        let payloads: Vec<Bytes> = std::iter::from_fn(|| match server.poll_event() {
+            Some(Ok(Event::Message(message))) => Some(message.payload().clone()),
+            other => other.map(|other| panic!("expected a message, got {other:?}")),
+        })
+        .collect();
+        assert_eq!(payloads.len(), 3, "cut at {cut}");
+        assert!(payloads.iter().all(|payload| payload[..] == [9u8; 10_000]));
+        assert_eq!(payloads[1].as_ptr(), second_start.wrapping_add(8));
+        let third_start = second_start.wrapping_add(frame.len());
+        assert_eq!(payloads[2].as_ptr(), third_start.wrapping_add(8));
+        assert_eq!(server.buffer_capacity(), 0, "nothing is left waiting");
+    }
+}
+
 /// A retained payload keeps the read buffer's allocation alive (the rule
 /// the docs state); a small unparsed remainder does not: it is moved out.
 #[test]
@@ -1119,4 +1171,39 @@ fn receive_in_place_reads_the_rest_of_a_frame_into_its_room() {
     server.receive_buf(&mut BytesMut::from(&frame[..10_000]));
     assert!(server.poll_event().is_none());
     assert_eq!(server.receive_in_place(1, |_| ()), None, "no room reserved");
+}
+
+/// `send_in` encodes into the room it is given when nothing is queued
+/// (the same bytes as `send`), and borrows nothing otherwise.
+#[test]
+fn send_in_encodes_into_the_room_it_is_lent() {
+    let mut server = connection(Role::Server, Config::default());
+    let mut buf = BytesMut::with_capacity(1024);
+    let room_start = buf.as_ptr();
+    let room = buf.split_off(0);
+    server.send_in(Message::from("hello"), room).unwrap();
+    let mut slices = [std::io::IoSlice::new(&[]); 4];
+    assert_eq!(server.transmit_slices(&mut slices), 1);
+    assert_eq!(slices[0].as_ptr(), room_start, "encoded in the room");
+    let mut expected = connection(Role::Server, Config::default());
+    expected.send(Message::from("hello")).unwrap();
+    // With bytes queued, the room is not taken; the frames follow in order.
+    let other = BytesMut::with_capacity(1024);
+    server.send_in(Message::from("again"), other).unwrap();
+    expected.send(Message::from("again")).unwrap();
+    assert_eq!(drain(&mut server), drain(&mut expected));
+    assert_eq!(server.buffer_capacity(), 0, "written out: nothing held");
+    // A frame larger than the room grows it.
+    let long = Message::from(vec![5u8; 300]);
+    server
+        .send_in(long.clone(), BytesMut::with_capacity(8))
+        .unwrap();
+    expected.send(long).unwrap();
+    assert_eq!(drain(&mut server), drain(&mut expected));
+    // A refused message leaves nothing borrowed.
+    server.close(CloseCode::NORMAL, "").unwrap();
+    drain(&mut server);
+    let refused = server.send_in(Message::from("late"), BytesMut::with_capacity(1024));
+    assert_eq!(refused, Err(SendError::Closed));
+    assert_eq!(server.buffer_capacity(), 0);
 }
