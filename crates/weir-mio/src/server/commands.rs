@@ -8,7 +8,6 @@
 //! [`Socket::buffered_amount`] counts both and `Socket::send` refuses at
 //! once when their sum is at the limit, even while the worker is busy.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use weir_proto::{CloseCode, Message, PreparedMessage, SendError};
@@ -171,9 +170,7 @@ impl Worker {
         let record = self.server.record(id);
         // Keep the mirror current while the worker runs commands, not only
         // at its next write, so that `Socket::send` sees the queue fill.
-        record
-            .buffered
-            .store(ws.buffered_amount(), Ordering::Release);
+        record.set_buffered(ws.buffered_amount());
         match result {
             Ok(()) | Err(SendError::Closed) => {}
             Err(error) if ws.is_open() => failures.push((id, error)),

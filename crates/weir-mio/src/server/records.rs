@@ -7,7 +7,7 @@
 //! generation, ready state, route and compression terms in one word, so
 //! that a socket whose connection is gone, whose slot may already serve
 //! another connection, sees the generation differ and reads `Closed`; and
-//! the two byte counts of its backpressure. 24 bytes, where a socket used
+//! the two byte counts of its backpressure in the other. 16 bytes, where a socket used
 //! to be an `Arc` of 176: issue 12's idle-memory target is per connection.
 //!
 //! Records never move and are never freed while the server lives (other
@@ -18,7 +18,7 @@
 //! up to 256, plus 4 KiB of index per 65,536 slots, and nothing is ever
 //! copied to grow. (Buckets of doubling size, tried first, held up to
 //! twice the records needed, all written: 33 bytes per connection at
-//! 3,000 rather than 24.)
+//! 3,000 rather than 24 for a record of 24 then.)
 //!
 //! The worker that owns the slot is the only one to change a record's
 //! generation, route or terms; any thread may move its state from open
@@ -48,15 +48,21 @@ type Middle = [OnceLock<Box<Leaf>>; FANOUT];
 pub(crate) struct Record {
     /// [`Meta`], packed.
     meta: AtomicU64,
-    /// Bytes queued in the connection and not yet written, mirrored by the
-    /// worker at every write and after every send it runs.
-    pub(crate) buffered: AtomicUsize,
-    /// Bytes of the sends posted to the worker that it has not run yet,
-    /// each held by a [`Reserved`](super::socket::Reserved). Never reset:
-    /// every reservation is given back, whichever connection holds the
-    /// slot by then.
-    pub(crate) queued: AtomicUsize,
+    /// Two byte counts, each saturating at 4 GiB (a send queue limit above
+    /// that is treated as 4 GiB): in the high half, the bytes of the sends
+    /// posted to the worker that it has not run yet, each held by a
+    /// [`Reserved`](super::socket::Reserved) and never reset (every
+    /// reservation is given back, whichever connection holds the slot by
+    /// then); in the low half, the bytes queued in the connection and not
+    /// yet written, mirrored by the worker at every write and after every
+    /// send it runs. One word, so that a sender reads both at once. (Two
+    /// `usize`s made the record 24 bytes and the server API's idle
+    /// connection 251-259 B, against the 256 B target.)
+    bytes: AtomicU64,
 }
+
+/// The two halves of [`Record::bytes`].
+const HALF: u32 = 32;
 
 /// A record's first word, unpacked: which connection holds the slot, and
 /// what any thread may ask of it.
@@ -115,9 +121,52 @@ impl Record {
     pub(crate) const fn empty() -> Self {
         Self {
             meta: AtomicU64::new(0),
-            buffered: AtomicUsize::new(0),
-            queued: AtomicUsize::new(0),
+            bytes: AtomicU64::new(0),
         }
+    }
+
+    /// The bytes reserved by posted sends, and those queued in the
+    /// connection (see [`Record::bytes`]).
+    pub(crate) fn pending(&self) -> (usize, usize) {
+        let word = self.bytes.load(Ordering::Acquire);
+        ((word >> HALF) as usize, (word as u32) as usize)
+    }
+
+    /// The worker's: the connection has `bytes` queued.
+    pub(crate) fn set_buffered(&self, bytes: usize) {
+        let low = u64::from(u32::try_from(bytes).unwrap_or(u32::MAX));
+        let _ = self
+            .bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                Some(word & !u64::from(u32::MAX) | low)
+            });
+    }
+
+    /// Reserves `bytes` for a posted send: returns what was actually added
+    /// (less only at the 4 GiB saturation), to give back, and the two
+    /// counts as they were before.
+    pub(crate) fn reserve(&self, bytes: usize) -> (u32, (usize, usize)) {
+        let bytes = u32::try_from(bytes).unwrap_or(u32::MAX);
+        let before = self
+            .bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                let queued = ((word >> HALF) as u32).saturating_add(bytes);
+                Some(u64::from(queued) << HALF | word & u64::from(u32::MAX))
+            })
+            .unwrap_or_else(|word| word);
+        let queued = (before >> HALF) as u32;
+        let added = queued.saturating_add(bytes) - queued;
+        (added, (queued as usize, (before as u32) as usize))
+    }
+
+    /// Gives back `added` bytes that [`Record::reserve`] added.
+    pub(crate) fn release(&self, added: u32) {
+        let _ = self
+            .bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
+                let queued = ((word >> HALF) as u32).saturating_sub(added);
+                Some(u64::from(queued) << HALF | word & u64::from(u32::MAX))
+            });
     }
 
     /// The record as it is, if it is `id`'s: `None` once its slot has
@@ -164,7 +213,7 @@ impl Record {
             route,
             deflate: 0,
         };
-        self.buffered.store(0, Ordering::Release);
+        self.set_buffered(0);
         self.meta.store(meta.pack(), Ordering::Release);
     }
 
@@ -270,7 +319,7 @@ pub(crate) struct Records {
 impl crate::slab::Mirror for Records {
     fn store(&self, index: usize, bytes: usize) {
         if let Some(record) = self.get(index) {
-            record.buffered.store(bytes, Ordering::Release);
+            record.set_buffered(bytes);
         }
     }
 }
@@ -383,6 +432,32 @@ mod tests {
         let made: *const Record = records.make(70_000);
         assert!(std::ptr::eq(made, records.get(70_000).unwrap()));
         assert!(records.get(70_000 - 256).is_none(), "a leaf apart");
+    }
+
+    #[test]
+    fn the_two_byte_counts_share_a_word_and_saturate() {
+        let record = Record::empty();
+        record.set_buffered(700);
+        let (added, before) = record.reserve(300);
+        assert_eq!((added, before), (300, (0, 700)));
+        record.set_buffered(5);
+        assert_eq!(
+            record.pending(),
+            (300, 5),
+            "the mirror keeps the reservations"
+        );
+        let (big, _) = record.reserve(usize::MAX);
+        assert_eq!(big, u32::MAX - 300, "saturated at 4 GiB");
+        assert_eq!(record.pending(), (u32::MAX as usize, 5));
+        record.release(big);
+        record.release(added);
+        assert_eq!(
+            record.pending(),
+            (0, 5),
+            "every reservation given back exactly"
+        );
+        record.set_buffered(usize::MAX);
+        assert_eq!(record.pending(), (0, u32::MAX as usize));
     }
 
     #[test]

@@ -10,7 +10,6 @@
 //! wake-up; from any other thread the worker is woken.
 
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use weir_proto::{CloseCode, Message, SendError};
@@ -108,10 +107,10 @@ impl Socket {
             // The slot serves another connection now.
             return 0;
         }
-        // The reservations first: the worker mirrors a send's bytes before
-        // it releases them, so this order never misses a message.
-        let queued = record.queued.load(Ordering::Acquire);
-        queued + record.buffered.load(Ordering::Acquire)
+        // Both at once: the worker mirrors a send's bytes before it
+        // releases them, so no message is missed between the two.
+        let (queued, buffered) = record.pending();
+        queued + buffered
     }
 
     /// Queues a text or binary message (`&str`, `String`, `Vec<u8>`,
@@ -147,7 +146,7 @@ impl Socket {
         // Reserve first, then check, so that concurrent senders cannot all
         // pass the check: each sees the others' reservations.
         let reserved = Reserved::new(self.clone(), frame_len(message.len()));
-        let queued = self.record().buffered.load(Ordering::Acquire) + reserved.before;
+        let queued = reserved.before.0 + reserved.before.1;
         if queued >= limit {
             drop(reserved);
             if self.server.config.slow_consumer == SlowConsumer::Close {
@@ -226,17 +225,18 @@ impl Socket {
 /// dropped unrun): so that the queue of commands counts against the limit.
 pub(crate) struct Reserved {
     socket: Socket,
-    bytes: usize,
-    /// What was reserved before this, when it was made.
-    before: usize,
+    /// What the reservation added (to give back).
+    added: u32,
+    /// The bytes reserved and queued before this, when it was made.
+    before: (usize, usize),
 }
 
 impl Reserved {
     fn new(socket: Socket, bytes: usize) -> Self {
-        let before = socket.record().queued.fetch_add(bytes, Ordering::AcqRel);
+        let (added, before) = socket.record().reserve(bytes);
         Self {
             socket,
-            bytes,
+            added,
             before,
         }
     }
@@ -249,8 +249,7 @@ impl Reserved {
 
 impl Drop for Reserved {
     fn drop(&mut self) {
-        let queued = &self.socket.record().queued;
-        queued.fetch_sub(self.bytes, Ordering::AcqRel);
+        self.socket.record().release(self.added);
     }
 }
 
@@ -294,7 +293,7 @@ mod tests {
     /// guard on the layout, so that a field added is a choice.
     #[test]
     fn a_connection_stays_small() {
-        assert_eq!(std::mem::size_of::<super::Record>(), 24);
+        assert_eq!(std::mem::size_of::<super::Record>(), 16);
         assert_eq!(std::mem::size_of::<super::Socket>(), 16);
     }
 }
