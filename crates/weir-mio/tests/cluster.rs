@@ -49,11 +49,7 @@ impl Redis {
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server on the PATH (bash scripts/cluster-test.sh installs it)");
-        let deadline = Instant::now() + PATIENCE;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            sleep(Duration::from_millis(20));
-        }
+        wait_accepting(SocketAddr::from(([127, 0, 0, 1], port)), "redis-server");
         Self { child, port }
     }
 
@@ -71,6 +67,15 @@ impl Redis {
 impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// Waits until `what`, just started, accepts connections on `addr`.
+fn wait_accepting(addr: SocketAddr, what: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not start");
+        sleep(Duration::from_millis(20));
     }
 }
 
@@ -312,11 +317,7 @@ impl ChatProcess {
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{}: {e} (build it with --features redis)", chat.display()));
-        let deadline = Instant::now() + PATIENCE;
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "the chat example did not start");
-            sleep(Duration::from_millis(20));
-        }
+        wait_accepting(addr, "the chat example");
         Self { child, addr }
     }
 

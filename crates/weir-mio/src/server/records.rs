@@ -181,22 +181,28 @@ impl Record {
         self.meta(id).map_or(ReadyState::Closed, |meta| meta.state)
     }
 
-    /// Moves `id` from connecting or open to closing; `false` if it was
-    /// neither (closing already, closed, or gone).
-    pub(crate) fn close(&self, id: ConnId) -> bool {
+    /// Changes `id`'s word with `change`, atomically; `false` if the slot
+    /// is another connection's, or `change` declined.
+    fn update(&self, id: ConnId, change: impl Fn(Meta) -> Option<Meta>) -> bool {
         self.meta
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
                 let meta = Meta::unpack(word);
-                let live = matches!(meta.state, ReadyState::Connecting | ReadyState::Open);
-                (meta.generation == id.generation() && live).then(|| {
-                    Meta {
-                        state: ReadyState::Closing,
-                        ..meta
-                    }
-                    .pack()
-                })
+                let own = meta.generation == id.generation();
+                own.then(|| change(meta)).flatten().map(Meta::pack)
             })
             .is_ok()
+    }
+
+    /// Moves `id` from connecting or open to closing; `false` if it was
+    /// neither (closing already, closed, or gone).
+    pub(crate) fn close(&self, id: ConnId) -> bool {
+        self.update(id, |meta| {
+            let live = matches!(meta.state, ReadyState::Connecting | ReadyState::Open);
+            live.then_some(Meta {
+                state: ReadyState::Closing,
+                ..meta
+            })
+        })
     }
 
     /// The word as it is, whichever connection it is of (the worker's, to
@@ -220,34 +226,23 @@ impl Record {
     /// The worker's: `id` is open, with compression on `deflate`'s terms
     /// (unless a close has already moved it on).
     pub(crate) fn open(&self, id: ConnId, deflate: u16) {
-        let _ = self
-            .meta
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-                let meta = Meta::unpack(word);
-                (meta.generation == id.generation()).then(|| {
-                    let state = match meta.state {
-                        ReadyState::Connecting => ReadyState::Open,
-                        other => other,
-                    };
-                    Meta {
-                        state,
-                        deflate,
-                        ..meta
-                    }
-                    .pack()
-                })
-            });
+        self.update(id, |meta| {
+            let state = match meta.state {
+                ReadyState::Connecting => ReadyState::Open,
+                other => other,
+            };
+            Some(Meta {
+                state,
+                deflate,
+                ..meta
+            })
+        });
     }
 
     /// The worker's: `id` is now in `state` (closing, at a shutdown;
     /// closed, at its end).
     pub(crate) fn set_state(&self, id: ConnId, state: ReadyState) {
-        let _ = self
-            .meta
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| {
-                let meta = Meta::unpack(word);
-                (meta.generation == id.generation()).then(|| Meta { state, ..meta }.pack())
-            });
+        self.update(id, |meta| Some(Meta { state, ..meta }));
     }
 }
 

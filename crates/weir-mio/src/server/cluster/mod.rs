@@ -242,8 +242,6 @@ impl Counters {
 pub(crate) struct Starter {
     cluster: Cluster,
     queue: mpsc::Receiver<Outbound>,
-    /// For the reader, which answers other nodes' questions.
-    outbound: SyncSender<Outbound>,
     counters: Arc<Counters>,
     stopped: Arc<AtomicBool>,
     view: Arc<RwLock<View>>,
@@ -266,7 +264,7 @@ impl Link {
         let link = Self {
             node: cluster.node.unwrap_or(1),
             prefix: cluster.prefix.clone(),
-            outbound: outbound.clone(),
+            outbound,
             counters: Arc::clone(&counters),
             stopped: Arc::clone(&stopped),
             view: Arc::clone(&view),
@@ -274,7 +272,6 @@ impl Link {
         let starter = Starter {
             cluster,
             queue,
-            outbound,
             counters,
             stopped,
             view,
@@ -294,7 +291,9 @@ impl Link {
         self.tell(&Membership::Left { room, id });
     }
 
-    fn tell(&self, membership: &Membership) {
+    /// Queues a membership note of this node's (the reader's answers go
+    /// this way too).
+    pub(crate) fn tell(&self, membership: &Membership) {
         let channel = members_channel(&self.prefix);
         let note = Outbound::membership(channel, self.node, membership);
         queue(&self.outbound, &self.counters, note);

@@ -6,7 +6,6 @@
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::thread;
@@ -17,7 +16,7 @@ use redis::{Client, Connection, Msg, RedisError};
 use super::view::View;
 use super::wire::decode_membership;
 use super::{
-    members_channel, queue, Cluster, ClusterStatus, Counters, Membership, Note, Outbound, Starter,
+    members_channel, Cluster, ClusterStatus, Counters, Membership, Note, Outbound, Starter,
     StatusFn,
 };
 use crate::server::handle::{lock, write, Shared};
@@ -72,7 +71,6 @@ pub(super) fn spawn(starter: Starter, server: Weak<Shared>) -> io::Result<()> {
     let Starter {
         cluster,
         queue,
-        outbound,
         counters,
         stopped,
         view,
@@ -100,7 +98,6 @@ pub(super) fn spawn(starter: Starter, server: Weak<Shared>) -> io::Result<()> {
             members,
         ],
         node,
-        outbound,
         counters,
         health,
         stopped,
@@ -326,8 +323,6 @@ struct Reader {
     /// The server-wide channel, this node's own, the membership one.
     channels: [String; 3],
     node: u8,
-    /// For this node's answers to the others' questions.
-    outbound: SyncSender<Outbound>,
     counters: Arc<Counters>,
     health: Arc<Health>,
     stopped: Arc<AtomicBool>,
@@ -377,19 +372,26 @@ impl Reader {
             }
             match pubsub.get_message() {
                 Ok(message) => self.hand_over(&message),
-                Err(error) if error.is_timeout() => {}
+                // A quiet tick: time to forget the nodes gone silent (the
+                // view's counts skip them meanwhile), without taking its
+                // write lock for every message.
+                Err(error) if error.is_timeout() => write(&self.view).expire(Instant::now()),
                 Err(error) => return Err(error),
             }
-            write(&self.view).expire(Instant::now());
         }
         Ok(())
     }
 
-    /// Queues a membership note of this node's.
+    /// Queues a membership note of this node's, through the server's link.
     fn tell(&self, membership: &Membership) {
-        let channel = self.channels[2].clone();
-        let note = Outbound::membership(channel, self.node, membership);
-        queue(&self.outbound, &self.counters, note);
+        if let Some(cluster) = self
+            .server
+            .upgrade()
+            .as_ref()
+            .and_then(|s| s.cluster.as_ref())
+        {
+            cluster.tell(membership);
+        }
     }
 
     /// Tells the other nodes every room this node has members in.
