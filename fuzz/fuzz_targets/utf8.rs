@@ -9,11 +9,14 @@
 //! the longest valid prefix of the sequence, `valid_up_to + error_len`);
 //! no error for a stream that is valid or only stops inside a code point;
 //! `is_complete()` and `finish()` say whether the whole stream is valid;
-//! `finish()` resets the validator.
+//! `finish()` resets the validator. `Utf8Bytes::try_from` (the SIMD
+//! validation of weir-kernels) accepts the stream exactly when std does,
+//! with std's error, and keeps its bytes.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use weir_proto::utf8::Utf8Validator;
+use weir_proto::Utf8Bytes;
 
 /// Index of the first byte that can be part of no valid UTF-8 stream,
 /// according to std; `None` if the stream is valid or a valid prefix.
@@ -43,6 +46,10 @@ fuzz_target!(|input: &[u8]| {
 
     let expected = expected_error(stream);
     let valid = std::str::from_utf8(stream).is_ok();
+    match Utf8Bytes::try_from(bytes::Bytes::copy_from_slice(stream)) {
+        Ok(text) => assert_eq!(text.as_str().as_bytes(), stream, "Utf8Bytes kept its bytes"),
+        Err(e) => assert_eq!(Some(e), std::str::from_utf8(stream).err(), "Utf8Bytes error"),
+    }
     let mut v = Utf8Validator::new();
     let mut start = 0;
     let mut found = None;

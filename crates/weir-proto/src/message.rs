@@ -13,9 +13,10 @@ use crate::close::CloseFrame;
 
 /// Bytes that are known to be valid UTF-8: the payload of a text message.
 ///
-/// The bytes are checked once, when the value is made, and kept in a
-/// [`ByteString`] (the `bytestring` crate: validated UTF-8 over [`Bytes`]),
-/// so [`Utf8Bytes::as_str`] and `Deref<Target = str>` cost nothing.
+/// The bytes are checked once, when the value is made (with SIMD, by
+/// `weir-kernels`), and kept in a [`ByteString`] (the `bytestring` crate:
+/// validated UTF-8 over [`Bytes`]), so [`Utf8Bytes::as_str`] and
+/// `Deref<Target = str>` cost nothing.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Utf8Bytes(ByteString);
 
@@ -56,7 +57,7 @@ impl TryFrom<Bytes> for Utf8Bytes {
 
     /// Validates `bytes` as UTF-8, without copying.
     fn try_from(bytes: Bytes) -> Result<Self, Self::Error> {
-        ByteString::try_from(bytes).map(Self)
+        weir_kernels::text::text(bytes).map(Self)
     }
 }
 

@@ -6,8 +6,9 @@
 //! the stream can no longer become valid, at the exact offending byte, even in
 //! the middle of a message (Autobahn test cases 6.4.x check this). The
 //! [`Utf8Validator`] here keeps the few bytes of state a partially received
-//! code point needs, and leaves the bulk of the work to the standard
-//! library's fast `std::str::from_utf8`.
+//! code point needs, and leaves the bulk of the work to `simdutf8` (SIMD
+//! chosen at run time; its `compat` flavour reports where the input stops
+//! being valid exactly as `std::str::from_utf8` does).
 
 use std::fmt;
 
@@ -90,7 +91,7 @@ impl Utf8Validator {
         }
 
         let rest = bytes.get(start..).unwrap_or_default();
-        match std::str::from_utf8(rest) {
+        match simdutf8::compat::from_utf8(rest) {
             Ok(_) => Ok(()),
             Err(e) => {
                 let valid = e.valid_up_to();
@@ -99,7 +100,7 @@ impl Utf8Validator {
                     None => {
                         for (i, &b) in rest.iter().enumerate().skip(valid) {
                             if !self.step(b) {
-                                // std said this is a valid prefix, so this
+                                // simdutf8 said this is a valid prefix, so this
                                 // cannot happen; report it rather than panic.
                                 return Err(Utf8Error {
                                     position: Some(start + i),

@@ -141,6 +141,11 @@ struct IncomingFrame {
     received: usize,
     /// Of those, how many still sit at the front of `input`.
     buffered: usize,
+    /// Payload bytes after those in `input` that were unmasked as they were
+    /// copied in (`Connection::append_input`), not validated yet.
+    premasked: usize,
+    /// Whether every byte counted by `premasked` is ASCII (true when none).
+    premasked_ascii: bool,
     /// Whether the payload is text to validate as it arrives.
     is_text: bool,
     /// Whether the payload is compressed data, inflated as it arrives.

@@ -27,7 +27,7 @@ use crate::close::{close_payload, parse_close_payload};
 use crate::config::Role;
 use crate::error::ProtocolError;
 use crate::frame::{FrameHeader, OpCode};
-use crate::mask::{apply_mask, apply_mask_is_ascii};
+use crate::mask::{apply_mask, apply_mask_is_ascii, extend_unmasked};
 use crate::message::{Event, Fragment, Message, MessageKind, Utf8Bytes};
 
 /// The most unparsed bytes that are moved into a buffer of their own when
@@ -50,10 +50,7 @@ impl Connection {
         }
         match self.after_frame() {
             Some(after) => after.extend_from_slice(bytes),
-            None => {
-                self.reserve_frame(bytes.len());
-                self.input.extend_from_slice(bytes);
-            }
+            None => self.append_input(bytes),
         }
     }
 
@@ -105,15 +102,36 @@ impl Connection {
             .filter(|&missing| missing < bytes.len())
         {
             let after = bytes.split_off(missing);
-            self.input.reserve(missing);
-            self.input.unsplit(bytes);
+            self.append_input(&bytes);
             if let Some(frame) = &mut self.frame {
                 frame.after = after;
             }
             return;
         }
+        self.append_input(&bytes);
+    }
+
+    /// Copies bytes read from the transport to the end of the read buffer.
+    /// Those that continue a masked frame's payload, when all of it that is
+    /// buffered was unmasked already, are unmasked as they are copied (one
+    /// pass over them instead of two; `advance_frame` then skips them,
+    /// see [`IncomingFrame::premasked`]).
+    fn append_input(&mut self, bytes: &[u8]) {
         self.reserve_frame(bytes.len());
-        self.input.unsplit(bytes);
+        let missing = self.frame_missing();
+        let mut rest = bytes;
+        if let (Some(missing), Some(frame)) = (missing, self.frame.as_deref_mut()) {
+            let unmasked_so_far = self.input.len() == frame.buffered + frame.premasked;
+            if let Some(key) = frame.header.mask.filter(|_| unmasked_so_far) {
+                let (payload, after) = bytes.split_at(missing.min(bytes.len()));
+                let offset = frame.received + frame.premasked;
+                let ascii = extend_unmasked(&mut self.input, payload, key, offset);
+                frame.premasked += payload.len();
+                frame.premasked_ascii &= ascii;
+                rest = after;
+            }
+        }
+        self.input.extend_from_slice(rest);
     }
 
     /// Reads the rest of a large frame in place: while a frame that still
@@ -363,6 +381,8 @@ impl Connection {
             len,
             received: 0,
             buffered: 0,
+            premasked: 0,
+            premasked_ascii: true,
             is_text,
             compressed,
             after: BytesMut::new(),
@@ -462,14 +482,24 @@ impl Connection {
         let arrived = (self.input.len() - frame.buffered).min(frame.len - frame.received);
         if arrived > 0 {
             let fresh = &mut self.input[frame.buffered..frame.buffered + arrived];
-            let ascii = match frame.header.mask {
-                Some(key) if frame.is_text => apply_mask_is_ascii(fresh, key, frame.received),
+            // The bytes `append_input` unmasked come first.
+            let done = frame.premasked.min(arrived);
+            let rest = &mut fresh[done..];
+            let offset = frame.received + done;
+            let rest_ascii = match frame.header.mask {
+                Some(key) if frame.is_text => apply_mask_is_ascii(rest, key, offset),
                 Some(key) => {
-                    apply_mask(fresh, key, frame.received);
+                    apply_mask(rest, key, offset);
                     false
                 }
                 None => false,
             };
+            let ascii = rest_ascii && frame.premasked_ascii;
+            frame.premasked -= done;
+            if frame.premasked == 0 {
+                frame.premasked_ascii = true;
+            }
+            let fresh = &self.input[frame.buffered..frame.buffered + arrived];
             if frame.is_text {
                 if let Some(message) = &mut self.message {
                     // ASCII at a code point boundary cannot fail, and the
