@@ -20,12 +20,15 @@
 //!   core's next deadline ([`Connection::poll_timeout`]) goes off.
 //!   Deadlines run while the stream is polled, as a reading task does.
 //!
+//! Every poll takes the waker to wake its caller with: the task's own for
+//! a whole stream, the joint waker of `wakers.rs` for split halves.
+//!
 //! The time is tokio's ([`tokio::time::Instant`]), so tests can pause it.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -46,6 +49,10 @@ pub(crate) struct Driver<S> {
     /// Waits for the core's next deadline, `armed_for`.
     timer: Pin<Box<Sleep>>,
     armed_for: Option<Instant>,
+    /// The waker the timer holds: that of the poll that armed it, until a
+    /// poll with another (the stream moved to another task, or was split
+    /// or reunited) registers its own.
+    timer_waker: Option<Waker>,
     /// How the stream ends, once it is known: delivered after the output
     /// is written (the reply to a Close, the Close after a protocol error).
     ending: Option<Ending>,
@@ -78,6 +85,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             core,
             timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
             armed_for: None,
+            timer_waker: None,
             ending: None,
             ended: false,
             input_ended: false,
@@ -109,6 +117,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.core.config().streaming {
             return self.end(Error::StreamingMode);
         }
+        self.follow_timer(cx);
         loop {
             while let Some(event) = self.next_event() {
                 match event {
@@ -248,8 +257,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
         self.armed_for = Some(deadline);
         self.timer.as_mut().reset(deadline.into());
-        // Registers the joint waker with the timer, which keeps it until
-        // the next reset.
+        self.register_timer(cx)
+    }
+
+    /// Leaves `cx`'s waker with the armed timer if it holds another: the
+    /// caller waits for it now. (An elapsed timer is seen by
+    /// [`Driver::timer_due`].)
+    fn follow_timer(&mut self, cx: &mut Context<'_>) {
+        let held = self.timer_waker.as_ref();
+        if self.armed_for.is_some() && !held.is_some_and(|held| held.will_wake(cx.waker())) {
+            self.register_timer(cx);
+        }
+    }
+
+    /// Registers `cx`'s waker with the timer, which keeps it until the next
+    /// reset; returns whether the timer has gone off.
+    fn register_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        self.timer_waker = Some(cx.waker().clone());
         self.timer.as_mut().poll(cx).is_ready()
     }
 

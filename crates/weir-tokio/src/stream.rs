@@ -1,10 +1,11 @@
 //! [`WebSocketStream`] and its halves, [`ReadHalf`] and [`WriteHalf`].
 //!
-//! All three hold the same [`Shared`]: the [`Driver`] behind a mutex, held
+//! A whole stream owns its [`Driver`] and polls it with its task's waker:
+//! no lock, no waker of its own. Splitting moves the driver into a
+//! [`Shared`], which both halves hold: the driver behind a mutex, held
 //! only for the length of one poll, and the [`Wakers`] that let each half
 //! wait on the one transport. So the halves can live in two tasks (one
-//! reading, one writing) and a whole stream is the same machinery with
-//! both halves in one value.
+//! reading, one writing); reuniting them takes the driver back out.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -28,13 +29,20 @@ struct Shared<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
-    fn new(io: S, core: Connection) -> Arc<Self> {
+    fn new(driver: Driver<S>) -> Arc<Self> {
         let wakers = Arc::new(Wakers::default());
         Arc::new(Self {
-            driver: Mutex::new(Driver::new(io, core)),
+            driver: Mutex::new(driver),
             joint: wakers.joint(),
             wakers,
         })
+    }
+
+    /// The driver, once no half holds it any more.
+    fn into_driver(self) -> Driver<S> {
+        self.driver
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock(&self) -> MutexGuard<'_, Driver<S>> {
@@ -87,11 +95,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
             driver.poll_close(cx, code, reason)
         })
     }
-
-    /// Sends a Close with `code` and `reason` and writes it out.
-    async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.poll_close(cx, code, reason)).await
-    }
 }
 
 /// A WebSocket connection over `S`: a [`Stream`] of received messages and
@@ -111,7 +114,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
 /// - Deadlines ([`Config`](weir_proto::Config)'s keepalive and close
 ///   timeouts) run while the stream is polled.
 /// - [`WebSocketStream::split`] gives a [`ReadHalf`] and a [`WriteHalf`]
-///   for two tasks.
+///   for two tasks. They share the connection behind a lock, taken for
+///   each poll; a whole stream polls it directly, so one task that both
+///   receives and sends does best without splitting.
 ///
 /// A received message is a slice of the buffer it was read into (up to
 /// 64 KiB, shared by the connections polled on the same thread), without
@@ -127,7 +132,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
 /// connection only when it is returned, so dropping a pending `next()`
 /// (in a `select!`, say) loses nothing.
 pub struct WebSocketStream<S> {
-    shared: Arc<Shared<S>>,
+    driver: Driver<S>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
@@ -140,39 +145,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// connection from the same `Accepted`.
     pub fn from_connection(io: S, connection: Connection) -> Self {
         Self {
-            shared: Shared::new(io, connection),
+            driver: Driver::new(io, connection),
         }
     }
 
     /// Splits into a reading and a writing half, for two tasks. They share
     /// the connection; [`ReadHalf::reunite`] puts them back together.
     pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+        let shared = Shared::new(self.driver);
         let read = ReadHalf {
-            shared: Arc::clone(&self.shared),
+            shared: Arc::clone(&shared),
         };
-        (
-            read,
-            WriteHalf {
-                shared: self.shared,
-            },
-        )
+        (read, WriteHalf { shared })
     }
 
     /// Sends a Close with `code` and `reason` and writes it out; the stream
     /// then ends once the peer answers (or the close timeout passes).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.shared.close(code, reason).await
+        std::future::poll_fn(|cx| self.driver.poll_close(cx, code, reason)).await
     }
 
     /// Calls `f` with the core connection: its state, role, negotiated
     /// extensions, bytes queued.
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
-        f(self.shared.lock().core())
+        f(self.driver.core())
     }
 
     /// Calls `f` with the transport, e.g. for its peer address.
     pub fn with_io<T>(&self, f: impl FnOnce(&S) -> T) -> T {
-        f(self.shared.lock().io())
+        f(self.driver.io())
     }
 }
 
@@ -190,8 +191,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     pub fn reunite(self, write: WriteHalf<S>) -> Result<WebSocketStream<S>, (Self, WriteHalf<S>)> {
         if Arc::ptr_eq(&self.shared, &write.shared) {
             drop(write);
+            let shared = Arc::into_inner(self.shared)
+                .expect("a split makes two handles to the driver, and both are here");
             Ok(WebSocketStream {
-                shared: self.shared,
+                driver: shared.into_driver(),
             })
         } else {
             Err((self, write))
@@ -208,50 +211,65 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Sends a Close with `code` and `reason` and writes it out; the read
     /// half's stream ends once the peer answers.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.shared.close(code, reason).await
+        let shared = &self.shared;
+        std::future::poll_fn(|cx| shared.poll_close(cx, code, reason)).await
     }
 }
 
-/// `Stream` for a type holding `shared`: the whole stream and the read half.
-macro_rules! receives {
-    ($type:ident) => {
-        impl<S: AsyncRead + AsyncWrite + Unpin> Stream for $type<S> {
-            type Item = Result<Message, Error>;
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
+    type Item = Result<Message, Error>;
 
-            fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-                self.shared.poll_next(cx)
-            }
-        }
-    };
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.driver.poll_message(cx)
+    }
 }
 
-/// `Sink<Message>` for a type holding `shared`: the whole stream and the
-/// write half. Closing sends a Close with 1000.
-macro_rules! sends {
-    ($type:ident) => {
-        impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for $type<S> {
-            type Error = Error;
+/// Closing sends a Close with 1000.
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
+    type Error = Error;
 
-            fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.shared.poll_ready(cx)
-            }
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.driver.poll_ready(cx)
+    }
 
-            fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-                self.shared.start_send(message)
-            }
+    fn start_send(mut self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.driver.send(message)
+    }
 
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.shared.poll_flush(cx)
-            }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.driver.poll_flush(cx)
+    }
 
-            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.shared.poll_close(cx, CloseCode::NORMAL, "")
-            }
-        }
-    };
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.driver.poll_close(cx, CloseCode::NORMAL, "")
+    }
 }
 
-receives!(WebSocketStream);
-receives!(ReadHalf);
-sends!(WebSocketStream);
-sends!(WriteHalf);
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.shared.poll_next(cx)
+    }
+}
+
+/// Closing sends a Close with 1000.
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.shared.start_send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll_close(cx, CloseCode::NORMAL, "")
+    }
+}

@@ -203,6 +203,27 @@ async fn keepalive_pings_then_gives_up_on_a_silent_peer() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_keepalive_follows_the_stream_into_its_halves_in_another_task() {
+    let config = Config::default()
+        .with_idle_timeout(Some(Duration::from_secs(30)))
+        .with_ping_timeout(Duration::from_secs(10));
+    let (mut server, _raw) = server_and_raw_client(config).await;
+    let started = tokio::time::Instant::now();
+    // One poll with a waker that wakes nobody arms the timer with it.
+    assert!(server.next().now_or_never().is_none());
+    let (mut read, _write) = server.split();
+    let reader =
+        tokio::spawn(
+            async move { tokio::time::timeout(Duration::from_secs(100), read.next()).await },
+        );
+    match reader.await.unwrap() {
+        Ok(Some(Err(Error::IdleTimeout(_)))) => {}
+        other => panic!("expected the keepalive timeout, got {other:?}"),
+    }
+    assert_eq!(started.elapsed(), Duration::from_secs(40));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_peer_that_talks_is_never_pinged() {
     let config = Config::default()
         .with_idle_timeout(Some(Duration::from_secs(30)))
