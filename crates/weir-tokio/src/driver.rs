@@ -15,10 +15,16 @@
 //!   nothing is queued is encoded into room lent from a per-thread buffer
 //!   ([`Connection::send_in`]), not into an allocation of its own (a large
 //!   payload is not copied: only its header goes there).
-//! - Time: the core is told the time after every read that brought input,
-//!   after this endpoint's Close, and when a tokio timer armed for the
-//!   core's next deadline ([`Connection::poll_timeout`]) goes off.
-//!   Deadlines run while the stream is polled, as a reading task does.
+//! - Time: the core is told the time when the connection opens, after a
+//!   Close is queued (this endpoint's, the reply to the peer's, or after
+//!   a protocol error), and when a tokio timer armed for the core's next
+//!   deadline ([`Connection::poll_timeout`]) goes off. A read that brings
+//!   input only notes the time; the core learns it at the next tick, as
+//!   the time of the latest input, before the time of the tick (see
+//!   [`Driver::tick`]). So keepalive deadlines run from the latest input
+//!   as exactly as if the core were told after every read, without two
+//!   calls into it per read. Deadlines run while the stream is polled, as
+//!   a reading task does.
 //!
 //! Every poll takes the waker to wake its caller with: the task's own for
 //! a whole stream, the joint waker of `wakers.rs` for split halves.
@@ -42,6 +48,11 @@ use crate::error::Error;
 /// The most slices handed to one vectored write.
 const MAX_SLICES: usize = 16;
 
+/// The time now, on tokio's clock (which tests can pause).
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// A connection, its transport, and its timer.
 pub(crate) struct Driver<S> {
     io: S,
@@ -61,9 +72,13 @@ pub(crate) struct Driver<S> {
     ended: bool,
     /// A read returned end of file: no more reads.
     input_ended: bool,
-    /// Input arrived, or a Close was queued, since the core was last told
-    /// the time ([`Connection::handle_timeout`] is due).
+    /// The connection opened, a Close was queued, or the input ended,
+    /// since the core was last told the time
+    /// ([`Connection::handle_timeout`] is due).
     must_tick: bool,
+    /// When the latest read that brought input since the core was last
+    /// told the time returned.
+    input_at: Option<Instant>,
     /// Bytes went to the core since [`Connection::poll_event`] last
     /// returned `None`: it may have events.
     unpolled_input: bool,
@@ -90,6 +105,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             ended: false,
             input_ended: false,
             must_tick: true,
+            input_at: None,
             // The handshake's leftover bytes may have been fed.
             unpolled_input: true,
         }
@@ -124,10 +140,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     Ok(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
                     // The pong is queued, written below.
                     Ok(Event::Ping(_) | Event::Pong(_) | Event::Fragment(_)) => {}
-                    // The reply is queued; the stream ends once it is out.
-                    Ok(Event::Close(_)) => self.ending = Some(Ending::Closed),
+                    // The reply is queued (its deadline runs from the next
+                    // tick); the stream ends once it is out.
+                    Ok(Event::Close(_)) => {
+                        self.ending = Some(Ending::Closed);
+                        self.must_tick = true;
+                    }
                     // The Close with the error's code is queued.
-                    Err(error) => self.ending = Some(Ending::Failed(Error::Protocol(error))),
+                    Err(error) => {
+                        self.ending = Some(Ending::Failed(Error::Protocol(error)));
+                        self.must_tick = true;
+                    }
                 }
             }
             if self.must_tick || self.timer_due() {
@@ -168,7 +191,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     }
                 }
                 Ok(_) => {
-                    self.must_tick = true;
+                    self.input_at = Some(now());
                     self.unpolled_input = true;
                 }
             }
@@ -228,9 +251,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     /// Tells the core the time; returns what expired.
+    ///
+    /// If input arrived since the last tick, while the connection is open
+    /// the core is first told the time of the latest read that brought
+    /// some: it takes the time it is told after input as the time of that
+    /// input, so the keepalive deadline runs from the read, not from this
+    /// tick. (Once a Close is queued, input no longer moves a deadline,
+    /// and a time told then would start the closing deadline early.)
     fn tick(&mut self) -> Option<weir_proto::TimedOut> {
-        self.core
-            .handle_timeout(tokio::time::Instant::now().into_std())
+        let input_at = self.input_at.take();
+        if let Some(input_at) = input_at.filter(|_| self.core.state() == State::Open) {
+            if let Some(timed_out) = self.core.handle_timeout(input_at) {
+                return Some(timed_out);
+            }
+        }
+        self.core.handle_timeout(now())
     }
 
     /// Whether the armed timer has gone off: time to tick.
