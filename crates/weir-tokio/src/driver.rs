@@ -79,6 +79,9 @@ pub(crate) struct Driver<S> {
     /// When the latest read that brought input since the core was last
     /// told the time returned.
     input_at: Option<Instant>,
+    /// Bytes were written, or a message queued, since the transport was
+    /// last flushed.
+    unflushed: bool,
     /// Bytes went to the core since [`Connection::poll_event`] last
     /// returned `None`: it may have events.
     unpolled_input: bool,
@@ -106,6 +109,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             input_ended: false,
             must_tick: true,
             input_at: None,
+            unflushed: false,
             // The handshake's leftover bytes may have been fed.
             unpolled_input: true,
         }
@@ -330,6 +334,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.ended {
             return Err(Error::AlreadyClosed);
         }
+        self.unflushed = true;
         if self.core.buffered_amount() > 0 {
             return Ok(self.core.send(message)?);
         }
@@ -339,8 +344,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
     /// Writes everything queued and flushes the transport.
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        ready!(self.poll_write_out(cx))?;
-        Poll::Ready(Ok(ready!(Pin::new(&mut self.io).poll_flush(cx))?))
+        Poll::Ready(Ok(ready!(self.poll_write_out(cx))?))
+    }
+
+    /// Whether every message sent so far is written and flushed.
+    pub(crate) fn is_flushed(&self) -> bool {
+        !self.unflushed
     }
 
     /// Sends this endpoint's Close (`code`, `reason`) if it has not gone
@@ -360,10 +369,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         self.poll_flush(cx)
     }
 
-    /// Writes until the core's output is empty.
+    /// Writes until the core's output is empty, then flushes the transport
+    /// if anything was written (or sent) since it last was: what the
+    /// reading side writes (pongs, the reply to a Close, and what was sent
+    /// but not yet flushed) goes out without a flush from the sender.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.core.buffered_amount() > 0 {
             ready!(self.poll_write_some(cx))?;
+        }
+        if self.unflushed {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            self.unflushed = false;
         }
         Poll::Ready(Ok(()))
     }
@@ -377,6 +393,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
         }
         self.core.advance_transmit(written);
+        self.unflushed = true;
         Poll::Ready(Ok(()))
     }
 }

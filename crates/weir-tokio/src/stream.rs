@@ -8,7 +8,8 @@
 //! reading, one writing); reuniting them takes the driver back out.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
@@ -26,12 +27,21 @@ struct Shared<S> {
     wakers: Arc<Wakers>,
     /// `wakers`' joint waker, made once.
     joint: Waker,
+    /// [`Driver::is_flushed`] after the latest poll of the driver (stored
+    /// with it locked): the write half's `poll_flush` answers from it
+    /// without the lock when everything is out, as it is after the read
+    /// half wrote it (a forward loop). A store of `false` by a send comes
+    /// before any flush that covers it, and every store is made with the
+    /// lock held, so a `true` seen here means that all this half sent
+    /// before is flushed.
+    flushed: AtomicBool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
     fn new(driver: Driver<S>) -> Arc<Self> {
         let wakers = Arc::new(Wakers::default());
         Arc::new(Self {
+            flushed: AtomicBool::new(driver.is_flushed()),
             driver: Mutex::new(driver),
             joint: wakers.joint(),
             wakers,
@@ -45,10 +55,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Driver<S>> {
+    /// Runs `f` on the locked driver, then notes whether it is flushed.
+    fn with_driver<T>(&self, f: impl FnOnce(&mut Driver<S>) -> T) -> T {
         // A panic in another half's poll leaves the driver consistent: it
         // never panics midway through changing the core.
-        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut driver = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = f(&mut driver);
+        self.flushed.store(driver.is_flushed(), Ordering::Release);
+        result
     }
 
     /// Runs `poll` on the driver for `half`, with the joint waker; if it
@@ -62,7 +76,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
     ) -> Poll<T> {
         let seen = self.wakers.wake_ups();
         let mut joint = Context::from_waker(&self.joint);
-        let result = poll(&mut self.lock(), &mut joint);
+        let result = self.with_driver(|driver| poll(driver, &mut joint));
         if result.is_pending() {
             self.wakers.register(half, cx.waker(), seen);
         }
@@ -78,10 +92,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
     }
 
     fn start_send(&self, message: Message) -> Result<(), Error> {
-        self.lock().send(message)
+        self.with_driver(|driver| driver.send(message))
     }
 
     fn poll_flush(&self, cx: &Context<'_>) -> Poll<Result<(), Error>> {
+        if self.flushed.load(Ordering::Acquire) {
+            return Poll::Ready(Ok(()));
+        }
         self.poll(Half::Writer, cx, Driver::poll_flush)
     }
 

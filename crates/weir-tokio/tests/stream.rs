@@ -168,8 +168,22 @@ async fn a_slow_reader_holds_the_sender_back() {
 /// A server stream over an in-memory pipe, and the raw client end, after
 /// a handshake made by hand (the raw end speaks frames itself).
 async fn server_and_raw_client(config: Config) -> (WebSocketStream<DuplexStream>, DuplexStream) {
+    server_over_and_raw_client(config, |io| io).await
+}
+
+/// [`server_and_raw_client`], with the server's end of the pipe wrapped
+/// by `wrap`.
+async fn server_over_and_raw_client<S>(
+    config: Config,
+    wrap: impl FnOnce(DuplexStream) -> S,
+) -> (WebSocketStream<S>, DuplexStream)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (server_io, mut raw) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(accept_with(server_io, config, |_| Ok(Default::default())));
+    let server = tokio::spawn(accept_with(wrap(server_io), config, |_| {
+        Ok(Default::default())
+    }));
     let (mut handshake, request) =
         ClientHandshake::new("ws://test/", ClientOptions::default()).unwrap();
     raw.write_all(&request).await.unwrap();
@@ -290,6 +304,24 @@ async fn a_peer_that_talks_is_never_pinged() {
     let mut received = Vec::new();
     raw.read_to_end(&mut received).await.unwrap();
     assert_eq!(received, [0u8; 0], "no ping");
+}
+
+#[tokio::test]
+async fn the_answer_to_a_ping_is_flushed_over_a_buffered_transport() {
+    let (mut server, mut raw) =
+        server_over_and_raw_client(Config::default(), tokio::io::BufWriter::new).await;
+    // A masked ping, "hi"; the server only waits for messages: nobody
+    // flushes its sink.
+    raw.write_all(&[0x89, 0x82, 0, 0, 0, 0, b'h', b'i'])
+        .await
+        .unwrap();
+    tokio::spawn(async move { server.next().await.is_none() });
+    let mut pong = [0; 4];
+    tokio::time::timeout(Duration::from_secs(5), raw.read_exact(&mut pong))
+        .await
+        .expect("the pong arrives")
+        .unwrap();
+    assert_eq!(pong, [0x8a, 0x02, b'h', b'i']);
 }
 
 #[tokio::test]
