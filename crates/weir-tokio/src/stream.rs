@@ -148,6 +148,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
 /// Polling the stream is cancel-safe: a message is taken from the
 /// connection only when it is returned, so dropping a pending `next()`
 /// (in a `select!`, say) loses nothing.
+///
+/// Before it waits for input, polling the stream writes and flushes what
+/// is queued: answers to pings, and messages sent without a flush
+/// (`SinkExt::feed`). So a task that answers each message with `feed` and
+/// then waits for the next one sends a burst of answers in one write,
+/// with no flush of its own:
+///
+/// ```no_run
+/// use futures_util::{SinkExt, StreamExt};
+///
+/// # async fn echo(mut ws: weir_tokio::WebSocketStream<tokio::net::TcpStream>) -> Result<(), weir_tokio::Error> {
+/// while let Some(message) = ws.next().await {
+///     ws.feed(message?).await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct WebSocketStream<S> {
     driver: Driver<S>,
 }
