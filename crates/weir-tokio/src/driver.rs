@@ -15,17 +15,26 @@
 //!   nothing is queued is encoded into room lent from a per-thread buffer
 //!   ([`Connection::send_in`]), not into an allocation of its own (a large
 //!   payload is not copied: only its header goes there).
-//! - Time: the core is told the time after every read that brought input,
-//!   after this endpoint's Close, and when a tokio timer armed for the
-//!   core's next deadline ([`Connection::poll_timeout`]) goes off.
-//!   Deadlines run while the stream is polled, as a reading task does.
+//! - Time: the core is told the time when the connection opens, after a
+//!   Close is queued (this endpoint's, the reply to the peer's, or after
+//!   a protocol error), and when a tokio timer armed for the core's next
+//!   deadline ([`Connection::poll_timeout`]) goes off. A read that brings
+//!   input only notes the time; the core learns it at the next tick, as
+//!   the time of the latest input, before the time of the tick (see
+//!   [`Driver::tick`]). So keepalive deadlines run from the latest input
+//!   as exactly as if the core were told after every read, without two
+//!   calls into it per read. Deadlines run while the stream is polled, as
+//!   a reading task does.
+//!
+//! Every poll takes the waker to wake its caller with: the task's own for
+//! a whole stream, the joint waker of `wakers.rs` for split halves.
 //!
 //! The time is tokio's ([`tokio::time::Instant`]), so tests can pause it.
 
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Context, Poll, Waker};
 use std::time::Instant;
 
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -39,6 +48,11 @@ use crate::error::Error;
 /// The most slices handed to one vectored write.
 const MAX_SLICES: usize = 16;
 
+/// The time now, on tokio's clock (which tests can pause).
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 /// A connection, its transport, and its timer.
 pub(crate) struct Driver<S> {
     io: S,
@@ -46,6 +60,10 @@ pub(crate) struct Driver<S> {
     /// Waits for the core's next deadline, `armed_for`.
     timer: Pin<Box<Sleep>>,
     armed_for: Option<Instant>,
+    /// The waker the timer holds: that of the poll that armed it, until a
+    /// poll with another (the stream moved to another task, or was split
+    /// or reunited) registers its own.
+    timer_waker: Option<Waker>,
     /// How the stream ends, once it is known: delivered after the output
     /// is written (the reply to a Close, the Close after a protocol error).
     ending: Option<Ending>,
@@ -54,9 +72,16 @@ pub(crate) struct Driver<S> {
     ended: bool,
     /// A read returned end of file: no more reads.
     input_ended: bool,
-    /// Input arrived, or a Close was queued, since the core was last told
-    /// the time ([`Connection::handle_timeout`] is due).
+    /// The connection opened, a Close was queued, or the input ended,
+    /// since the core was last told the time
+    /// ([`Connection::handle_timeout`] is due).
     must_tick: bool,
+    /// When the latest read that brought input since the core was last
+    /// told the time returned.
+    input_at: Option<Instant>,
+    /// Bytes were written, or a message queued, since the transport was
+    /// last flushed.
+    unflushed: bool,
     /// Bytes went to the core since [`Connection::poll_event`] last
     /// returned `None`: it may have events.
     unpolled_input: bool,
@@ -78,10 +103,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             core,
             timer: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
             armed_for: None,
+            timer_waker: None,
             ending: None,
             ended: false,
             input_ended: false,
             must_tick: true,
+            input_at: None,
+            unflushed: false,
             // The handshake's leftover bytes may have been fed.
             unpolled_input: true,
         }
@@ -109,16 +137,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.core.config().streaming {
             return self.end(Error::StreamingMode);
         }
+        self.follow_timer(cx);
         loop {
             while let Some(event) = self.next_event() {
                 match event {
                     Ok(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
                     // The pong is queued, written below.
                     Ok(Event::Ping(_) | Event::Pong(_) | Event::Fragment(_)) => {}
-                    // The reply is queued; the stream ends once it is out.
-                    Ok(Event::Close(_)) => self.ending = Some(Ending::Closed),
+                    // The reply is queued (its deadline runs from the next
+                    // tick); the stream ends once it is out.
+                    Ok(Event::Close(_)) => {
+                        self.ending = Some(Ending::Closed);
+                        self.must_tick = true;
+                    }
                     // The Close with the error's code is queued.
-                    Err(error) => self.ending = Some(Ending::Failed(Error::Protocol(error))),
+                    Err(error) => {
+                        self.ending = Some(Ending::Failed(Error::Protocol(error)));
+                        self.must_tick = true;
+                    }
                 }
             }
             if self.must_tick || self.timer_due() {
@@ -159,7 +195,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     }
                 }
                 Ok(_) => {
-                    self.must_tick = true;
+                    self.input_at = Some(now());
                     self.unpolled_input = true;
                 }
             }
@@ -219,9 +255,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     /// Tells the core the time; returns what expired.
+    ///
+    /// If input arrived since the last tick, while the connection is open
+    /// the core is first told the time of the latest read that brought
+    /// some: it takes the time it is told after input as the time of that
+    /// input, so the keepalive deadline runs from the read, not from this
+    /// tick. (Once a Close is queued, input no longer moves a deadline,
+    /// and a time told then would start the closing deadline early.)
     fn tick(&mut self) -> Option<weir_proto::TimedOut> {
-        self.core
-            .handle_timeout(tokio::time::Instant::now().into_std())
+        let input_at = self.input_at.take();
+        if let Some(input_at) = input_at.filter(|_| self.core.state() == State::Open) {
+            if let Some(timed_out) = self.core.handle_timeout(input_at) {
+                return Some(timed_out);
+            }
+        }
+        self.core.handle_timeout(now())
     }
 
     /// Whether the armed timer has gone off: time to tick.
@@ -248,8 +296,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
         self.armed_for = Some(deadline);
         self.timer.as_mut().reset(deadline.into());
-        // Registers the joint waker with the timer, which keeps it until
-        // the next reset.
+        self.register_timer(cx)
+    }
+
+    /// Leaves `cx`'s waker with the armed timer if it holds another: the
+    /// caller waits for it now. (An elapsed timer is seen by
+    /// [`Driver::timer_due`].)
+    fn follow_timer(&mut self, cx: &mut Context<'_>) {
+        let held = self.timer_waker.as_ref();
+        if self.armed_for.is_some() && !held.is_some_and(|held| held.will_wake(cx.waker())) {
+            self.register_timer(cx);
+        }
+    }
+
+    /// Registers `cx`'s waker with the timer, which keeps it until the next
+    /// reset; returns whether the timer has gone off.
+    fn register_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        self.timer_waker = Some(cx.waker().clone());
         self.timer.as_mut().poll(cx).is_ready()
     }
 
@@ -271,6 +334,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.ended {
             return Err(Error::AlreadyClosed);
         }
+        self.unflushed = true;
         if self.core.buffered_amount() > 0 {
             return Ok(self.core.send(message)?);
         }
@@ -280,8 +344,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
     /// Writes everything queued and flushes the transport.
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        ready!(self.poll_write_out(cx))?;
-        Poll::Ready(Ok(ready!(Pin::new(&mut self.io).poll_flush(cx))?))
+        Poll::Ready(Ok(ready!(self.poll_write_out(cx))?))
+    }
+
+    /// Whether every message sent so far is written and flushed.
+    pub(crate) fn is_flushed(&self) -> bool {
+        !self.unflushed
     }
 
     /// Sends this endpoint's Close (`code`, `reason`) if it has not gone
@@ -301,10 +369,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         self.poll_flush(cx)
     }
 
-    /// Writes until the core's output is empty.
+    /// Writes until the core's output is empty, then flushes the transport
+    /// if anything was written (or sent) since it last was: what the
+    /// reading side writes (pongs, the reply to a Close, and what was sent
+    /// but not yet flushed) goes out without a flush from the sender.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.core.buffered_amount() > 0 {
             ready!(self.poll_write_some(cx))?;
+        }
+        if self.unflushed {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            self.unflushed = false;
         }
         Poll::Ready(Ok(()))
     }
@@ -318,6 +393,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
         }
         self.core.advance_transmit(written);
+        self.unflushed = true;
         Poll::Ready(Ok(()))
     }
 }

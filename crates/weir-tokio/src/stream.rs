@@ -1,13 +1,15 @@
 //! [`WebSocketStream`] and its halves, [`ReadHalf`] and [`WriteHalf`].
 //!
-//! All three hold the same [`Shared`]: the [`Driver`] behind a mutex, held
+//! A whole stream owns its [`Driver`] and polls it with its task's waker:
+//! no lock, no waker of its own. Splitting moves the driver into a
+//! [`Shared`], which both halves hold: the driver behind a mutex, held
 //! only for the length of one poll, and the [`Wakers`] that let each half
 //! wait on the one transport. So the halves can live in two tasks (one
-//! reading, one writing) and a whole stream is the same machinery with
-//! both halves in one value.
+//! reading, one writing); reuniting them takes the driver back out.
 
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
@@ -25,22 +27,42 @@ struct Shared<S> {
     wakers: Arc<Wakers>,
     /// `wakers`' joint waker, made once.
     joint: Waker,
+    /// [`Driver::is_flushed`] after the latest poll of the driver (stored
+    /// with it locked): the write half's `poll_flush` answers from it
+    /// without the lock when everything is out, as it is after the read
+    /// half wrote it (a forward loop). A store of `false` by a send comes
+    /// before any flush that covers it, and every store is made with the
+    /// lock held, so a `true` seen here means that all this half sent
+    /// before is flushed.
+    flushed: AtomicBool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
-    fn new(io: S, core: Connection) -> Arc<Self> {
+    fn new(driver: Driver<S>) -> Arc<Self> {
         let wakers = Arc::new(Wakers::default());
         Arc::new(Self {
-            driver: Mutex::new(Driver::new(io, core)),
+            flushed: AtomicBool::new(driver.is_flushed()),
+            driver: Mutex::new(driver),
             joint: wakers.joint(),
             wakers,
         })
     }
 
-    fn lock(&self) -> MutexGuard<'_, Driver<S>> {
+    /// The driver, once no half holds it any more.
+    fn into_driver(self) -> Driver<S> {
+        self.driver
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the locked driver, then notes whether it is flushed.
+    fn with_driver<T>(&self, f: impl FnOnce(&mut Driver<S>) -> T) -> T {
         // A panic in another half's poll leaves the driver consistent: it
         // never panics midway through changing the core.
-        self.driver.lock().unwrap_or_else(PoisonError::into_inner)
+        let mut driver = self.driver.lock().unwrap_or_else(PoisonError::into_inner);
+        let result = f(&mut driver);
+        self.flushed.store(driver.is_flushed(), Ordering::Release);
+        result
     }
 
     /// Runs `poll` on the driver for `half`, with the joint waker; if it
@@ -54,7 +76,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
     ) -> Poll<T> {
         let seen = self.wakers.wake_ups();
         let mut joint = Context::from_waker(&self.joint);
-        let result = poll(&mut self.lock(), &mut joint);
+        let result = self.with_driver(|driver| poll(driver, &mut joint));
         if result.is_pending() {
             self.wakers.register(half, cx.waker(), seen);
         }
@@ -70,10 +92,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
     }
 
     fn start_send(&self, message: Message) -> Result<(), Error> {
-        self.lock().send(message)
+        self.with_driver(|driver| driver.send(message))
     }
 
     fn poll_flush(&self, cx: &Context<'_>) -> Poll<Result<(), Error>> {
+        if self.flushed.load(Ordering::Acquire) {
+            return Poll::Ready(Ok(()));
+        }
         self.poll(Half::Writer, cx, Driver::poll_flush)
     }
 
@@ -86,11 +111,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
         self.poll(Half::Writer, cx, |driver, cx| {
             driver.poll_close(cx, code, reason)
         })
-    }
-
-    /// Sends a Close with `code` and `reason` and writes it out.
-    async fn close(&self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        std::future::poll_fn(|cx| self.poll_close(cx, code, reason)).await
     }
 }
 
@@ -111,7 +131,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
 /// - Deadlines ([`Config`](weir_proto::Config)'s keepalive and close
 ///   timeouts) run while the stream is polled.
 /// - [`WebSocketStream::split`] gives a [`ReadHalf`] and a [`WriteHalf`]
-///   for two tasks.
+///   for two tasks. They share the connection behind a lock, taken for
+///   each poll; a whole stream polls it directly, so one task that both
+///   receives and sends does best without splitting.
 ///
 /// A received message is a slice of the buffer it was read into (up to
 /// 64 KiB, shared by the connections polled on the same thread), without
@@ -126,8 +148,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Shared<S> {
 /// Polling the stream is cancel-safe: a message is taken from the
 /// connection only when it is returned, so dropping a pending `next()`
 /// (in a `select!`, say) loses nothing.
+///
+/// Before it waits for input, polling the stream writes and flushes what
+/// is queued: answers to pings, and messages sent without a flush
+/// (`SinkExt::feed`). So a task that answers each message with `feed` and
+/// then waits for the next one sends a burst of answers in one write,
+/// with no flush of its own:
+///
+/// ```no_run
+/// use futures_util::{SinkExt, StreamExt};
+///
+/// # async fn echo(mut ws: weir_tokio::WebSocketStream<tokio::net::TcpStream>) -> Result<(), weir_tokio::Error> {
+/// while let Some(message) = ws.next().await {
+///     ws.feed(message?).await?;
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct WebSocketStream<S> {
-    shared: Arc<Shared<S>>,
+    driver: Driver<S>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
@@ -140,39 +179,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocketStream<S> {
     /// connection from the same `Accepted`.
     pub fn from_connection(io: S, connection: Connection) -> Self {
         Self {
-            shared: Shared::new(io, connection),
+            driver: Driver::new(io, connection),
         }
     }
 
     /// Splits into a reading and a writing half, for two tasks. They share
     /// the connection; [`ReadHalf::reunite`] puts them back together.
     pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+        let shared = Shared::new(self.driver);
         let read = ReadHalf {
-            shared: Arc::clone(&self.shared),
+            shared: Arc::clone(&shared),
         };
-        (
-            read,
-            WriteHalf {
-                shared: self.shared,
-            },
-        )
+        (read, WriteHalf { shared })
     }
 
     /// Sends a Close with `code` and `reason` and writes it out; the stream
     /// then ends once the peer answers (or the close timeout passes).
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.shared.close(code, reason).await
+        std::future::poll_fn(|cx| self.driver.poll_close(cx, code, reason)).await
     }
 
     /// Calls `f` with the core connection: its state, role, negotiated
     /// extensions, bytes queued.
     pub fn with_connection<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
-        f(self.shared.lock().core())
+        f(self.driver.core())
     }
 
     /// Calls `f` with the transport, e.g. for its peer address.
     pub fn with_io<T>(&self, f: impl FnOnce(&S) -> T) -> T {
-        f(self.shared.lock().io())
+        f(self.driver.io())
     }
 }
 
@@ -190,8 +225,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
     pub fn reunite(self, write: WriteHalf<S>) -> Result<WebSocketStream<S>, (Self, WriteHalf<S>)> {
         if Arc::ptr_eq(&self.shared, &write.shared) {
             drop(write);
+            let shared = Arc::into_inner(self.shared)
+                .expect("a split makes two handles to the driver, and both are here");
             Ok(WebSocketStream {
-                shared: self.shared,
+                driver: shared.into_driver(),
             })
         } else {
             Err((self, write))
@@ -208,50 +245,65 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     /// Sends a Close with `code` and `reason` and writes it out; the read
     /// half's stream ends once the peer answers.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), Error> {
-        self.shared.close(code, reason).await
+        let shared = &self.shared;
+        std::future::poll_fn(|cx| shared.poll_close(cx, code, reason)).await
     }
 }
 
-/// `Stream` for a type holding `shared`: the whole stream and the read half.
-macro_rules! receives {
-    ($type:ident) => {
-        impl<S: AsyncRead + AsyncWrite + Unpin> Stream for $type<S> {
-            type Item = Result<Message, Error>;
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocketStream<S> {
+    type Item = Result<Message, Error>;
 
-            fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-                self.shared.poll_next(cx)
-            }
-        }
-    };
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.driver.poll_message(cx)
+    }
 }
 
-/// `Sink<Message>` for a type holding `shared`: the whole stream and the
-/// write half. Closing sends a Close with 1000.
-macro_rules! sends {
-    ($type:ident) => {
-        impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for $type<S> {
-            type Error = Error;
+/// Closing sends a Close with 1000.
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocketStream<S> {
+    type Error = Error;
 
-            fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.shared.poll_ready(cx)
-            }
+    fn poll_ready(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.driver.poll_ready(cx)
+    }
 
-            fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
-                self.shared.start_send(message)
-            }
+    fn start_send(mut self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.driver.send(message)
+    }
 
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.shared.poll_flush(cx)
-            }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.driver.poll_flush(cx)
+    }
 
-            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-                self.shared.poll_close(cx, CloseCode::NORMAL, "")
-            }
-        }
-    };
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.driver.poll_close(cx, CloseCode::NORMAL, "")
+    }
 }
 
-receives!(WebSocketStream);
-receives!(ReadHalf);
-sends!(WebSocketStream);
-sends!(WriteHalf);
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.shared.poll_next(cx)
+    }
+}
+
+/// Closing sends a Close with 1000.
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll_ready(cx)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<(), Error> {
+        self.shared.start_send(message)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        self.shared.poll_close(cx, CloseCode::NORMAL, "")
+    }
+}

@@ -14,18 +14,29 @@
 //! during that poll, before the half's waker is in its slot: each wake-up
 //! is counted, and a half that sees the count move between the start of
 //! its poll and its registration wakes itself (see [`Wakers::register`]).
+//!
+//! Both slots and the count are behind one lock: a wake-up takes it once,
+//! a registration once, and the lock orders the two (no fences).
 
-use std::sync::atomic::{fence, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Wake, Waker};
 
 /// The two halves' wakers, woken together.
 #[derive(Debug, Default)]
 pub(crate) struct Wakers {
-    reader: Mutex<Option<Waker>>,
-    writer: Mutex<Option<Waker>>,
-    /// Joint wake-ups so far (wrapping).
+    slots: Mutex<Slots>,
+    /// Joint wake-ups so far (wrapping). Changed only with `slots` locked,
+    /// so that a registration, which reads it with `slots` locked, sees
+    /// every wake-up whose look into the slots came before its own.
     wake_ups: AtomicUsize,
+}
+
+/// What waits for the joint waker.
+#[derive(Debug, Default)]
+struct Slots {
+    reader: Option<Waker>,
+    writer: Option<Waker>,
 }
 
 /// Which half polls.
@@ -44,9 +55,14 @@ impl Wakers {
     /// The count of joint wake-ups so far: read before a poll, for
     /// [`Wakers::register`].
     pub(crate) fn wake_ups(&self) -> usize {
-        // Relaxed: this read comes before the poll that hands the joint
-        // waker out, and so before any wake-up that waker makes.
-        self.wake_ups.load(Ordering::Relaxed)
+        // Acquire: the poll that follows, which hands the joint waker
+        // out, stays after this read, so no wake-up that waker makes is
+        // counted here already.
+        self.wake_ups.load(Ordering::Acquire)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// After a poll for `half` that returned `Pending`: leaves `waker` as
@@ -54,25 +70,24 @@ impl Wakers {
     /// [`Wakers::wake_ups`] from before the poll; if a wake-up came since,
     /// it may have found the slot empty, so `waker` is woken now.
     pub(crate) fn register(&self, half: Half, waker: &Waker, seen: usize) {
-        let slot = match half {
-            Half::Reader => &self.reader,
-            Half::Writer => &self.writer,
-        };
-        {
-            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        let woken_since = {
+            let mut slots = self.lock();
+            let slot = match half {
+                Half::Reader => &mut slots.reader,
+                Half::Writer => &mut slots.writer,
+            };
             if !slot
                 .as_ref()
                 .is_some_and(|current| current.will_wake(waker))
             {
                 *slot = Some(waker.clone());
             }
-        }
-        // With the fence in `wake_by_ref`: either that wake-up's count is
-        // seen here, or its look into the slot comes after the store above
-        // (the two sequentially consistent fences are ordered one way or
-        // the other).
-        fence(Ordering::SeqCst);
-        if self.wake_ups.load(Ordering::Relaxed) != seen {
+            // Any wake-up that looked into the slots before this lock
+            // counted itself before releasing it; any later one finds
+            // `waker` in its slot.
+            self.wake_ups.load(Ordering::Relaxed) != seen
+        };
+        if woken_since {
             waker.wake_by_ref();
         }
     }
@@ -84,12 +99,14 @@ impl Wake for Wakers {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.wake_ups.fetch_add(1, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        let take = |slot: &Mutex<Option<Waker>>| {
-            slot.lock().unwrap_or_else(PoisonError::into_inner).take()
+        let Slots { reader, writer } = {
+            let mut slots = self.lock();
+            // Only changed with the lock held: a load and a store, not a
+            // read-modify-write.
+            let count = self.wake_ups.load(Ordering::Relaxed).wrapping_add(1);
+            self.wake_ups.store(count, Ordering::Release);
+            std::mem::take(&mut *slots)
         };
-        let (reader, writer) = (take(&self.reader), take(&self.writer));
         // One task often holds both halves (a forward loop, or the whole
         // stream): wake it once.
         if let (Some(reader), Some(writer)) = (&reader, &writer) {

@@ -168,8 +168,22 @@ async fn a_slow_reader_holds_the_sender_back() {
 /// A server stream over an in-memory pipe, and the raw client end, after
 /// a handshake made by hand (the raw end speaks frames itself).
 async fn server_and_raw_client(config: Config) -> (WebSocketStream<DuplexStream>, DuplexStream) {
+    server_over_and_raw_client(config, |io| io).await
+}
+
+/// [`server_and_raw_client`], with the server's end of the pipe wrapped
+/// by `wrap`.
+async fn server_over_and_raw_client<S>(
+    config: Config,
+    wrap: impl FnOnce(DuplexStream) -> S,
+) -> (WebSocketStream<S>, DuplexStream)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let (server_io, mut raw) = tokio::io::duplex(64 * 1024);
-    let server = tokio::spawn(accept_with(server_io, config, |_| Ok(Default::default())));
+    let server = tokio::spawn(accept_with(wrap(server_io), config, |_| {
+        Ok(Default::default())
+    }));
     let (mut handshake, request) =
         ClientHandshake::new("ws://test/", ClientOptions::default()).unwrap();
     raw.write_all(&request).await.unwrap();
@@ -183,12 +197,16 @@ async fn server_and_raw_client(config: Config) -> (WebSocketStream<DuplexStream>
     (server.await.unwrap().unwrap(), raw)
 }
 
+/// A ping after 30 s of silence, and the end 10 s later without an answer.
+fn keepalive_config() -> Config {
+    Config::default()
+        .with_idle_timeout(Some(Duration::from_secs(30)))
+        .with_ping_timeout(Duration::from_secs(10))
+}
+
 #[tokio::test(start_paused = true)]
 async fn keepalive_pings_then_gives_up_on_a_silent_peer() {
-    let config = Config::default()
-        .with_idle_timeout(Some(Duration::from_secs(30)))
-        .with_ping_timeout(Duration::from_secs(10));
-    let (mut server, mut raw) = server_and_raw_client(config).await;
+    let (mut server, mut raw) = server_and_raw_client(keepalive_config()).await;
     let started = tokio::time::Instant::now();
     // The peer says nothing: a ping after 30 s, the end 10 s later.
     match server.next().await {
@@ -203,11 +221,70 @@ async fn keepalive_pings_then_gives_up_on_a_silent_peer() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_peer_that_talks_is_never_pinged() {
+async fn the_keepalive_follows_the_stream_into_its_halves_in_another_task() {
+    let (mut server, _raw) = server_and_raw_client(keepalive_config()).await;
+    let started = tokio::time::Instant::now();
+    // One poll with a waker that wakes nobody arms the timer with it.
+    assert!(server.next().now_or_never().is_none());
+    let (mut read, _write) = server.split();
+    let reader =
+        tokio::spawn(
+            async move { tokio::time::timeout(Duration::from_secs(100), read.next()).await },
+        );
+    match reader.await.unwrap() {
+        Ok(Some(Err(Error::IdleTimeout(_)))) => {}
+        other => panic!("expected the keepalive timeout, got {other:?}"),
+    }
+    assert_eq!(started.elapsed(), Duration::from_secs(40));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_keepalive_runs_from_the_latest_input() {
+    let (mut server, mut raw) = server_and_raw_client(keepalive_config()).await;
+    let started = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    raw.write_all(&[0x81, 0x81, 0, 0, 0, 0, b'x'])
+        .await
+        .unwrap();
+    assert_eq!(server.next().await.unwrap().unwrap(), Message::from("x"));
+    // Silence from 25 s: the ping at 55 s, the end at 65 s.
+    match server.next().await {
+        Some(Err(Error::IdleTimeout(_))) => {}
+        other => panic!("expected the keepalive timeout, got {other:?}"),
+    }
+    assert_eq!(started.elapsed(), Duration::from_secs(65));
+    let mut received = Vec::new();
+    raw.read_to_end(&mut received).await.unwrap();
+    assert_eq!(received, [0x89, 0x00], "one empty ping, then the end");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_close_timeout_runs_from_the_close_not_from_older_input() {
     let config = Config::default()
-        .with_idle_timeout(Some(Duration::from_secs(30)))
-        .with_ping_timeout(Duration::from_secs(10));
+        .with_idle_timeout(None)
+        .with_close_timeout(Some(Duration::from_secs(5)));
     let (mut server, mut raw) = server_and_raw_client(config).await;
+    let started = tokio::time::Instant::now();
+    raw.write_all(&[0x81, 0x81, 0, 0, 0, 0, b'x'])
+        .await
+        .unwrap();
+    assert_eq!(server.next().await.unwrap().unwrap(), Message::from("x"));
+    tokio::time::sleep(Duration::from_secs(100)).await;
+    server
+        .close(weir_tokio::CloseCode::NORMAL, "")
+        .await
+        .unwrap();
+    // The peer never answers: the end 5 s after the Close.
+    match server.next().await {
+        Some(Err(Error::CloseTimeout(_))) => {}
+        other => panic!("expected the close timeout, got {other:?}"),
+    }
+    assert_eq!(started.elapsed(), Duration::from_secs(105));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_peer_that_talks_is_never_pinged() {
+    let (mut server, mut raw) = server_and_raw_client(keepalive_config()).await;
     // A masked one-byte text frame every 20 s, for 200 s: the keepalive
     // deadline keeps moving, so no ping ever goes out.
     let talker = tokio::spawn(async move {
@@ -227,6 +304,24 @@ async fn a_peer_that_talks_is_never_pinged() {
     let mut received = Vec::new();
     raw.read_to_end(&mut received).await.unwrap();
     assert_eq!(received, [0u8; 0], "no ping");
+}
+
+#[tokio::test]
+async fn the_answer_to_a_ping_is_flushed_over_a_buffered_transport() {
+    let (mut server, mut raw) =
+        server_over_and_raw_client(Config::default(), tokio::io::BufWriter::new).await;
+    // A masked ping, "hi"; the server only waits for messages: nobody
+    // flushes its sink.
+    raw.write_all(&[0x89, 0x82, 0, 0, 0, 0, b'h', b'i'])
+        .await
+        .unwrap();
+    tokio::spawn(async move { server.next().await.is_none() });
+    let mut pong = [0; 4];
+    tokio::time::timeout(Duration::from_secs(5), raw.read_exact(&mut pong))
+        .await
+        .expect("the pong arrives")
+        .unwrap();
+    assert_eq!(pong, [0x8a, 0x02, b'h', b'i']);
 }
 
 #[tokio::test]
