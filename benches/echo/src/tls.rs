@@ -4,9 +4,10 @@
 //! [`ServerTls`]: the `ring` provider, TLS 1.3 or 1.2, ALPN `http/1.1`.
 //! The load generator trusts that certificate alone.
 //!
-//! The tokio servers (tokio-tungstenite, fastwebsockets) share their
-//! main loop, [`serve_tokio`], which does the TLS handshake with tokio-rustls
-//! before serving when asked to.
+//! The tokio servers (weir-tokio, tokio-tungstenite, fastwebsockets) share
+//! their main loop, [`serve_tokio`], which does the TLS handshake with
+//! tokio-rustls before serving when asked to, and their runtime,
+//! [`run_current_thread`].
 
 use std::future::Future;
 use std::path::Path;
@@ -79,6 +80,19 @@ pub async fn serve_tokio(name: &str, server: impl ServeStream) -> std::io::Resul
             }
         }
     }
+}
+
+/// Runs [`serve_tokio`] on tokio's current-thread runtime (I/O and
+/// timers): the set-up of fastwebsockets' example server, given to every
+/// tokio server of the benches so that they differ in their WebSocket
+/// code only (each also runs a connection's echo `unconstrained`, outside
+/// tokio's cooperative budget, as that example does).
+pub fn run_current_thread(name: &str, server: impl ServeStream) -> std::io::Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()?
+        .block_on(serve_tokio(name, server))
 }
 
 /// The load generator's client configuration: trusts only the

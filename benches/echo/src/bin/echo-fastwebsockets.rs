@@ -18,7 +18,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
-use weir_bench_echo::tls::{serve_tokio, ServeStream};
+use weir_bench_echo::tls::{run_current_thread, ServeStream};
 
 async fn handle_client(fut: upgrade::UpgradeFut) -> Result<(), WebSocketError> {
     let mut ws = FragmentCollector::new(fut.await?);
@@ -44,10 +44,7 @@ async fn server_upgrade(
 }
 
 fn main() -> std::io::Result<()> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()?
-        .block_on(serve_tokio("fastwebsockets", Http))
+    run_current_thread("fastwebsockets", Http)
 }
 
 /// HTTP/1.1, with upgrades, on each connection.

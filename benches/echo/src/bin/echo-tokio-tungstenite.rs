@@ -3,9 +3,9 @@
 //! write half (`forward` flushes when the read side has nothing ready, so
 //! a burst leaves in one write).
 //!
-//! Runtime: tokio's multi-thread runtime (`#[tokio::main]`). Its worker
-//! count follows the CPUs the process may run on, so pinned to one CPU
-//! (`taskset -c 0`, as benches/echo.sh does) it runs one worker thread.
+//! Runtime: as every tokio server here, tokio's current-thread runtime, the
+//! echo `unconstrained` ([`run_current_thread`]; its example uses the
+//! multi-thread runtime, which pinned to one CPU runs one worker).
 //!
 //! `echo-tokio-tungstenite PORT tls CERT.pem KEY.pem` serves `wss://`
 //! instead: each task first completes the TLS handshake with
@@ -16,11 +16,10 @@ use std::future::Future;
 
 use futures_util::{future, StreamExt, TryStreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use weir_bench_echo::tls::{serve_tokio, ServeStream};
+use weir_bench_echo::tls::{run_current_thread, ServeStream};
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    serve_tokio("tokio-tungstenite", Echo).await
+fn main() -> std::io::Result<()> {
+    run_current_thread("tokio-tungstenite", Echo)
 }
 
 /// The echo of each connection.
@@ -32,7 +31,7 @@ impl ServeStream for Echo {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        echo(stream)
+        tokio::task::unconstrained(echo(stream))
     }
 }
 

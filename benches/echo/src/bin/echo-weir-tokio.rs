@@ -5,8 +5,9 @@
 //! an echo, as fastwebsockets' bench uses its own example's loop.
 //! (Written as tokio-tungstenite's, `split()` and `forward`, it costs more:
 //! callgrind, 100 x 20 B with one in flight, 3,558 instructions per
-//! message against 3,074; benches/README.md.) Same runtime set-up as the
-//! tokio peers: `#[tokio::main]`, one worker when pinned to one CPU.
+//! message against 3,074; benches/README.md.) Runtime: as every tokio
+//! server here, tokio's current-thread runtime, the echo `unconstrained`
+//! ([`run_current_thread`]).
 //!
 //! `echo-weir-tokio PORT tls CERT.pem KEY.pem` serves `wss://` instead,
 //! over tokio-rustls, as the other tokio servers.
@@ -15,11 +16,10 @@ use std::future::Future;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use weir_bench_echo::tls::{serve_tokio, ServeStream};
+use weir_bench_echo::tls::{run_current_thread, ServeStream};
 
-#[tokio::main]
-async fn main() -> std::io::Result<()> {
-    serve_tokio("weir-tokio", Echo).await
+fn main() -> std::io::Result<()> {
+    run_current_thread("weir-tokio", Echo)
 }
 
 /// The echo of each connection.
@@ -31,7 +31,7 @@ impl ServeStream for Echo {
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        echo(stream)
+        tokio::task::unconstrained(echo(stream))
     }
 }
 
