@@ -117,10 +117,13 @@ impl Connection {
     /// pass over them instead of two; `advance_frame` then skips them,
     /// see [`IncomingFrame::premasked`]).
     fn append_input(&mut self, bytes: &[u8]) {
-        self.reserve_frame(bytes.len());
-        let missing = self.frame_missing();
+        let Some(missing) = self.frame_missing() else {
+            self.input.extend_from_slice(bytes);
+            return;
+        };
+        self.reserve_frame(missing, bytes.len());
         let mut rest = bytes;
-        if let (Some(missing), Some(frame)) = (missing, self.frame.as_deref_mut()) {
+        if let Some(frame) = self.frame.as_deref_mut() {
             let unmasked_so_far = self.input.len() == frame.buffered + frame.premasked;
             if let Some(key) = frame.header.mask.filter(|_| unmasked_so_far) {
                 let (payload, after) = bytes.split_at(missing.min(bytes.len()));
@@ -234,15 +237,13 @@ impl Connection {
     }
 
     /// Before `incoming` more bytes are buffered in the middle of a frame's
-    /// payload, makes room for the rest of the frame at once (at most
+    /// payload, of which `missing` bytes are not in the buffer yet (see
+    /// [`Connection::frame_missing`]), makes room for the rest of the frame
+    /// at once (at most
     /// [`Config::frame_reserve`](crate::Config::frame_reserve) bytes), so
     /// that a large frame is copied into the buffer once rather than again
-    /// at each doubling. Only for frames that are buffered whole (see
-    /// [`Connection::frame_missing`]).
-    fn reserve_frame(&mut self, incoming: usize) {
-        let Some(missing) = self.frame_missing() else {
-            return;
-        };
+    /// at each doubling.
+    fn reserve_frame(&mut self, missing: usize, incoming: usize) {
         let reserve = missing.min(self.config.frame_reserve).max(incoming);
         self.input.reserve(reserve);
     }
