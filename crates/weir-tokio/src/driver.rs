@@ -144,17 +144,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     Ok(Event::Message(message)) => return Poll::Ready(Some(Ok(message))),
                     // The pong is queued, written below.
                     Ok(Event::Ping(_) | Event::Pong(_) | Event::Fragment(_)) => {}
-                    // The reply is queued (its deadline runs from the next
-                    // tick); the stream ends once it is out.
-                    Ok(Event::Close(_)) => {
-                        self.ending = Some(Ending::Closed);
-                        self.must_tick = true;
-                    }
+                    // The reply is queued.
+                    Ok(Event::Close(_)) => self.end_after_close(Ending::Closed),
                     // The Close with the error's code is queued.
-                    Err(error) => {
-                        self.ending = Some(Ending::Failed(Error::Protocol(error)));
-                        self.must_tick = true;
-                    }
+                    Err(error) => self.end_after_close(Ending::Failed(Error::Protocol(error))),
                 }
             }
             if self.must_tick || self.timer_due() {
@@ -252,6 +245,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             Some(Ending::Failed(error)) => Poll::Ready(Some(Err(error))),
             Some(Ending::Closed) | None => Poll::Ready(None),
         }
+    }
+
+    /// A Close was queued in answer to input: the stream ends with
+    /// `ending` once it is out, and its deadline runs from the next tick.
+    fn end_after_close(&mut self, ending: Ending) {
+        self.ending = Some(ending);
+        self.must_tick = true;
     }
 
     /// Tells the core the time; returns what expired.

@@ -107,8 +107,7 @@ impl Wake for Wakers {
             self.wake_ups.store(count, Ordering::Release);
             std::mem::take(&mut *slots)
         };
-        // One task often holds both halves (a forward loop, or the whole
-        // stream): wake it once.
+        // One task often holds both halves (a forward loop): wake it once.
         if let (Some(reader), Some(writer)) = (&reader, &writer) {
             if reader.will_wake(writer) {
                 return reader.wake_by_ref();
