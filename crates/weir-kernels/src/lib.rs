@@ -17,7 +17,7 @@
 //! Each `unsafe` block here has a `// SAFETY:` comment, the functions are
 //! safe to call with any input, and the tests compare every path with a
 //! plain reference. The gains are measured in benches/README.md ("Codec
-//! micro-benchmarks").
+//! micro-benchmarks" and "Session 9").
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 

@@ -16,7 +16,7 @@
 //! with AVX2 enabled (32-byte vectors), which is taken when the CPU has AVX2
 //! (checked at run time; the standard library caches the answer). The
 //! second is what `unsafe` buys here: at 16 KiB it is about twice as fast,
-//! level with `memcpy` (benches/README.md, "Codec micro-benchmarks").
+//! level with `memcpy` (benches/README.md, "Session 9").
 
 use std::mem::MaybeUninit;
 
