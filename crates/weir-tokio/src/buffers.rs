@@ -3,16 +3,15 @@
 //! no read or send buffer):
 //!
 //! - [`READ_BUF`]: reads land in its spare room, and the core takes what
-//!   was read without a copy ([`Connection::receive_buf`]).
+//!   was read without a copy ([`Connection::receive_buf`]). A kept message
+//!   keeps its read buffer alive; the buffer is renewed when little is
+//!   left: in place when nothing holds a slice of it any more, in a new
+//!   allocation otherwise.
 //! - The send buffer ([`send_room`]): a connection with nothing queued
-//!   gets a piece of it to encode its next frames into
-//!   ([`Connection::send_in`]).
-//!
-//! What a connection received or queued is a slice of these buffers: a
-//! kept message keeps its read buffer alive, and frames not yet written
-//! keep their send buffer alive. Each buffer is renewed when little is
-//! left: in place when nothing holds a slice of it any more, in a new
-//! allocation otherwise.
+//!   borrows it whole to encode its next frames into
+//!   ([`Connection::send_in`]), and gives it back once they are written
+//!   ([`reclaim_send_room`]). While one connection has frames waiting for
+//!   the transport, another on the same thread gets a new buffer.
 //!
 //! [`Connection::receive_buf`]: weir_proto::Connection::receive_buf
 //! [`Connection::send_in`]: weir_proto::Connection::send_in
@@ -53,24 +52,29 @@ pub(crate) fn make_room(read_buf: &mut BytesMut) {
 /// copied, and only their frame header goes into the room.
 const SEND_ROOM_MAX: usize = 2048;
 
-/// Room lent at least for a message, so that a burst of small messages
-/// queued together fits too.
+/// The least room a new send buffer gets, so that a burst of small
+/// messages queued together fits too.
 const SEND_ROOM_MIN: usize = 512;
 
-/// The size of a send buffer, from which room is lent.
-const SEND_BUF_SIZE: usize = 16 * 1024;
+/// The largest send buffer kept for reuse (a burst of messages grows the
+/// one it is encoded into).
+const SEND_BUF_MAX: usize = 64 * 1024;
 
 thread_local! {
     /// The buffer frames are encoded into (headers, and small payloads
-    /// whole), a piece per connection with nothing queued
-    /// ([`Connection::send_in`](weir_proto::Connection::send_in)): no
-    /// allocation per message, and none held by an idle connection.
-    static SEND_BUF: std::cell::RefCell<BytesMut> = std::cell::RefCell::default();
+    /// whole), lent whole to a connection with nothing queued
+    /// ([`Connection::send_in`](weir_proto::Connection::send_in)) and given
+    /// back once its frames are written ([`reclaim_send_room`]): no
+    /// allocation, copy or reference count per message, and none held by
+    /// an idle connection.
+    static SEND_BUF: std::cell::Cell<Option<BytesMut>> = const { std::cell::Cell::new(None) };
 }
 
-/// Room for what `message`'s frame copies (header, and a small payload),
-/// split off this thread's send buffer, which is renewed once it has too
-/// little left (grown from empty, as the read buffer: see [`make_room`]).
+/// Room for what `message`'s frame copies (header, and a small payload):
+/// this thread's send buffer, taken out, if it is here and has that much
+/// room; otherwise (another connection on this thread holds it until its
+/// frames are written) a new allocation, which [`reclaim_send_room`] may
+/// keep in its place.
 pub(crate) fn send_room(message: &Message) -> BytesMut {
     let copied = if message.len() > SEND_ROOM_MAX {
         0
@@ -78,14 +82,23 @@ pub(crate) fn send_room(message: &Message) -> BytesMut {
         message.len()
     };
     let need = copied + weir_proto::frame::MAX_HEADER_LEN;
-    SEND_BUF.with_borrow_mut(|send_buf| {
-        if send_buf.capacity() < need {
-            send_buf.reserve(SEND_BUF_SIZE);
-        }
-        let lent = need.max(SEND_ROOM_MIN).min(send_buf.capacity());
-        let rest = send_buf.split_off(lent);
-        std::mem::replace(send_buf, rest)
-    })
+    match SEND_BUF.take() {
+        Some(spare) if spare.capacity() >= need => spare,
+        _ => BytesMut::with_capacity(need.max(SEND_ROOM_MIN)),
+    }
+}
+
+/// Takes back the room a connection's written frames were encoded into
+/// ([`Connection::advance_transmit_reclaim`]) as this thread's send
+/// buffer, in place of any other (the latest one given back is the one
+/// that is free).
+///
+/// [`Connection::advance_transmit_reclaim`]: weir_proto::Connection::advance_transmit_reclaim
+pub(crate) fn reclaim_send_room(room: BytesMut) {
+    if room.capacity() > SEND_BUF_MAX {
+        return;
+    }
+    SEND_BUF.set(Some(room));
 }
 
 #[cfg(test)]
@@ -110,5 +123,28 @@ mod tests {
             assert!(slice.capacity() < 4 * 1024, "grew to {}", slice.capacity());
             kept.push(slice);
         }
+    }
+
+    /// The send buffer given back is the one lent next: one buffer serves
+    /// message after message. While it is out, a message gets a new one;
+    /// a message larger than the buffer given back gets a larger one.
+    #[test]
+    fn the_send_buffer_given_back_is_lent_again() {
+        let small = Message::from("hello");
+        let first = send_room(&small);
+        let first_start = first.as_ptr();
+        let while_out = send_room(&small);
+        assert_ne!(
+            while_out.as_ptr(),
+            first_start,
+            "a new buffer while it is out"
+        );
+        reclaim_send_room(first);
+        let again = send_room(&small);
+        assert_eq!(again.as_ptr(), first_start, "the same buffer");
+        reclaim_send_room(again);
+        let large = Message::from(vec![0; SEND_ROOM_MAX]);
+        let larger = send_room(&large);
+        assert!(larger.capacity() >= SEND_ROOM_MAX + weir_proto::frame::MAX_HEADER_LEN);
     }
 }

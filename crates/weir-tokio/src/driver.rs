@@ -12,9 +12,10 @@
 //!   frames; a send waits while the queue holds
 //!   [`Config::max_send_queue`](weir_proto::Config::max_send_queue) bytes
 //!   or more, so nothing is buffered without bound. A message sent while
-//!   nothing is queued is encoded into room lent from a per-thread buffer
-//!   ([`Connection::send_in`]), not into an allocation of its own (a large
-//!   payload is not copied: only its header goes there).
+//!   nothing is queued is encoded into a per-thread buffer lent to the
+//!   core ([`Connection::send_in`]) and taken back once written
+//!   ([`Connection::advance_transmit_reclaim`]), not into an allocation of
+//!   its own (a large payload is not copied: only its header goes there).
 //! - Time: the core is told the time when the connection opens, after a
 //!   Close is queued (this endpoint's, the reply to the peer's, or after
 //!   a protocol error), and when a tokio timer armed for the core's next
@@ -42,7 +43,7 @@ use tokio::time::Sleep;
 use tokio_util::io::poll_read_buf;
 use weir_proto::{CloseCode, Connection, Event, Message, State};
 
-use crate::buffers::{make_room, send_room, READ_BUF};
+use crate::buffers::{make_room, reclaim_send_room, send_room, READ_BUF};
 use crate::error::Error;
 
 /// The most slices handed to one vectored write.
@@ -392,7 +393,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if written == 0 {
             return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
         }
-        self.core.advance_transmit(written);
+        if let Some(room) = self.core.advance_transmit_reclaim(written) {
+            reclaim_send_room(room);
+        }
         self.unflushed = true;
         Poll::Ready(Ok(()))
     }

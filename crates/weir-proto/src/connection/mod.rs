@@ -280,11 +280,13 @@ impl Connection {
     }
 
     /// The configuration.
+    #[inline]
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// Where the connection is in the closing handshake.
+    #[inline]
     pub fn state(&self) -> State {
         match self.stage {
             Stage::Open => State::Open,
@@ -296,6 +298,7 @@ impl Connection {
     /// Bytes queued for the transport and not yet drained: the backpressure
     /// signal. Sends are refused while it is at or over
     /// [`Config::max_send_queue`].
+    #[inline]
     pub fn buffered_amount(&self) -> usize {
         let pong_frame = |pong: &Bytes| {
             let mask_len = if self.mask_keys.is_some() { 4 } else { 0 };
@@ -327,6 +330,7 @@ impl Connection {
     /// it, for at most [`Config::close_timeout`] when the adapter passes the
     /// time in. After a protocol error either side closes at once (section
     /// 7.1.7).
+    #[inline]
     pub fn should_close_transport(&self) -> bool {
         match self.stage {
             Stage::Aborted => true,

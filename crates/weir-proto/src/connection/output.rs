@@ -81,6 +81,7 @@ impl Output {
     }
 
     /// Bytes waiting to be written.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.staging.len() + self.chunks.as_ref().map_or(0, |chunks| chunks.len)
     }
@@ -109,16 +110,15 @@ impl Output {
     /// not cut into a chunk: a connection that sends small messages then
     /// allocates nothing beyond its staging buffer.
     pub(crate) fn fill_slices<'a>(&'a mut self, slices: &mut [IoSlice<'a>]) -> usize {
-        let staged = (!self.staging.is_empty()).then_some(&self.staging[..]);
-        let chunks = self.chunks.as_deref().map(|chunks| &chunks.queue);
-        let queued = chunks
-            .into_iter()
-            .flatten()
-            .map(|chunk| &chunk[..])
-            .chain(staged);
         let mut filled = 0;
-        for (slot, bytes) in slices.iter_mut().zip(queued) {
-            *slot = IoSlice::new(bytes);
+        if let Some(chunks) = self.chunks.as_deref() {
+            for (slot, chunk) in slices.iter_mut().zip(&chunks.queue) {
+                *slot = IoSlice::new(chunk);
+                filled += 1;
+            }
+        }
+        if let Some(slot) = slices.get_mut(filled).filter(|_| !self.staging.is_empty()) {
+            *slot = IoSlice::new(&self.staging);
             filled += 1;
         }
         filled
@@ -126,8 +126,10 @@ impl Output {
 
     /// Drops the first `written` bytes, which the transport has taken: from
     /// the chunks, oldest first, then from the staged bytes. Counts beyond
-    /// what is queued are ignored.
-    pub(crate) fn advance(&mut self, mut written: usize) {
+    /// what is queued are ignored. Once everything is written, returns the
+    /// staging buffer (empty, with its capacity), which the connection no
+    /// longer holds: see [`Output::release_if_drained`].
+    pub(crate) fn advance(&mut self, mut written: usize) -> Option<BytesMut> {
         if let Some(chunks) = &mut self.chunks {
             while written > 0 {
                 let Some(front) = chunks.queue.front_mut() else {
@@ -145,9 +147,13 @@ impl Output {
                 self.chunks = None;
             }
         }
-        let step = written.min(self.staging.len());
-        self.staging.advance(step);
-        self.release_if_drained();
+        if written >= self.staging.len() {
+            // Cheaper than advancing, and leaves the whole capacity to reuse.
+            self.staging.clear();
+        } else {
+            self.staging.advance(written);
+        }
+        self.take_if_drained()
     }
 
     /// Capacity held by the staging buffer, for memory accounting.
@@ -160,9 +166,18 @@ impl Output {
     /// staging buffer may still share the allocation of the chunks split
     /// from it, so it is dropped whatever its capacity.
     pub(crate) fn release_if_drained(&mut self) {
-        if self.staging.is_empty() && self.chunks.is_none() {
-            self.staging = BytesMut::new();
+        self.take_if_drained();
+    }
+
+    /// Takes the staging buffer out if everything is written, and returns
+    /// it if it has room left (one without may still hold a reference to
+    /// an allocation; it is dropped).
+    fn take_if_drained(&mut self) -> Option<BytesMut> {
+        if !self.staging.is_empty() || self.chunks.is_some() {
+            return None;
         }
+        let staging = std::mem::take(&mut self.staging);
+        (staging.capacity() > 0).then_some(staging)
     }
 
     /// Queues `chunk` after the others.

@@ -249,6 +249,16 @@ impl Connection {
         self.output.advance(written);
     }
 
+    /// [`Connection::advance_transmit`], and once everything queued is
+    /// written, the buffer it was encoded into, empty but with its capacity:
+    /// room to lend to the next [`Connection::send_in`] (of this connection
+    /// or another), so that an adapter can keep reusing one buffer instead
+    /// of allocating or splitting one per message. The connection holds no
+    /// send buffer afterwards, as with `advance_transmit`.
+    pub fn advance_transmit_reclaim(&mut self, written: usize) -> Option<BytesMut> {
+        self.output.advance(written)
+    }
+
     /// Queues a Close frame with a prepared payload. Any pong owed is queued
     /// first: nothing may follow the Close.
     pub(super) fn queue_close(&mut self, payload: Bytes) {

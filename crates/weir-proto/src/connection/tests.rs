@@ -1207,3 +1207,32 @@ fn send_in_encodes_into_the_room_it_is_lent() {
     assert_eq!(refused, Err(SendError::Closed));
     assert_eq!(server.buffer_capacity(), 0);
 }
+
+/// `advance_transmit_reclaim` gives the lent room back, empty, once
+/// everything queued is written, and not before; the connection then
+/// holds no send buffer.
+#[test]
+fn the_room_comes_back_once_everything_is_written() {
+    let mut server = connection(Role::Server, Config::default());
+    let room = BytesMut::with_capacity(1024);
+    let room_start = room.as_ptr();
+    server.send_in(Message::from("hello"), room).unwrap();
+    // "hello" after a 2-byte header, written at once.
+    let back = server.advance_transmit_reclaim(7).expect("all written");
+    assert_eq!(back.as_ptr(), room_start, "the same allocation");
+    assert!(back.is_empty());
+    assert_eq!(back.capacity(), 1024, "a whole write leaves all the room");
+    assert_eq!(server.buffer_capacity(), 0, "nothing held");
+    // Lent again, it is used again; written in two parts, it comes back
+    // after the second.
+    server.send_in(Message::from("again"), back).unwrap();
+    let mut slices = [std::io::IoSlice::new(&[]); 4];
+    assert_eq!(server.transmit_slices(&mut slices), 1);
+    assert_eq!(slices[0].as_ptr(), room_start);
+    assert_eq!(&slices[0][..], b"\x81\x05again");
+    assert_eq!(server.advance_transmit_reclaim(3), None, "4 bytes left");
+    assert_eq!(server.buffered_amount(), 4);
+    assert!(server.advance_transmit_reclaim(4).is_some());
+    assert_eq!(server.buffered_amount(), 0);
+    assert_eq!(server.buffer_capacity(), 0);
+}
