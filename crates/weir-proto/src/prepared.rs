@@ -112,6 +112,12 @@ impl PreparedMessage {
         &self.header[..usize::from(self.header_len)]
     }
 
+    /// The encoded header: an array whose first bytes, as many as the
+    /// second value says, hold it.
+    pub(crate) fn encoded_header(&self) -> (&[u8; MAX_HEADER_LEN], usize) {
+        (&self.header, usize::from(self.header_len))
+    }
+
     /// The frame's length on the wire: header and payload.
     pub fn wire_len(&self) -> usize {
         self.header().len() + self.message.len()

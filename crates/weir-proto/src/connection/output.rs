@@ -47,7 +47,7 @@ impl Output {
         let mut head = [0; MAX_HEADER_LEN];
         let head_len = header.encode(&mut head);
         let Some(key) = header.mask else {
-            return self.push_encoded(&head[..head_len], payload);
+            return self.push_encoded(&head, head_len, payload);
         };
         self.staging.reserve(head_len + payload.len());
         self.staging.extend_from_slice(&head[..head_len]);
@@ -56,16 +56,27 @@ impl Output {
         apply_mask(&mut self.staging[start..], key, 0);
     }
 
-    /// Queues a frame whose header is already encoded (unmasked): small
-    /// payloads are copied beside it, large ones shared.
-    pub(crate) fn push_encoded(&mut self, header: &[u8], payload: &Bytes) {
+    /// Queues a frame whose header is already encoded (unmasked), the first
+    /// `head_len` bytes of `head`: small payloads are copied beside it,
+    /// large ones shared.
+    #[inline]
+    pub(crate) fn push_encoded(
+        &mut self,
+        head: &[u8; MAX_HEADER_LEN],
+        head_len: usize,
+        payload: &Bytes,
+    ) {
         if payload.len() <= INLINE_PAYLOAD_MAX {
             // One allocation (or none) for both, not one and a regrowth.
-            self.staging.reserve(header.len() + payload.len());
-            self.staging.extend_from_slice(header);
+            // The whole header array is copied (a fixed size: no call to
+            // memcpy), then cut back to the header's length.
+            let start = self.staging.len();
+            self.staging.reserve(MAX_HEADER_LEN + payload.len());
+            self.staging.extend_from_slice(head);
+            self.staging.truncate(start + head_len);
             self.staging.extend_from_slice(payload);
         } else {
-            self.staging.extend_from_slice(header);
+            self.staging.extend_from_slice(&head[..head_len]);
             self.cut_staging();
             self.push_chunk(payload.clone());
         }

@@ -121,8 +121,8 @@ impl Connection {
         if self.mask_keys.is_some() {
             self.queue_frame(true, 0, opcode, message.payload());
         } else {
-            self.output
-                .push_encoded(prepared.header(), prepared.payload());
+            let (head, head_len) = prepared.encoded_header();
+            self.output.push_encoded(head, head_len, prepared.payload());
         }
         Ok(())
     }
