@@ -182,15 +182,18 @@ impl Shared {
     }
 
     /// Polls the core of connection `index` for events until there are no
-    /// more, and hands each to the handler.
+    /// more (it returns `None`, or has no input left to parse), and hands
+    /// each to the handler.
     pub(crate) fn drain_events<H: Handler>(&mut self, index: usize, handler: &mut H) {
-        loop {
+        let mut more = true;
+        while more {
             let Some(core) = self.slab.conn_mut(index).and_then(Conn::core_mut) else {
                 return;
             };
             let Some(event) = core.poll_event() else {
                 return;
             };
+            more = core.has_unparsed_input();
             match event {
                 Ok(Event::Message(message)) => {
                     self.with_ws(index, |ws| handler.on_message(ws, message));

@@ -84,7 +84,8 @@ pub(crate) struct Driver<S> {
     /// last flushed.
     unflushed: bool,
     /// Bytes went to the core since [`Connection::poll_event`] last
-    /// returned `None`: it may have events.
+    /// returned `None` (or since an event left none unparsed): it may have
+    /// events.
     unpolled_input: bool,
 }
 
@@ -197,13 +198,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     /// The core's next event; `None` without asking it when no bytes went
-    /// to it since it last had none.
+    /// to it since it last had none, or since an event used up its input.
     fn next_event(&mut self) -> Option<Result<Event, weir_proto::ProtocolError>> {
         if !self.unpolled_input {
             return None;
         }
         let event = self.core.poll_event();
-        self.unpolled_input = event.is_some();
+        self.unpolled_input = event.is_some() && self.core.has_unparsed_input();
         event
     }
 

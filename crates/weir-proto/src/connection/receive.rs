@@ -267,6 +267,19 @@ impl Connection {
         }
     }
 
+    /// Whether received bytes wait to be parsed. When not,
+    /// [`Connection::poll_event`] returns `None` until more arrive, and an
+    /// adapter can skip the call: after an event that used up the input,
+    /// say.
+    #[inline]
+    pub fn has_unparsed_input(&self) -> bool {
+        !self.input.is_empty()
+            || self
+                .frame
+                .as_ref()
+                .is_some_and(|frame| !frame.after.is_empty())
+    }
+
     fn next_event(&mut self) -> Result<Option<Event>, ProtocolError> {
         loop {
             if self.frame.is_none() {

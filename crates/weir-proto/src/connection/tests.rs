@@ -1236,3 +1236,51 @@ fn the_room_comes_back_once_everything_is_written() {
     assert_eq!(server.buffered_amount(), 0);
     assert_eq!(server.buffer_capacity(), 0);
 }
+
+/// Whenever `has_unparsed_input` says no, `poll_event` has nothing until
+/// more bytes arrive: checked after every event of a stream of whole,
+/// fragmented, control and large frames, split at every point into two
+/// reads, through both entry points.
+#[test]
+fn no_unparsed_input_means_no_event() {
+    let mut stream = Vec::new();
+    stream.extend(to_server(0x81, b"one"));
+    stream.extend(to_server(0x82, &[7; 300]));
+    stream.extend(to_server(0x01, b"frag"));
+    stream.extend(to_server(0x89, b"ping"));
+    stream.extend(to_server(0x80, b"ment"));
+    stream.extend(to_server(0x82, b""));
+    stream.extend(to_server(0x88, &close_frame_bytes(1000, "bye")[2..]));
+    for at in 0..=stream.len() {
+        for buffered in [false, true] {
+            let mut conn = connection(Role::Server, Config::default());
+            let mut events = 0;
+            for read in [&stream[..at], &stream[at..]] {
+                if buffered {
+                    conn.receive_buf(&mut BytesMut::from(read));
+                } else {
+                    conn.receive(read);
+                }
+                while conn.poll_event().is_some() {
+                    events += 1;
+                    if !conn.has_unparsed_input() {
+                        assert!(conn.poll_event().is_none(), "split at {at}");
+                    }
+                }
+            }
+            // one, the binary, the ping, the fragmented text, the empty
+            // binary, the Close.
+            assert_eq!(events, 6, "split at {at}");
+        }
+    }
+    // Bytes of an unfinished frame are unparsed input; none once a whole
+    // message took them.
+    let mut conn = connection(Role::Server, Config::default());
+    conn.receive(&stream[..3]);
+    assert!(conn.has_unparsed_input());
+    assert!(conn.poll_event().is_none());
+    let mut conn = connection(Role::Server, Config::default());
+    conn.receive(&to_server(0x81, b"one"));
+    assert!(conn.poll_event().is_some());
+    assert!(!conn.has_unparsed_input());
+}
