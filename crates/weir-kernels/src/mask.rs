@@ -27,6 +27,9 @@ use bytes::BytesMut;
 /// Bytes handled per iteration of the bulk loop: four 16-byte vectors.
 const BLOCK: usize = 64;
 
+/// The widest step of the loop after the blocks: one 16-byte vector.
+const WIDEST: usize = 16;
+
 /// The shortest buffer given to the AVX2 variant of the bulk loop: below
 /// it, one to three blocks, the baseline loop is as fast (criterion,
 /// 125-byte frames: within noise either way).
@@ -190,12 +193,12 @@ fn xor_blocks_portable<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
 /// from where they start, and writes them back last, so every byte ends up
 /// XORed once. That replaces a loop over the leftover words and bytes, with
 /// a branch for each size, by one step (callgrind, decoded 16-byte binary
-/// frames: 376 instructions per message before, 350 after; 125-byte: 563,
-/// 528).
+/// frames: 376 instructions per message before, 339 after; 125-byte: 563,
+/// 519).
 #[inline(always)]
 fn xor_short<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
     match buf.len() {
-        16.. => xor_overlapping::<16, OR>(buf, key),
+        WIDEST.. => xor_overlapping::<WIDEST, OR>(buf, key),
         8.. => xor_overlapping::<8, OR>(buf, key),
         4.. => xor_overlapping::<4, OR>(buf, key),
         _ => {
@@ -214,14 +217,24 @@ fn xor_short<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
 /// were written.
 #[inline(always)]
 fn xor_overlapping<const N: usize, const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
+    const { assert!(N.is_multiple_of(4) && N <= WIDEST) };
     let Some(&last) = buf.last_chunk::<N>() else {
         return 0;
     };
     let mut last = last;
     // N is a multiple of 4, so the last N bytes start at the key byte
-    // that the buffer's length modulo 4 gives.
-    let mut seen = xor_array::<N, OR>(&mut last, repeat_key(rotate_key(key, buf.len())));
-    let pattern = repeat_key(key);
+    // that the buffer's length modulo 4 gives: their pattern is the key
+    // repeated, from that byte on (taken from a wider pattern, which
+    // compiles to a load where rotating the key and repeating it does
+    // not).
+    let wide = repeat_key::<{ WIDEST + 4 }>(key);
+    let Some(&tail_pattern) = wide[buf.len() % 4..].first_chunk::<N>() else {
+        return 0;
+    };
+    let mut seen = xor_array::<N, OR>(&mut last, tail_pattern);
+    let Some(&pattern) = wide.first_chunk::<N>() else {
+        return 0;
+    };
     let (steps, _) = buf.as_chunks_mut::<N>();
     for step in steps {
         seen |= xor_array::<N, OR>(step, pattern);
