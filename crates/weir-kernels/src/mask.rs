@@ -27,9 +27,6 @@ use bytes::BytesMut;
 /// Bytes handled per iteration of the bulk loop: four 16-byte vectors.
 const BLOCK: usize = 64;
 
-/// The widest step of the loop after the blocks: one 16-byte vector.
-const WIDEST: usize = 16;
-
 /// The shortest buffer given to the AVX2 variant of the bulk loop: below
 /// it, one to three blocks, the baseline loop is as fast (criterion,
 /// 125-byte frames: within noise either way).
@@ -103,7 +100,7 @@ fn copy_blocks_avx2(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) -> u8
 /// against the key repeated, then byte by byte.
 #[inline(always)]
 fn copy_blocks_portable(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) -> u8 {
-    let pattern = repeat_key::<BLOCK>(key);
+    let pattern = key_pattern(key);
     let mut seen = [0u8; BLOCK];
     let mut to = dst.chunks_exact_mut(BLOCK);
     let mut from = src.chunks_exact(BLOCK);
@@ -127,6 +124,16 @@ fn copy_blocks_portable(dst: &mut [MaybeUninit<u8>], src: &[u8], key: [u8; 4]) -
         all |= byte;
     }
     all
+}
+
+/// `key` repeated to [`BLOCK`] bytes.
+#[inline(always)]
+fn key_pattern(key: [u8; 4]) -> [u8; BLOCK] {
+    let mut pattern = [0u8; BLOCK];
+    for quarter in pattern.chunks_exact_mut(4) {
+        quarter.copy_from_slice(&key);
+    }
+    pattern
 }
 
 /// Masks `buf`; with `OR`, also returns the OR of every result byte
@@ -167,7 +174,7 @@ fn xor_blocks_avx2<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
 /// variant, which inlines it).
 #[inline(always)]
 fn xor_blocks_portable<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
-    let pattern = repeat_key::<BLOCK>(key);
+    let pattern = key_pattern(key);
     let mut seen = [0u8; BLOCK];
     let mut blocks = buf.chunks_exact_mut(BLOCK);
     for block in &mut blocks {
@@ -198,7 +205,7 @@ fn xor_blocks_portable<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
 #[inline(always)]
 fn xor_short<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
     match buf.len() {
-        WIDEST.. => xor_overlapping::<WIDEST, OR>(buf, key),
+        16.. => xor_overlapping::<16, OR>(buf, key),
         8.. => xor_overlapping::<8, OR>(buf, key),
         4.. => xor_overlapping::<4, OR>(buf, key),
         _ => {
@@ -217,27 +224,17 @@ fn xor_short<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
 /// were written.
 #[inline(always)]
 fn xor_overlapping<const N: usize, const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
-    const { assert!(N.is_multiple_of(4) && N <= WIDEST) };
+    const { assert!(N.is_multiple_of(4)) };
     let Some(&last) = buf.last_chunk::<N>() else {
         return 0;
     };
     let mut last = last;
     // N is a multiple of 4, so the last N bytes start at the key byte
-    // that the buffer's length modulo 4 gives: their pattern is the key
-    // repeated, from that byte on (taken from a wider pattern, which
-    // compiles to a load where rotating the key and repeating it does
-    // not).
-    let wide = repeat_key::<{ WIDEST + 4 }>(key);
-    let Some(&tail_pattern) = wide[buf.len() % 4..].first_chunk::<N>() else {
-        return 0;
-    };
-    let mut seen = xor_array::<N, OR>(&mut last, tail_pattern);
-    let Some(&pattern) = wide.first_chunk::<N>() else {
-        return 0;
-    };
+    // that the buffer's length modulo 4 gives.
+    let mut seen = xor_lanes::<N, OR>(&mut last, rotate_key(key, buf.len()));
     let (steps, _) = buf.as_chunks_mut::<N>();
     for step in steps {
-        seen |= xor_array::<N, OR>(step, pattern);
+        seen |= xor_lanes::<N, OR>(step, key);
     }
     if let Some(end) = buf.last_chunk_mut::<N>() {
         *end = last;
@@ -245,30 +242,22 @@ fn xor_overlapping<const N: usize, const OR: bool>(buf: &mut [u8], key: [u8; 4])
     seen
 }
 
-/// XORs `bytes` with `pattern`; with `OR`, returns the OR of the result's
-/// bytes, else 0.
+/// XORs `bytes` (a multiple of 4 of them) with `key` repeated, 4 bytes at
+/// a time; with `OR`, returns the OR of the result's bytes, else 0.
 #[inline(always)]
-fn xor_array<const N: usize, const OR: bool>(bytes: &mut [u8; N], pattern: [u8; N]) -> u8 {
-    let mut seen = [0u8; N];
-    for ((byte, k), seen) in bytes.iter_mut().zip(pattern).zip(&mut seen) {
-        *byte ^= k;
-        *seen = *byte;
+fn xor_lanes<const N: usize, const OR: bool>(bytes: &mut [u8; N], key: [u8; 4]) -> u8 {
+    let key = u32::from_ne_bytes(key);
+    let mut seen = 0;
+    for lane in bytes.as_chunks_mut::<4>().0 {
+        let masked = u32::from_ne_bytes(*lane) ^ key;
+        *lane = masked.to_ne_bytes();
+        seen |= masked;
     }
     if OR {
-        seen.iter().fold(0, |all, byte| all | byte)
+        seen.to_ne_bytes().iter().fold(0, |all, byte| all | byte)
     } else {
         0
     }
-}
-
-/// `key` repeated to `N` bytes.
-#[inline(always)]
-fn repeat_key<const N: usize>(key: [u8; 4]) -> [u8; N] {
-    let mut pattern = [0u8; N];
-    for quarter in pattern.chunks_exact_mut(4) {
-        quarter.copy_from_slice(&key);
-    }
-    pattern
 }
 
 #[cfg(test)]
