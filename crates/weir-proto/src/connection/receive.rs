@@ -352,7 +352,12 @@ impl Connection {
     }
 
     /// Checks a new frame header against the connection's state and limits,
-    /// and starts a message for a first data frame.
+    /// and starts a message for a first data frame. Kept out of line, as
+    /// `advance_frame` is: inlined into `poll_event`, the general path
+    /// made the fast path spill more registers (callgrind, 16-byte binary
+    /// frames: 345 instructions per message with both inlined, 324 with
+    /// neither).
+    #[inline(never)]
     fn start_frame(&mut self, header: FrameHeader) -> Result<IncomingFrame, ProtocolError> {
         let starts_compressed = self.check_reserved_bits(&header)?;
         check_masking(self.role, &header)?;
@@ -487,6 +492,8 @@ impl Connection {
     /// Unmasks and validates the payload bytes that arrived for the current
     /// frame, and produces an event if the frame (or, in streaming mode, a
     /// piece of it) is ready. Clears `self.frame` once the frame is done.
+    /// Out of line (see `start_frame`).
+    #[inline(never)]
     fn advance_frame(&mut self) -> Result<Option<Event>, ProtocolError> {
         let Some(frame) = &mut self.frame else {
             return Ok(None);
