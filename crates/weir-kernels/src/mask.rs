@@ -250,15 +250,32 @@ fn xor_overlapping<const N: usize, const OR: bool>(buf: &mut [u8], key: [u8; 4])
 }
 
 /// XORs `bytes` (a multiple of 4 of them) with `key` repeated, 4 bytes at
-/// a time; with `OR`, returns the OR of the result's lanes, else 0.
+/// a time; with `OR`, 8 at a time when they are a multiple of 8, and
+/// returns the OR of the result's lanes (folded to 4 bytes), else 0. (With
+/// the OR, the compiler keeps the lanes in scalar registers, and 8-byte
+/// lanes halve the work; without it, it makes vectors of 4-byte lanes
+/// better than of 8-byte ones: callgrind, 16-byte frames, 6 instructions
+/// per message.)
 #[inline(always)]
 fn xor_lanes<const N: usize, const OR: bool>(bytes: &mut [u8; N], key: [u8; 4]) -> u32 {
     let key = u32::from_ne_bytes(key);
     let mut seen = 0;
-    for lane in bytes.as_chunks_mut::<4>().0 {
-        let masked = u32::from_ne_bytes(*lane) ^ key;
-        *lane = masked.to_ne_bytes();
-        seen |= masked;
+    if OR && N.is_multiple_of(8) {
+        // Both halves are the key, whatever the byte order.
+        let key = u64::from(key) << 32 | u64::from(key);
+        let mut wide = 0;
+        for lane in bytes.as_chunks_mut::<8>().0 {
+            let masked = u64::from_ne_bytes(*lane) ^ key;
+            *lane = masked.to_ne_bytes();
+            wide |= masked;
+        }
+        seen = (wide >> 32) as u32 | wide as u32;
+    } else {
+        for lane in bytes.as_chunks_mut::<4>().0 {
+            let masked = u32::from_ne_bytes(*lane) ^ key;
+            *lane = masked.to_ne_bytes();
+            seen |= masked;
+        }
     }
     if OR {
         seen
