@@ -5,9 +5,11 @@
 //! payload byte, so it is written to go as fast as memory allows: the bulk of
 //! the buffer is XORed in blocks of `BLOCK` (64) bytes against the key repeated
 //! to the block's width, a loop the compiler turns into vector instructions;
-//! what is left goes a machine word at a time, and the last few bytes one by
-//! one. Small payloads (most WebSocket messages) therefore cost a handful of
-//! instructions, with no call and no alignment step. The offset parameter
+//! what is left goes 16 bytes at a time, and its last bytes as one more
+//! step that overlaps the ones before (8- and 4-byte steps for buffers
+//! under 16 bytes, and bytes one by one under 4). Small payloads (most
+//! WebSocket messages) therefore cost a handful of instructions, with no
+//! call and no alignment step. The offset parameter
 //! lets a payload be (un)masked in pieces as it arrives, without copying it
 //! together first.
 //!
@@ -22,11 +24,12 @@ use std::mem::MaybeUninit;
 
 use bytes::BytesMut;
 
-/// Width of the words the loop after the blocks XORs at a time.
-const WORD: usize = 8;
-
 /// Bytes handled per iteration of the bulk loop: four 16-byte vectors.
 const BLOCK: usize = 64;
+
+/// The top bit of each byte of a word: set in what [`mask`] returns if some
+/// byte is not ASCII.
+const HIGH_BITS: u32 = 0x8080_8080;
 
 /// The shortest buffer given to the AVX2 variant of the bulk loop: below
 /// it, one to three blocks, the baseline loop is as fast (criterion,
@@ -49,7 +52,7 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
 /// check of those pieces (most text on the wire is ASCII).
 #[inline]
 pub fn apply_mask_is_ascii(buf: &mut [u8], key: [u8; 4], offset: usize) -> bool {
-    mask::<true>(buf, key, offset) & 0x80 == 0
+    mask::<true>(buf, key, offset) & HIGH_BITS == 0
 }
 
 /// Appends `src` to `dst` (un)masked with `key`, as if `src` began at byte
@@ -137,23 +140,26 @@ fn key_pattern(key: [u8; 4]) -> [u8; BLOCK] {
     pattern
 }
 
-/// Masks `buf`; with `OR`, also returns the OR of every result byte
-/// (whose top bit tells whether any byte is not ASCII), else 0.
+/// Masks `buf`; with `OR`, also returns a word into one of whose four
+/// bytes every result byte was ORed (so a bit of [`HIGH_BITS`] is set if
+/// and only if some byte is not ASCII), else 0. The word is tested once,
+/// by the caller, not folded to a byte at each step (callgrind, 16-byte
+/// text frames: 20 instructions per message fewer).
 #[inline]
-fn mask<const OR: bool>(buf: &mut [u8], key: [u8; 4], offset: usize) -> u8 {
+fn mask<const OR: bool>(buf: &mut [u8], key: [u8; 4], offset: usize) -> u32 {
     let key = rotate_key(key, offset);
     if buf.len() >= BLOCK {
         return xor_blocks::<OR>(buf, key);
     }
-    xor_words::<OR>(buf, key)
+    xor_short::<OR>(buf, key)
 }
 
-/// The bulk path: [`BLOCK`]-byte blocks, then the rest by [`xor_words`],
+/// The bulk path: [`BLOCK`]-byte blocks, then the rest by [`xor_short`],
 /// with AVX2 when the CPU has it. Kept out of line, so that the short
 /// path, inlined into callers, stays small (callgrind, 16-byte frames:
 /// 382 instructions per decoded message with it inlined, 376 without).
 #[inline(never)]
-fn xor_blocks<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
+fn xor_blocks<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if buf.len() >= AVX2_MIN && std::is_x86_feature_detected!("avx2") {
         // SAFETY: `xor_blocks_avx2` only needs the CPU to support AVX2, which
@@ -167,14 +173,14 @@ fn xor_blocks<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
 /// 32-byte vectors. Call it only where the CPU supports AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn xor_blocks_avx2<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
+fn xor_blocks_avx2<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u32 {
     xor_blocks_portable::<OR>(buf, key)
 }
 
 /// The bulk path for any CPU of the target (and the body of the AVX2
 /// variant, which inlines it).
 #[inline(always)]
-fn xor_blocks_portable<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
+fn xor_blocks_portable<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u32 {
     let pattern = key_pattern(key);
     let mut seen = [0u8; BLOCK];
     let mut blocks = buf.chunks_exact_mut(BLOCK);
@@ -187,51 +193,95 @@ fn xor_blocks_portable<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
         }
     }
     // BLOCK is a multiple of 4, so the remainder starts at key byte 0.
-    let rest = xor_words::<OR>(blocks.into_remainder(), key);
-    seen.iter().fold(rest, |all, byte| all | byte)
+    let rest = xor_short::<OR>(blocks.into_remainder(), key);
+    rest | u32::from(seen.iter().fold(0, |all, byte| all | byte))
 }
 
-/// XORs `buf` with `key` repeated, starting at key byte 0: a word at a
-/// time, then at most one half word, then at most three bytes. Returns
-/// what [`mask`] does.
+/// XORs `buf` with `key` repeated, starting at key byte 0: 16 bytes at a
+/// time, then the bytes left over as part of the last 16 (or, for shorter
+/// buffers, as an 8- or 4-byte step over the first bytes and one over the
+/// last, or byte by byte below 4). Returns what [`mask`] does.
+///
+/// The last step overlaps bytes the steps before it took: it XORs the last
+/// bytes as they were before any step, read first, with the key as seen
+/// from where they start, and writes them back last, so every byte ends up
+/// XORed once. That replaces a loop over the leftover words and bytes, with
+/// a branch for each size, by one step (callgrind, decoded 16-byte binary
+/// frames: 376 instructions per message before, 339 after; 125-byte: 563,
+/// 519).
 #[inline(always)]
-fn xor_words<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u8 {
-    let [k0, k1, k2, k3] = key;
-    // Native-endian on both sides: byte i of the word lines up with byte i of
-    // the buffer whatever the platform's endianness.
-    let key_word = u64::from_ne_bytes([k0, k1, k2, k3, k0, k1, k2, k3]);
-    let mut seen = 0u64;
-    let mut words = buf.chunks_exact_mut(WORD);
-    for word in &mut words {
-        let mut bytes = [0u8; WORD];
-        bytes.copy_from_slice(word);
-        let masked = u64::from_ne_bytes(bytes) ^ key_word;
-        word.copy_from_slice(&masked.to_ne_bytes());
-        if OR {
+fn xor_short<const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u32 {
+    match buf.len() {
+        16.. => xor_overlapping::<16, OR>(buf, key),
+        8.. => xor_overlapping::<8, OR>(buf, key),
+        4.. => xor_overlapping::<4, OR>(buf, key),
+        _ => {
+            let mut seen = 0;
+            for (byte, k) in buf.iter_mut().zip(key) {
+                *byte ^= k;
+                seen |= u32::from(*byte);
+            }
+            seen
+        }
+    }
+}
+
+/// [`xor_short`] for a buffer of at least `N` bytes (a multiple of 4):
+/// `N` bytes at a time, then the last `N` bytes, read before the others
+/// were written.
+#[inline(always)]
+fn xor_overlapping<const N: usize, const OR: bool>(buf: &mut [u8], key: [u8; 4]) -> u32 {
+    const { assert!(N.is_multiple_of(4)) };
+    let Some(&last) = buf.last_chunk::<N>() else {
+        return 0;
+    };
+    let mut last = last;
+    // N is a multiple of 4, so the last N bytes start at the key byte
+    // that the buffer's length modulo 4 gives.
+    let mut seen = xor_lanes::<N, OR>(&mut last, rotate_key(key, buf.len()));
+    let (steps, _) = buf.as_chunks_mut::<N>();
+    for step in steps {
+        seen |= xor_lanes::<N, OR>(step, key);
+    }
+    if let Some(end) = buf.last_chunk_mut::<N>() {
+        *end = last;
+    }
+    seen
+}
+
+/// XORs `bytes` (a multiple of 4 of them) with `key` repeated, 4 bytes at
+/// a time; with `OR`, 8 at a time when they are a multiple of 8, and
+/// returns the OR of the result's lanes (folded to 4 bytes), else 0. (With
+/// the OR, the compiler keeps the lanes in scalar registers, and 8-byte
+/// lanes halve the work; without it, it makes vectors of 4-byte lanes
+/// better than of 8-byte ones: callgrind, 16-byte frames, 6 instructions
+/// per message.)
+#[inline(always)]
+fn xor_lanes<const N: usize, const OR: bool>(bytes: &mut [u8; N], key: [u8; 4]) -> u32 {
+    let key = u32::from_ne_bytes(key);
+    let mut seen = 0;
+    if OR && N.is_multiple_of(8) {
+        // Both halves are the key, whatever the byte order.
+        let key = u64::from(key) << 32 | u64::from(key);
+        let mut wide = 0;
+        for lane in bytes.as_chunks_mut::<8>().0 {
+            let masked = u64::from_ne_bytes(*lane) ^ key;
+            *lane = masked.to_ne_bytes();
+            wide |= masked;
+        }
+        seen = (wide >> 32) as u32 | wide as u32;
+    } else {
+        for lane in bytes.as_chunks_mut::<4>().0 {
+            let masked = u32::from_ne_bytes(*lane) ^ key;
+            *lane = masked.to_ne_bytes();
             seen |= masked;
         }
     }
-    // WORD is a multiple of 4, so the tail starts at key byte 0.
-    let mut tail = words.into_remainder();
-    if tail.len() >= 4 {
-        let (half, rest) = tail.split_at_mut(4);
-        let mut bytes = [0u8; 4];
-        bytes.copy_from_slice(half);
-        let masked = u32::from_ne_bytes(bytes) ^ u32::from_ne_bytes(key);
-        half.copy_from_slice(&masked.to_ne_bytes());
-        if OR {
-            seen |= u64::from(masked);
-        }
-        tail = rest;
+    if OR {
+        seen
+    } else {
+        0
     }
-    let mut seen = seen.to_ne_bytes().iter().fold(0, |all, byte| all | byte);
-    for (byte, k) in tail.iter_mut().zip(key) {
-        *byte ^= k;
-        if OR {
-            seen |= *byte;
-        }
-    }
-    seen
 }
 
 #[cfg(test)]
@@ -371,7 +421,7 @@ mod tests {
                 let seen = xor_blocks::<true>(&mut dispatched, key);
                 let seen_portable = xor_blocks_portable::<true>(&mut portable, key);
                 assert_eq!(dispatched, portable, "len {len} key {key:?}");
-                assert_eq!(seen & 0x80, seen_portable & 0x80, "len {len}");
+                assert_eq!(seen & HIGH_BITS, seen_portable & HIGH_BITS, "len {len}");
                 let mut plain = input.clone();
                 xor_blocks::<false>(&mut plain, key);
                 assert_eq!(plain, portable, "len {len} key {key:?}");

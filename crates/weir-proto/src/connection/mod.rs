@@ -349,6 +349,9 @@ impl Connection {
     /// Whether input is no longer parsed: the peer's Close arrived, the
     /// peer broke the protocol, or the connection aborted.
     fn receive_closed(&self) -> bool {
-        matches!(self.stage, Stage::Closed { .. } | Stage::Aborted)
+        // Said by the two stages that still parse, whose tags compile to
+        // one comparison (those of `Closed` and `Aborted` to several:
+        // callgrind, 4 instructions per decoded message).
+        !matches!(self.stage, Stage::Open | Stage::Closing)
     }
 }

@@ -427,6 +427,41 @@ fn whole_single_frame_messages_read_at_once_match_the_frame_by_frame_path() {
 }
 
 #[test]
+fn whole_masked_text_is_checked_as_in_pieces_at_every_masking_step_size() {
+    // Read whole, masked text is unmasked and tested for ASCII in one pass
+    // (`Utf8Bytes::unmask_front`), whose steps change at 4, 8, 16 and 64
+    // bytes; split, it takes the general path. A high byte first or last
+    // must reach the validator whatever the length.
+    for len in [
+        1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257,
+    ] {
+        let ascii: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+        let outcome = server(&to_server(0x81, &ascii));
+        assert_eq!(
+            outcome.events,
+            vec![text(std::str::from_utf8(&ascii).unwrap())]
+        );
+        for at in [0, len - 1] {
+            let mut invalid = ascii.clone();
+            invalid[at] = 0xff;
+            assert_failed(
+                &server(&to_server(0x81, &invalid)),
+                ProtocolError::InvalidUtf8,
+            );
+        }
+        if len >= 2 {
+            let mut accented = ascii.clone();
+            accented[len - 2..].copy_from_slice("é".as_bytes());
+            let outcome = server(&to_server(0x81, &accented));
+            assert_eq!(
+                outcome.events,
+                vec![text(std::str::from_utf8(&accented).unwrap())]
+            );
+        }
+    }
+}
+
+#[test]
 fn rfc6455_8_1_truncated_character_at_message_end_fails() {
     assert_failed(
         &server(&to_server(0x81, b"\xce")),
