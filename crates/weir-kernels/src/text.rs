@@ -6,7 +6,7 @@
 //! validates with the standard library, whose validator walks large
 //! ASCII inputs 16 bytes at a time and short ones byte by byte. Here the
 //! check is `simdutf8` (AVX2 or SSE4.2, chosen at run time) for inputs of
-//! [`SHORT`] bytes and more; shorter ones are tested for ASCII a word at a
+//! 256 bytes and more (`SHORT`); shorter ones are tested for ASCII a word at a
 //! time, with the standard validator behind that for non-ASCII text. The
 //! `ByteString` is then made without checking again. The text of a whole
 //! masked frame ([`unmask_front`]) is tested for ASCII by the unmasking
