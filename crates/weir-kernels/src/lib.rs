@@ -12,8 +12,7 @@
 //!   free) after validating it with SIMD (`simdutf8`) rather than with the
 //!   standard library's validator, which `ByteString`'s checked
 //!   constructor runs; skipping that second pass needs the unchecked
-//!   constructor. The same constructor makes the text of a masked frame
-//!   without validating it at all when unmasking it found it all ASCII.
+//!   constructor.
 //!
 //! Each `unsafe` block here has a `// SAFETY:` comment, the functions are
 //! safe to call with any input, and the tests compare every path with a

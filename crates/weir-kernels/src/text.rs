@@ -8,15 +8,10 @@
 //! check is `simdutf8` (AVX2 or SSE4.2, chosen at run time) for inputs of
 //! 256 bytes and more (`SHORT`); shorter ones are tested for ASCII a word at a
 //! time, with the standard validator behind that for non-ASCII text. The
-//! `ByteString` is then made without checking again. The text of a whole
-//! masked frame ([`unmask_front`]) is tested for ASCII by the unmasking
-//! itself, in the same pass over the bytes; only text that is not ASCII is
-//! read again, by the validator.
+//! `ByteString` is then made without checking again.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use bytestring::ByteString;
-
-use crate::mask::apply_mask_is_ascii;
 
 /// Inputs shorter than this are checked for ASCII first, then by the
 /// standard library's validator (measured: simdutf8 is slower than both
@@ -62,43 +57,6 @@ pub fn text(bytes: Bytes) -> Result<ByteString, std::str::Utf8Error> {
     // SAFETY: `bytes` was validated as UTF-8 just above, by std or
     // simdutf8 (whose validation is exact: its tests compare it with std's
     // on every input class, and so do ours).
-    Ok(unsafe { ByteString::from_bytes_unchecked(bytes) })
-}
-
-/// The payload of a whole masked frame at the front of `input` as text:
-/// the `len` bytes after its first `skip` (the header), unmasked in place
-/// with `key` (from payload byte 0), then made as [`text`] makes them,
-/// except that when the unmasking found them all ASCII (it tells in the
-/// same pass), they are not read again. Header and payload are taken out
-/// of `input` (all of it, without a split, when they are all there is).
-/// Never copies.
-///
-/// # Panics
-///
-/// If `input` is shorter than `skip + len`.
-// Inlined into the parser's fast path: called there, it costs about 15
-// instructions more per message (callgrind, 16-byte text frames).
-#[inline(always)]
-pub fn unmask_front(
-    input: &mut BytesMut,
-    skip: usize,
-    len: usize,
-    key: [u8; 4],
-) -> Result<ByteString, std::str::Utf8Error> {
-    let end = skip + len;
-    let ascii = apply_mask_is_ascii(&mut input[skip..end], key, 0);
-    let mut bytes = if input.len() == end {
-        std::mem::take(input).freeze()
-    } else {
-        input.split_to(end).freeze()
-    };
-    bytes.advance(skip);
-    if !ascii {
-        return text(bytes);
-    }
-    // SAFETY: every byte of `bytes` (those that were unmasked, which
-    // nothing could change since: `input` was borrowed mutably throughout)
-    // is below 0x80, as the unmasking saw: ASCII, so valid UTF-8.
     Ok(unsafe { ByteString::from_bytes_unchecked(bytes) })
 }
 
@@ -165,53 +123,7 @@ mod tests {
         }
     }
 
-    /// `unmask_front` on `payload` masked with `key` behind a `skip`-byte
-    /// header, alone in the buffer and followed by more bytes, against
-    /// unmasking byte by byte and std's validation.
-    fn check_unmasked(payload: &[u8], skip: usize, key: [u8; 4]) {
-        let mut frame = BytesMut::from(&vec![0xaa; skip][..]);
-        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-        let mut followed = frame.clone();
-        followed.extend_from_slice(b"next");
-        for mut input in [frame, followed] {
-            let rest = input[skip + payload.len()..].to_vec();
-            let made = unmask_front(&mut input, skip, payload.len(), key);
-            assert_eq!(input[..], rest[..]);
-            assert_agrees(made, payload, "unmask_front");
-        }
-    }
-
-    #[test]
-    fn unmasked_text_agrees_with_std_at_every_length_and_high_byte() {
-        // The ASCII test of the unmasking decides whether the bytes are
-        // read again: a high byte anywhere, at every length up to the block
-        // loop and past it, must send them to the validator.
-        let keys = [[0x37, 0xfa, 0x21, 0x3d], [0; 4], [0xff; 4]];
-        let valid = "aé€😀".repeat(30);
-        for len in 0..=300 {
-            let ascii: Vec<u8> = (0..len).map(|i| b' ' + (i % 90) as u8).collect();
-            for (skip, key) in [0, 2, 6, 14].into_iter().zip(keys.iter().cycle()) {
-                check_unmasked(&ascii, skip, *key);
-                check_unmasked(&valid.as_bytes()[..len], skip, *key);
-            }
-            for at in 0..len {
-                let mut high = ascii.clone();
-                high[at] |= 0x80;
-                check_unmasked(&high, 6, keys[at % keys.len()]);
-            }
-        }
-    }
-
     proptest! {
-        #[test]
-        fn prop_unmasked_text_agrees_with_std(
-            bytes in proptest::collection::vec(any::<u8>(), 0..300),
-            key in any::<[u8; 4]>(),
-            skip in 0usize..15,
-        ) {
-            check_unmasked(&bytes, skip, key);
-        }
-
         #[test]
         fn prop_agrees_with_std(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             check(&bytes);

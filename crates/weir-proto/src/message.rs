@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::close::CloseFrame;
@@ -34,20 +34,6 @@ impl Utf8Bytes {
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &Bytes {
         self.0.as_bytes()
-    }
-
-    /// The payload of a whole masked frame at the front of `input` as
-    /// text: the `len` bytes after its `header_len`-byte header, unmasked
-    /// with `key` and validated as UTF-8 (in the same pass when they are
-    /// ASCII), and taken out of `input` with the header, without copying.
-    #[inline(always)]
-    pub(crate) fn unmask_front(
-        input: &mut BytesMut,
-        header_len: usize,
-        len: usize,
-        key: [u8; 4],
-    ) -> Result<Self, std::str::Utf8Error> {
-        weir_kernels::text::unmask_front(input, header_len, len, key).map(Self)
     }
 
     /// Gives up the UTF-8 guarantee and returns the bytes.

@@ -14,14 +14,11 @@
 //! one (`whole_message`) takes the commonest case, a whole uncompressed
 //! message in one frame that is all in the buffer already: the same checks
 //! (the same functions), one pass that unmasks, and no state recorded. Both
-//! take the payload out of the buffer as a slice of it, and a text
-//! message's bytes are checked by a constructor of [`Utf8Bytes`] (that check
-//! is what makes its `as_str` free): `complete_message`'s, or, for masked
-//! text on the fast path, the one that unmasks it and tests it for ASCII in
-//! the same pass, and validates only text that is not ASCII. That is the
-//! fast path's only check of its text. The split-anywhere tests feed every
-//! stream whole (fast path) and in pieces (general path) and expect the
-//! same events.
+//! end in `take_payload` and `complete_message`, where a text message's
+//! bytes are checked by the constructor of [`Utf8Bytes`] (that check is what
+//! makes its `as_str` free): the fast path's only check of its text. The
+//! split-anywhere tests feed every stream whole (fast path) and in pieces
+//! (general path) and expect the same events.
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -329,16 +326,11 @@ impl Connection {
         }
         check_masking(self.role, header)?;
         let len = self.check_size_limits(header, false)?;
-        // Text is validated here and only here: by the constructors.
-        if let (MessageKind::Text, Some(key)) = (kind, header.mask) {
-            return Utf8Bytes::unmask_front(&mut self.input, header_len, len, key)
-                .map(|text| Some(Message::Text(text)))
-                .map_err(|_| ProtocolError::InvalidUtf8);
-        }
         if let Some(key) = header.mask {
             apply_mask(&mut self.input[header_len..header_len + len], key, 0);
         }
         let payload = self.take_payload(header_len, len);
+        // Text is validated here and only here: by the constructor.
         complete_message(kind, payload).map(Some)
     }
 
@@ -346,10 +338,12 @@ impl Connection {
     /// none) at the front of the read buffer, and drops both from it: a
     /// slice of the read buffer, not a copy. (Copying small payloads into
     /// a `Bytes` of their own instead was measured: an allocation and a
-    /// free cost more than the shared buffer's reference counting.) Always
-    /// inlined (callgrind, 16-byte binary frames: 6 instructions per
-    /// message fewer than the call LLVM chose).
-    #[inline(always)]
+    /// free cost more than the shared buffer's reference counting.)
+    ///
+    /// Not `#[inline(always)]`: that ran 6 instructions fewer per 16-byte
+    /// message under callgrind but took 55 % longer per message in the
+    /// codec bench (the inlining attributes of this fast path move its
+    /// time by tens of percent either way; time them, do not count them).
     fn take_payload(&mut self, skip: usize, len: usize) -> Bytes {
         let end = skip + len;
         // One split for header and payload (dropping the header from the
@@ -365,12 +359,9 @@ impl Connection {
     }
 
     /// Checks a new frame header against the connection's state and limits,
-    /// and starts a message for a first data frame. Kept out of line, as
-    /// `advance_frame` is: inlined into `poll_event`, the general path
-    /// made the fast path spill more registers (callgrind, 16-byte binary
-    /// frames: 345 instructions per message with both inlined, 324 with
-    /// neither).
-    #[inline(never)]
+    /// and starts a message for a first data frame. (`#[inline(never)]`
+    /// here and on `advance_frame` ran 21 instructions fewer per 16-byte
+    /// message under callgrind, and took 16 % longer in the codec bench.)
     fn start_frame(&mut self, header: FrameHeader) -> Result<IncomingFrame, ProtocolError> {
         let starts_compressed = self.check_reserved_bits(&header)?;
         check_masking(self.role, &header)?;
@@ -505,8 +496,6 @@ impl Connection {
     /// Unmasks and validates the payload bytes that arrived for the current
     /// frame, and produces an event if the frame (or, in streaming mode, a
     /// piece of it) is ready. Clears `self.frame` once the frame is done.
-    /// Out of line (see `start_frame`).
-    #[inline(never)]
     fn advance_frame(&mut self) -> Result<Option<Event>, ProtocolError> {
         let Some(frame) = &mut self.frame else {
             return Ok(None);
@@ -678,10 +667,8 @@ impl Connection {
 /// here, once, whether or not it was validated as it arrived: keeping the
 /// check in the constructor of [`Utf8Bytes`] is what lets `as_str` be free
 /// without `unsafe`. Messages that arrived whole skip the validator, so
-/// their text is read once (masked text that arrived whole does not come
-/// here: the constructor that unmasks it checks it); text that arrived in
-/// pieces was checked as it came (to fail at the first bad byte) and is
-/// read again here.
+/// their text is read once; text that arrived in pieces was checked as it
+/// came (to fail at the first bad byte) and is read again here.
 #[inline]
 pub(super) fn complete_message(
     kind: MessageKind,

@@ -428,10 +428,10 @@ fn whole_single_frame_messages_read_at_once_match_the_frame_by_frame_path() {
 
 #[test]
 fn whole_masked_text_is_checked_as_in_pieces_at_every_masking_step_size() {
-    // Read whole, masked text is unmasked and tested for ASCII in one pass
-    // (`Utf8Bytes::unmask_front`), whose steps change at 4, 8, 16 and 64
-    // bytes; split, it takes the general path. A high byte first or last
-    // must reach the validator whatever the length.
+    // Read whole, masked text is unmasked by the fast path, whose steps
+    // change at 4, 8, 16 and 64 bytes, then validated; split, it takes the
+    // general path. A high byte first or last must fail it whatever the
+    // length.
     for len in [
         1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 256, 257,
     ] {
