@@ -38,6 +38,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Instant;
 
+use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::Sleep;
 use tokio_util::io::poll_read_buf;
@@ -221,13 +222,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     /// frame's bytes, copied out when they are few). The buffer is used
     /// within this call only, so connections moving between a runtime's
     /// threads do not matter.
+    ///
+    /// A transport that polls another stream on the same thread from its
+    /// `poll_read` (a WebSocket carried inside another) finds this
+    /// thread's buffer in use by the outer read: the inner read gets a
+    /// buffer of its own.
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        READ_BUF.with_borrow_mut(|read_buf| {
-            make_room(read_buf);
-            let read = ready!(poll_read_buf(Pin::new(&mut self.io), cx, read_buf))?;
-            self.core.receive_buf(read_buf);
-            Poll::Ready(Ok(read))
+        READ_BUF.with(|read_buf| match read_buf.try_borrow_mut() {
+            Ok(mut read_buf) => self.read_into(&mut read_buf, cx),
+            Err(_) => self.read_into(&mut BytesMut::new(), cx),
         })
+    }
+
+    /// One read into the spare room of `read_buf` (renewed first if little
+    /// is left), handed to the core.
+    fn read_into(
+        &mut self,
+        read_buf: &mut BytesMut,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        make_room(read_buf);
+        let read = ready!(poll_read_buf(Pin::new(&mut self.io), cx, read_buf))?;
+        self.core.receive_buf(read_buf);
+        Poll::Ready(Ok(read))
     }
 
     /// Ends the stream now with `error`.

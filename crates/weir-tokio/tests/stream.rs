@@ -1,7 +1,8 @@
 //! weir-tokio over real loopback sockets and in-memory pipes: messages both
 //! ways, the closing handshake, split halves in two tasks, cancelled
-//! receives, backpressure, keepalive on tokio's paused clock, and the
-//! Close before the end after a protocol error.
+//! receives, backpressure, keepalive on tokio's paused clock, the Close
+//! before the end after a protocol error, and a stream carried inside
+//! another's messages.
 
 use std::time::Duration;
 
@@ -416,4 +417,96 @@ fn uncompressed() -> weir_proto::handshake::AcceptOptions {
         deflate: None,
         ..Default::default()
     }
+}
+
+/// A byte stream carried in the binary messages of a WebSocket stream: its
+/// reads poll that stream, on the same thread, from inside `poll_read`.
+struct Tunnel {
+    inner: WebSocketStream<DuplexStream>,
+    pending: bytes::Bytes,
+}
+
+impl tokio::io::AsyncRead for Tunnel {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::task::Poll;
+        if self.pending.is_empty() {
+            match std::task::ready!(self.inner.poll_next_unpin(cx)) {
+                Some(Ok(message)) => self.pending = message.payload().clone(),
+                Some(Err(error)) => return Poll::Ready(Err(std::io::Error::other(error))),
+                None => return Poll::Ready(Ok(())),
+            }
+        }
+        let n = buf.remaining().min(self.pending.len());
+        buf.put_slice(&self.pending.split_to(n));
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl tokio::io::AsyncWrite for Tunnel {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::ready!(self.inner.poll_ready_unpin(cx)).map_err(std::io::Error::other)?;
+        let message = Message::from(buf.to_vec());
+        self.inner
+            .start_send_unpin(message)
+            .map_err(std::io::Error::other)?;
+        std::task::Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.inner
+            .poll_flush_unpin(cx)
+            .map_err(std::io::Error::other)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.inner
+            .poll_close_unpin(cx)
+            .map_err(std::io::Error::other)
+    }
+}
+
+/// The wire bytes of `message` as a client sends it (masked).
+fn client_frame(message: Message) -> Vec<u8> {
+    let mut client =
+        weir_proto::Connection::new(weir_proto::Role::Client, Config::default()).unwrap();
+    client.send(message).unwrap();
+    let mut wire = Vec::new();
+    while let Some(chunk) = client.poll_transmit() {
+        wire.extend_from_slice(&chunk);
+    }
+    wire
+}
+
+/// A stream whose transport reads through another stream on the same
+/// thread (a WebSocket inside another's messages) gets its messages: the
+/// inner read does not find the per-thread read buffer in use and panic.
+#[tokio::test]
+async fn a_stream_carried_inside_another_reads_on_the_same_thread() {
+    let (inner, mut raw) = server_over_and_raw_client(Config::default(), |io| io).await;
+    let tunnel = Tunnel {
+        inner,
+        pending: bytes::Bytes::new(),
+    };
+    let core = weir_proto::Connection::new(weir_proto::Role::Server, Config::default()).unwrap();
+    let mut outer = WebSocketStream::from_connection(tunnel, core);
+    let carried = client_frame(Message::from("carried"));
+    raw.write_all(&client_frame(Message::from(carried)))
+        .await
+        .unwrap();
+    let received = outer.next().await.unwrap().unwrap();
+    assert_eq!(received, Message::from("carried"));
 }
