@@ -70,18 +70,13 @@ mod tests {
         std::str::from_utf8(bytes).map(|_| ())
     }
 
-    /// Asserts that `made` (by `what`) is what the reference makes of
-    /// `bytes`: the same text, or the same error.
-    fn assert_agrees(made: Result<ByteString, std::str::Utf8Error>, bytes: &[u8], what: &str) {
+    fn check(bytes: &[u8]) {
+        let made = text(Bytes::copy_from_slice(bytes));
         match (&made, reference(bytes)) {
             (Ok(s), Ok(())) => assert_eq!(s.as_bytes(), bytes),
             (Err(a), Err(b)) => assert_eq!(a, &b),
-            _ => panic!("{what} and std disagree on {bytes:?}: {made:?}"),
+            _ => panic!("text and std disagree on {bytes:?}: {made:?}"),
         }
-    }
-
-    fn check(bytes: &[u8]) {
-        assert_agrees(text(Bytes::copy_from_slice(bytes)), bytes, "text");
     }
 
     #[test]
